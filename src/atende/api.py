@@ -1,0 +1,27 @@
+"""The REST API v1: one NinjaAPI gathering the domain routers."""
+
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI
+
+from atende import api_errors
+from atende.connectors.api.views import router as channels_router
+from atende.tenancy.api_auth import API_AUTH
+from atende.tickets.api import router as tickets_router
+from atende.webhooks.api import router as webhooks_router
+
+api = NinjaAPI(
+    title="Atende API",
+    version="1",
+    description=str(_(
+        "Tickets, comments, attachments, webhooks and the generic API channel. "
+        "Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`)."
+    )),
+    auth=API_AUTH,
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api_errors.install(api)
+api.add_router("", tickets_router)
+api.add_router("", webhooks_router)
+api.add_router("", channels_router)

@@ -1,0 +1,160 @@
+"""The `atende` console script: run, web, worker, demo, manage.
+
+`atende run` is the embedded profile in one command: it migrates, then supervises a web
+process (uvicorn) and a worker process (Huey) and stops both when either stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(args: Sequence[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["atende manage", *args])
+
+
+def _migrate() -> None:
+    _manage(["migrate", "--no-input", "-v", "0"])
+
+
+def cmd_web(opts: argparse.Namespace) -> int:
+    import uvicorn
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
+    uvicorn.run(
+        "atende.asgi:application",
+        host=opts.host,
+        port=opts.port,
+        workers=opts.workers,
+        log_level=os.environ.get("ATENDE_UVICORN_LOG_LEVEL", "warning"),
+        lifespan="off",
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(opts: argparse.Namespace) -> int:
+    _manage(["run_huey", "--no-periodic"] if opts.no_periodic else ["run_huey"])
+    return 0
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def cmd_run(opts: argparse.Namespace) -> int:
+    _migrate()
+    _manage(["collectstatic", "--no-input", "-v", "0"])
+    exe = [sys.executable, "-m", "atende.cli"]
+    web = subprocess.Popen([*exe, "web", "--host", opts.host, "--port", str(opts.port)])  # noqa: S603
+    worker = subprocess.Popen([*exe, "worker"])  # noqa: S603
+    procs = [web, worker]
+    url = f"http://{opts.host}:{opts.port}"
+
+    def stop(*_args: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if _wait_healthy(url, web):
+        print(f"Atende is running at {url}/ (API docs: {url}/api/docs). Ctrl+C stops it.",
+              flush=True)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    finally:
+        stop()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    # A child that died on its own (positive code) fails the run; our own terminate() does not.
+    return next((p.returncode for p in procs if p.returncode and p.returncode > 0), 0)
+
+
+def cmd_demo(opts: argparse.Namespace) -> int:
+    _migrate()
+    _setup_django()
+    from atende.demo import create_demo
+
+    result = create_demo(base_url=f"http://{opts.host}:{opts.port}")
+    print(f"Organisation: {result.organization}")
+    print(f"URL: {result.url}")
+    print(f"Admin e-mail: {result.email}")
+    print(f"Admin password: {result.password}")
+    print(f"API key: {result.api_key}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atende", description="Atende helpdesk")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_bind(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("ATENDE_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("ATENDE_PORT", "8000")))
+
+    run = sub.add_parser("run", help="migrate and start web + worker (embedded profile)")
+    add_bind(run)
+    run.set_defaults(func=cmd_run)
+
+    web = sub.add_parser("web", help="start the web server (uvicorn)")
+    add_bind(web)
+    web.add_argument("--workers", type=int, default=int(os.environ.get("ATENDE_WEB_WORKERS", "1")))
+    web.set_defaults(func=cmd_web)
+
+    worker = sub.add_parser("worker", help="start a task worker (Huey)")
+    worker.add_argument("--no-periodic", action="store_true",
+                        help="do not run periodic jobs in this worker")
+    worker.set_defaults(func=cmd_worker)
+
+    demo = sub.add_parser("demo", help="create or refresh the demo organisation")
+    add_bind(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser("manage", help="run a Django management command", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "manage":
+        _manage(args[1:])
+        return 0
+    opts = build_parser().parse_args(args)
+    result: int = opts.func(opts)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The connector protocol: what every channel type implements, and the normalised messages
+that cross the boundary between a provider and the ticket domain.
+
+A connector talks to its provider and to `atende.tickets.services`; it never imports another
+connector, and the ticket domain never imports a provider's SDK.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from atende.connectors.models import Channel
+
+
+class Capability(enum.StrEnum):
+    TEXT = "text"
+    HTML = "html"
+    ATTACHMENTS = "attachments"
+    DELIVERY_STATUS = "delivery_status"  # the provider reports delivered/read
+    TEMPLATES = "templates"
+    SUBJECT = "subject"
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    """How the sender identifies themself on this channel (kind from IdentityKind)."""
+
+    kind: str
+    value: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message, in the shape every channel shares.
+
+    `external_id` is the provider's id for this message (idempotency key). `thread_keys` are
+    keys that may lead to an existing ticket on this channel (a conversation id, Message-IDs
+    of the mail being answered); `thread_key` is the key this message itself leaves behind.
+    """
+
+    channel_id: int
+    external_id: str
+    contact: ContactRef
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    attachments: tuple[InboundAttachment, ...] = ()
+    sent_at: datetime | None = None
+    thread_keys: tuple[str, ...] = ()
+    thread_key: str = ""
+    extra_identities: tuple[ContactRef, ...] = ()
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundAttachment:
+    filename: str
+    content_type: str
+    size: int
+    url: str
+    storage_name: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """An agent's message on its way to the customer."""
+
+    message_id: int
+    organization_id: int
+    ticket_id: int
+    protocol: str
+    subject: str
+    text: str
+    html: str
+    author_name: str
+    recipient: ContactRef | None
+    attachments: tuple[OutboundAttachment, ...] = ()
+    thread_keys: tuple[str, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider answered. `retryable` failures are tried again with backoff."""
+
+    ok: bool
+    external_id: str = ""
+    error: str = ""
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    message: str
+    step: str = ""
+
+
+class SendError(Exception):
+    """A send that failed; `retryable` says whether trying later may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Connector(Protocol):
+    kind: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    def send(self, channel: Channel, message: OutboundMessage) -> SendResult: ...
+
+    def test_connection(self, channel: Channel) -> TestResult: ...

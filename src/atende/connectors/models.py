@@ -1,0 +1,90 @@
+"""A configured channel, and the raw log of what came in through it."""
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from atende.crypto import decrypt_json, encrypt_json
+from atende.tenancy.models import Service, TenantModel
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    WEBCHAT = "webchat", _("Chat")
+    PORTAL = "portal", _("Portal")
+    API = "api", _("API")
+    VOICE = "voice", _("Phone")
+    INSTAGRAM = "instagram", _("Instagram")
+    CONSUMIDOR_GOV = "consumidor_gov", _("Consumidor.gov.br")
+
+
+class Channel(TenantModel):
+    """A channel a user configured: its connector is chosen by `kind`.
+
+    Non-secret settings are plain JSON; secrets (passwords, tokens, webhook signing
+    secrets) are Fernet-encrypted at rest and read through `secrets`.
+    """
+
+    kind = models.CharField(_("type"), max_length=30, choices=ChannelKind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("service")
+    )
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    encrypted_secrets = models.TextField(blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        indexes = [models.Index(fields=["organization", "kind"], name="channel_org_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        return decrypt_json(self.encrypted_secrets)
+
+    @secrets.setter
+    def secrets(self, value: dict[str, Any]) -> None:
+        self.encrypted_secrets = encrypt_json(value)
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    DUPLICATE = "duplicate", _("Duplicate")
+    QUARANTINED = "quarantined", _("Quarantined")
+
+
+class InboundEvent(TenantModel):
+    """The raw event as the provider sent it, stored before anything else happens.
+
+    Keyed by (channel, provider id) so a redelivery is recognised before processing.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbound_events")
+    provider_id = models.CharField(max_length=255)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=20, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
+    error = models.TextField(blank=True)
+    message = models.ForeignKey(
+        "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "provider_id"], name="uniq_inbound_event")
+        ]
+        indexes = [
+            models.Index(fields=["channel", "-received_at"], name="inbound_channel_recent"),
+        ]

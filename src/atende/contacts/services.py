@@ -1,0 +1,77 @@
+"""Write paths for contacts: find-or-create by identity, merge."""
+
+from django.db import IntegrityError, transaction
+
+from atende.contacts.identities import normalize_identity
+from atende.contacts.models import Contact, ContactIdentity
+from atende.tenancy.models import Organization
+
+
+def find_or_create_contact(
+    organization: Organization, kind: str, raw_value: str, name: str = ""
+) -> Contact:
+    """The contact owning this identity, created if new. Safe under concurrent callers.
+
+    Raises django ValidationError if the identity value is invalid.
+    """
+    value = normalize_identity(kind, raw_value)
+    identity = (
+        ContactIdentity.objects.for_org(organization)
+        .select_related("contact")
+        .filter(kind=kind, value=value)
+        .first()
+    )
+    if identity is not None:
+        return _resolve_merged(identity.contact)
+    try:
+        # The savepoint lets a losing concurrent insert fall back to the winner's row.
+        with transaction.atomic():
+            contact = Contact.objects.create(organization=organization, name=name[:200])
+            ContactIdentity.objects.create(
+                organization=organization, contact=contact, kind=kind, value=value
+            )
+            return contact
+    except IntegrityError:
+        identity = ContactIdentity.objects.for_org(organization).get(kind=kind, value=value)
+        return _resolve_merged(identity.contact)
+
+
+def add_identity(contact: Contact, kind: str, raw_value: str) -> ContactIdentity:
+    value = normalize_identity(kind, raw_value)
+    identity, _created = ContactIdentity.objects.get_or_create(
+        organization_id=contact.organization_id, kind=kind, value=value,
+        defaults={"contact": contact},
+    )
+    return identity
+
+
+def _resolve_merged(contact: Contact) -> Contact:
+    seen = set()
+    while contact.merged_into_id and contact.pk not in seen:
+        seen.add(contact.pk)
+        contact = Contact.objects.get(pk=contact.merged_into_id)
+    return contact
+
+
+@transaction.atomic
+def merge_contacts(target: Contact, source: Contact) -> Contact:
+    """Move `source`'s identities and tickets to `target`; `source` remains as a pointer.
+
+    Both contacts must belong to the same organisation.
+    """
+    if target.organization_id != source.organization_id:
+        raise ValueError("contacts belong to different organisations")
+    if target.pk == source.pk:
+        return target
+    from atende.tickets.models import Ticket  # contacts do not depend on tickets at import
+
+    ContactIdentity.objects.for_org(target.organization_id).filter(contact=source).update(
+        contact=target
+    )
+    Ticket.objects.for_org(target.organization_id).filter(contact=source).update(contact=target)
+    if not target.name and source.name:
+        target.name = source.name
+        target.save(update_fields=["name", "updated_at"])
+    source.merged_into = target
+    source.save(update_fields=["merged_into", "updated_at"])
+    return target

@@ -1,0 +1,40 @@
+"""Periodic jobs. The only module that imports Huey directly (app code uses django.tasks)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+
+@db_periodic_task(crontab(minute="*"))
+def retry_overdue_webhooks() -> None:
+    """Deliveries whose task was lost (worker restart) are attempted again."""
+    from atende.webhooks.services import attempt_delivery, due_delivery_ids
+
+    for delivery_id in due_delivery_ids():
+        attempt_delivery(delivery_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_overdue_messages() -> None:
+    from atende.tickets.services.sending import overdue_queued_ids, send_queued_message
+
+    for message_id in overdue_queued_ids():
+        send_queued_message(message_id)
+
+
+@db_periodic_task(crontab(minute="17"))
+def prune_realtime_outbox() -> None:
+    from atende.realtime.models import Event
+
+    cutoff = timezone.now() - timedelta(seconds=settings.REALTIME_RETENTION_SECONDS)
+    Event.objects.filter(created_at__lt=cutoff).delete()
+
+
+@db_periodic_task(crontab(minute="23", hour="3"))
+def prune_idempotency_records() -> None:
+    from atende.tenancy.models import IdempotencyRecord
+
+    IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()

@@ -1,0 +1,238 @@
+"""Atende settings: one module, chosen by environment variables only.
+
+Embedded profile (default): SQLite in ATENDE_DATA_DIR, Huey on a SQLite file, local-memory
+cache, realtime by tailing the outbox table.
+Scaled profile: DATABASE_URL=postgres://… and REDIS_URL=redis://… switch the database, the
+task queue, the cache and the realtime broker.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("ATENDE_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _persistent_secret(filename: str) -> str:
+    """A random secret generated once per data directory (embedded profile convenience)."""
+    path = DATA_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(50)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+SECRET_KEY = os.environ.get("ATENDE_SECRET_KEY") or _persistent_secret("secret_key")
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation). Derived from
+# SECRET_KEY when unset, see atende.crypto.
+ENCRYPTION_KEYS = [k for k in os.environ.get("ATENDE_ENCRYPTION_KEYS", "").split(",") if k]
+
+DEBUG = _env_bool("ATENDE_DEBUG")
+ALLOWED_HOSTS = os.environ.get("ATENDE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ATENDE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+PUBLIC_URL = os.environ.get("ATENDE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "atende",
+    "ninja",
+    "atende.tenancy",
+    "atende.contacts",
+    "atende.connectors",
+    "atende.tickets",
+    "atende.webhooks",
+    "atende.realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "atende.urls"
+ASGI_APPLICATION = "atende.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        pool_max = int(os.environ.get("ATENDE_DB_POOL_MAX", "16"))
+        DATABASES["default"]["OPTIONS"] = {
+            "pool": {"min_size": 1, "max_size": pool_max, "timeout": 10},
+        }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "atende.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on
+                # busy_timeout instead of failing with "database is locked" on upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# --- redis: tasks, cache, realtime ----------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# A prefix keeps several installations (and parallel test runs) apart on one Redis.
+REDIS_PREFIX = os.environ.get("ATENDE_REDIS_PREFIX", "atende")
+
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": f"{REDIS_PREFIX}-tasks",
+        "url": REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": int(os.environ.get("ATENDE_WORKER_THREADS", "4")),
+                     "worker_type": "thread"},
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    REALTIME_BROKER = "atende.realtime.brokers.RedisBroker"
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "atende-tasks",
+        "filename": str(DATA_DIR / "tasks.sqlite3"),
+        "immediate": _env_bool("ATENDE_TASKS_IMMEDIATE"),
+        "consumer": {"workers": int(os.environ.get("ATENDE_WORKER_THREADS", "2")),
+                     "worker_type": "thread"},
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    REALTIME_BROKER = "atende.realtime.brokers.OutboxBroker"
+
+TASKS = {
+    "default": {
+        "BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend",
+        # Tasks enqueued inside a transaction must not run before it commits.
+        "OPTIONS": {"enqueue_on_commit": True},
+    }
+}
+
+# --- auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "tenancy.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- i18n -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("pt-br", _("Brazilian Portuguese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "America/Sao_Paulo"
+USE_I18N = True
+USE_TZ = True
+
+# --- files ----------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("ATENDE_MEDIA_ROOT", DATA_DIR / "media"))
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+# Base64 makes a 25 MB attachment about 34 MB of JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 36 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+WHITENOISE_USE_FINDERS = True
+
+# --- security -------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# --- API ------------------------------------------------------------------------------------
+# Requests per minute per API key; 0 disables the limit.
+API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("ATENDE_API_RATE_LIMIT", "600"))
+# Outbound webhooks are retried with exponential backoff for this long.
+WEBHOOK_RETRY_WINDOW_SECONDS = int(os.environ.get("ATENDE_WEBHOOK_RETRY_WINDOW", str(24 * 3600)))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ATENDE_WEBHOOK_TIMEOUT", "10"))
+# Realtime outbox rows are kept this long for Last-Event-ID replay.
+REALTIME_RETENTION_SECONDS = int(os.environ.get("ATENDE_REALTIME_RETENTION", str(24 * 3600)))
+REALTIME_POLL_SECONDS = float(os.environ.get("ATENDE_REALTIME_POLL", "0.2"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ATENDE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "httpx": {"level": "WARNING"},
+    },
+}
+# Webhooks and API-channel deliveries to private/loopback addresses (SSRF guard off).
+ALLOW_PRIVATE_WEBHOOKS = _env_bool("ATENDE_ALLOW_PRIVATE_WEBHOOKS", default=not REDIS_URL)

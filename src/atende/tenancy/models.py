@@ -1,0 +1,220 @@
+"""Organisations (tenants), their agents, services and API keys."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+
+class Organization(models.Model):
+    """A tenant ("empresa"): owns channels, services, agents, contacts and tickets."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="America/Sao_Paulo")
+    language = models.CharField(_("language"), max_length=10, default="pt-br")
+    # Used by the SQLite ticket-number allocator; PostgreSQL uses a sequence per tenant.
+    last_ticket_number = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_org(self, organization: Organization | int) -> TenantQuerySet:
+        org_id = organization if isinstance(organization, int) else organization.pk
+        return self.filter(organization_id=org_id)
+
+
+class TenantModel(models.Model):
+    """Every row that belongs to a tenant carries it (checked by a test over all models)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation")
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: an agent in one or more organisations."""
+
+    email = models.EmailField(_("e-mail"), unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(default=now)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+
+class Permission(models.TextChoices):
+    GENERAL_SETTINGS = "general_settings", _("General settings")
+    MANAGE_AGENTS = "manage_agents", _("Manage agents")
+    VIEW_ALL_TICKETS = "view_all_tickets", _("See every ticket")
+    REPORTS = "reports", _("Reports")
+    API_KEYS = "api_keys", _("API keys")
+
+
+class AccessProfile(TenantModel):
+    """A named set of permissions ("perfil de acesso"), e.g. "general settings"."""
+
+    name = models.CharField(_("name"), max_length=100)
+    permissions = models.JSONField(_("permissions"), default=list)
+
+    class Meta:
+        verbose_name = _("access profile")
+        verbose_name_plural = _("access profiles")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="uniq_profile_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENT = "agent", _("Agent")
+
+
+class Service(TenantModel):
+    """A service ("serviço") or team: the routing unit every channel points at."""
+
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="uniq_service_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(TenantModel):
+    """An agent's place in one organisation: role, access profile, services, capacity."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    access_profile = models.ForeignKey(
+        AccessProfile, null=True, blank=True, on_delete=models.SET_NULL,
+        verbose_name=_("access profile"),
+    )
+    services = models.ManyToManyField(Service, blank=True, related_name="members",
+                                      verbose_name=_("services"))
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), default=10, help_text=_("Open tickets assigned at once.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization_id}"
+
+    def has_permission(self, permission: str) -> bool:
+        if self.role == Role.ADMIN:
+            return True
+        return bool(self.access_profile and permission in self.access_profile.permissions)
+
+
+class ApiKey(TenantModel):
+    """A Bearer key for the REST API. The secret is shown once and stored as a SHA-256 hash.
+
+    A key bound to a channel may only post into that channel (the generic API channel).
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_secret = models.CharField(max_length=64, editable=False)
+    channel = models.ForeignKey(
+        "connectors.Channel", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="api_keys", verbose_name=_("channel"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(TenantModel):
+    """The first response to a request carrying an `Idempotency-Key`, replayed on retries."""
+
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="uniq_idempotency_key")
+        ]

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class TicketsConfig(AppConfig):
+    name = "atende.tickets"
+    verbose_name = _("Tickets")
+
+    def ready(self) -> None:
+        from atende.tickets.services import numbers
+
+        post_migrate.connect(numbers.ensure_sequences, sender=self)

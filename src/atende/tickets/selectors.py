@@ -1,0 +1,117 @@
+"""Reads of tickets, always scoped to one organisation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from atende.tickets.models import AuditEntry, Message, Ticket
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def ticket_for(organization_id: int, ticket_id: int) -> Ticket:
+    """Raises Ticket.DoesNotExist for another organisation's ticket, as for a missing one."""
+    return (
+        Ticket.objects.for_org(organization_id)
+        .select_related("contact", "assignee", "service", "channel", "finalization_tag")
+        .prefetch_related("tags", "contact__identities")
+        .get(pk=ticket_id)
+    )
+
+
+def timeline(ticket: Ticket) -> list[Message | AuditEntry]:
+    """Messages (with attachments) and audit entries, oldest first."""
+    messages = list(
+        Message.objects.for_org(ticket.organization_id).filter(ticket=ticket)
+        .select_related("author_user")
+        .prefetch_related("attachments")
+    )
+    entries = list(
+        AuditEntry.objects.for_org(ticket.organization_id).filter(ticket=ticket)
+        .select_related("actor_user")
+    )
+    items: list[Message | AuditEntry] = [*messages, *entries]
+    items.sort(key=lambda item: (item.created_at, 0 if isinstance(item, AuditEntry) else 1,
+                                 item.pk))
+    return items
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: list[str] | None = None
+    channel: str | None = None  # a channel kind ("email") or a channel id ("12")
+    service_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    priority: list[str] | None = None
+    tag: str | None = None
+    updated_since: datetime | None = None
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.updated_at.isoformat(), ticket.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        updated, pk = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(updated), int(pk)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def tickets_page(
+    organization_id: int, filters: TicketFilters, *, cursor: str | None, limit: int
+) -> tuple[list[Ticket], str | None]:
+    """One page, newest update first, keyset-paginated on (updated_at, id): constant cost
+    per page whatever the table size, stable while tickets change."""
+    qs: QuerySet[Ticket] = Ticket.objects.for_org(organization_id)
+    qs = apply_filters(qs, filters)
+    if cursor:
+        updated, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(updated_at__lt=updated) | Q(updated_at=updated, pk__lt=pk))
+    rows = list(
+        qs.select_related("contact").prefetch_related("tags").order_by("-updated_at", "-id")[
+            : limit + 1
+        ]
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def apply_filters(qs: QuerySet[Ticket], f: TicketFilters) -> QuerySet[Ticket]:
+    if f.status:
+        qs = qs.filter(status__in=f.status)
+    if f.channel:
+        qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \
+            else qs.filter(origin=f.channel)
+    if f.service_id is not None:
+        qs = qs.filter(service_id=f.service_id)
+    if f.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    elif f.assignee_id is not None:
+        qs = qs.filter(assignee_id=f.assignee_id)
+    if f.priority:
+        qs = qs.filter(priority__in=f.priority)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag)
+    if f.updated_since is not None:
+        qs = qs.filter(updated_at__gte=f.updated_since)
+    return qs
+
+
+def message_for(organization_id: int, message_id: int) -> Message:
+    return Message.objects.for_org(organization_id).select_related("ticket").get(pk=message_id)
+
+

@@ -1,0 +1,155 @@
+"""The one inbound pipeline every channel feeds: `ingest(InboundMessage)`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import nh3
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from atende.connectors.base import InboundMessage
+from atende.connectors.models import Channel
+from atende.contacts.services import add_identity, find_or_create_contact
+from atende.events import emit
+from atende.tickets.models import (
+    OPEN_STATUSES,
+    Direction,
+    Message,
+    Status,
+    ThreadReference,
+    Ticket,
+)
+from atende.tickets.payloads import message_payload, ticket_payload
+from atende.tickets.services import audit
+from atende.tickets.services.actor import Actor
+from atende.tickets.services.attachments import store_attachment
+from atende.tickets.services.create import open_ticket
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ticket: Ticket
+    message: Message
+    created_ticket: bool = False
+    duplicate: bool = False
+    reopened: bool = False
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(html) if html else ""
+
+
+def _existing(channel: Channel, external_id: str) -> Message | None:
+    if not external_id:
+        return None
+    return (
+        Message.objects.select_related("ticket")
+        .filter(channel=channel, external_id=external_id)
+        .first()
+    )
+
+
+def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
+    if not keys:
+        return None
+    ref = (
+        ThreadReference.objects.select_related("ticket")
+        .filter(channel=channel, key__in=[k[:500] for k in keys])
+        .order_by("-ticket__updated_at")
+        .first()
+    )
+    return ref.ticket if ref else None
+
+
+def ingest(inbound: InboundMessage) -> IngestResult:
+    """Turn one normalised inbound message into a ticket entry.
+
+    Idempotent on (channel, external_id): a redelivery returns the stored message with
+    `duplicate=True`, also when two deliveries race. One transaction: contact, thread
+    lookup, ticket, message, attachments, audit; events are sent on commit.
+    Raises django ValidationError when the sender's identity is invalid.
+    """
+    channel = Channel.objects.select_related("organization", "service").get(pk=inbound.channel_id)
+    existing = _existing(channel, inbound.external_id)
+    if existing is not None:
+        return IngestResult(existing.ticket, existing, duplicate=True)
+    try:
+        return _ingest(channel, inbound)
+    except IntegrityError:
+        # A concurrent delivery of the same message won the unique constraint.
+        existing = _existing(channel, inbound.external_id)
+        if existing is None:
+            raise
+        return IngestResult(existing.ticket, existing, duplicate=True)
+
+
+@transaction.atomic
+def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
+    org = channel.organization
+    actor = Actor(label=f"channel:{channel.pk}")
+    contact = find_or_create_contact(org, inbound.contact.kind, inbound.contact.value,
+                                     inbound.contact.name)
+    for extra in inbound.extra_identities:
+        add_identity(contact, extra.kind, extra.value)
+    html = sanitize_html(inbound.html)
+    sent_at = inbound.sent_at or timezone.now()
+
+    ticket = _find_thread(channel, inbound.thread_keys)
+    created = reopened = False
+    if ticket is None:
+        subject = inbound.subject or (inbound.text.strip().splitlines() or [""])[0][:120]
+        ticket, first = open_ticket(
+            organization=org, contact=contact, subject=subject, actor=actor, origin=channel.kind,
+            description=inbound.text, description_html=html, channel=channel,
+            first_message_external_id=inbound.external_id, created_at=sent_at,
+        )
+        created = True
+        if first is None:  # an empty message (e.g. attachment only) still gets its entry
+            first = _append(ticket, channel, contact, inbound, html, sent_at)
+        message = first
+    else:
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        message = _append(ticket, channel, contact, inbound, html, sent_at)
+        reopened = _touch_on_inbound(ticket, actor, sent_at)
+        emit(org.pk, "message.created", message_payload(message))
+
+    for attachment in inbound.attachments:
+        store_attachment(message, attachment.filename, attachment.content_type, attachment.data)
+    keys = {k[:500] for k in (*inbound.thread_keys, inbound.thread_key) if k}
+    for key in keys:
+        ThreadReference.objects.get_or_create(
+            organization=org, channel=channel, key=key, defaults={"ticket": ticket}
+        )
+    return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
+
+
+def _append(ticket: Ticket, channel: Channel, contact: object, inbound: InboundMessage,
+            html: str, sent_at: object) -> Message:
+    return Message.objects.create(
+        organization_id=ticket.organization_id, ticket=ticket, direction=Direction.INBOUND,
+        channel=channel, author_contact=contact, text=inbound.text, html=html,
+        external_id=inbound.external_id, created_at=sent_at,
+    )
+
+
+def _touch_on_inbound(ticket: Ticket, actor: Actor, sent_at: object) -> bool:
+    """The customer wrote again: reopen a finished ticket, wake a pending one."""
+    before = ticket.status
+    reopened = before not in OPEN_STATUSES
+    if reopened or before == Status.PENDING:
+        ticket.status = Status.OPEN
+        audit.record(ticket, actor, "reopened" if reopened else "status_changed", "status",
+                     before, Status.OPEN)
+    ticket.updated_at = timezone.now()
+    ticket.last_inbound_at = ticket.updated_at
+    ticket.save(update_fields=["status", "updated_at", "last_inbound_at"])
+    payload = ticket_payload(ticket)
+    emit(ticket.organization_id, "ticket.updated", payload)
+    if before != ticket.status:
+        emit(ticket.organization_id, "ticket.status_changed",
+             {**payload, "previous_status": before})
+    return reopened

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from ninja.openapi.views import openapi_view
+
+from atende.api import api
+from atende.health import healthz
+from atende.realtime.views import stream
+
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI at /api/docs (the spec itself is /api/v1/openapi.json)."""
+    return openapi_view(request, api)
+
+
+urlpatterns = [
+    path("api/docs", api_docs, name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("realtime/stream", stream, name="realtime-stream"),
+    path("admin/", admin.site.urls),
+]
