@@ -116,4 +116,6 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400:  # ninja raises this for an unreadable body
+            return respond(request, 400, error_body("invalid", _("The body is not valid JSON.")))
         return respond(request, exc.status_code, error_body("error", str(exc)))

@@ -137,7 +137,7 @@ if REDIS_URL:
         "huey_class": "huey.RedisHuey",
         "name": f"{REDIS_PREFIX}-tasks",
         "url": REDIS_URL,
-        "immediate": False,
+        "immediate": _env_bool("ATENDE_TASKS_IMMEDIATE"),
         "consumer": {"workers": int(os.environ.get("ATENDE_WORKER_THREADS", "4")),
                      "worker_type": "thread"},
     }
@@ -232,6 +232,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "httpx": {"level": "WARNING"},
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 # Webhooks and API-channel deliveries to private/loopback addresses (SSRF guard off).

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema
+from ninja import Status, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -66,12 +67,13 @@ def _agent(org_id: int, user_id: int) -> User:
 
 @router.post("/tickets", response={201: TicketOut, **ERRORS, 409: ErrorOut},
              summary="Create a ticket")
-def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, Any]:
+def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Any]:
     """Opens a ticket for the requester (found or created by e-mail). Send an
     `Idempotency-Key` header to make retries safe."""
     key = org_key(request)
     org = key.organization
 
+    @transaction.atomic
     def action() -> tuple[int, Any]:
         try:
             contact = find_or_create_contact(org, IdentityKind.EMAIL, payload.requester_email,
@@ -88,7 +90,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, A
         return 201, ticket_out(selectors.ticket_for(org.pk, ticket.pk))
 
     status, body = run_once(org.pk, request.headers.get("Idempotency-Key"), request.body, action)
-    return status, body
+    return Status(status, body)
 
 
 class TicketListQuery(Schema):
@@ -168,14 +170,14 @@ def _comment_author(org_id: int, email: str | None) -> User | None:
 
 @router.post("/tickets/{ticket_id}/comments", response={201: MessageOut, **ERRORS},
              summary="Add a public answer or an internal note")
-def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> tuple[int, Any]:
+def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Status[Any]:
     key = org_key(request)
     ticket = selectors.ticket_for(key.organization_id, ticket_id)
     author = _comment_author(key.organization_id, payload.author_email)
     actor = Actor(user=author, label=f"api-key:{key.name}")
     message = post_message(ticket, actor, text=payload.text, html=payload.html,
                            internal=not payload.public)
-    return 201, message_out(message)
+    return Status(201, message_out(message))
 
 
 @router.post("/tickets/{ticket_id}/attachments", response={201: MessageOut, **ERRORS,
@@ -183,13 +185,13 @@ def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> tup
              summary="Attach files (multipart), as a public answer or an internal note")
 def add_attachments(request: HttpRequest, ticket_id: int,
                     files: File[list[UploadedFile]],
-                    text: Form[str] = "", public: Form[bool] = False) -> tuple[int, Any]:
+                    text: Form[str] = "", public: Form[bool] = False) -> Status[Any]:
     key = org_key(request)
     ticket = selectors.ticket_for(key.organization_id, ticket_id)
     attachments = [NewAttachment(f.name or "attachment", f.content_type or "", f) for f in files]
     message = post_message(ticket, _actor(request), text=text, internal=not public,
                            attachments=attachments)
-    return 201, message_out(message)
+    return Status(201, message_out(message))
 
 
 

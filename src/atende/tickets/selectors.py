@@ -82,7 +82,8 @@ def tickets_page(
         updated, pk = decode_cursor(cursor)
         qs = qs.filter(Q(updated_at__lt=updated) | Q(updated_at=updated, pk__lt=pk))
     rows = list(
-        qs.select_related("contact").prefetch_related("tags").order_by("-updated_at", "-id")[
+        qs.select_related("contact", "finalization_tag")
+        .prefetch_related("tags", "contact__identities").order_by("-updated_at", "-id")[
             : limit + 1
         ]
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Status, Router, Schema
 from pydantic import Field
 
 from atende.api_errors import ApiError
@@ -61,11 +61,11 @@ def _delivery_out(d: WebhookDelivery) -> dict[str, Any]:
 
 @router.post("/webhooks", response={201: SubscriptionCreatedOut, **ERRORS},
              summary="Subscribe a URL to events")
-def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> tuple[int, Any]:
+def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status[Any]:
     key = org_key(request)
     sub, secret = services.create_subscription(key.organization_id, payload.url,
                                                list(payload.events), payload.description)
-    return 201, {**_sub_out(sub), "secret": secret}
+    return Status(201, {**_sub_out(sub), "secret": secret})
 
 @router.get("/webhooks", response={200: list[SubscriptionOut], **ERRORS},
             summary="List webhook subscriptions")
@@ -76,16 +76,17 @@ def list_subscriptions(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.delete("/webhooks/{subscription_id}", response={204: None, **ERRORS},
                summary="Delete a subscription")
-def delete_subscription(request: HttpRequest, subscription_id: int) -> tuple[int, None]:
+def delete_subscription(request: HttpRequest, subscription_id: int) -> Status[None]:
     key = org_key(request)
     WebhookSubscription.objects.for_org(key.organization_id).get(pk=subscription_id).delete()
-    return 204, None
+    return Status(204, None)
 
 @router.get("/webhooks/{subscription_id}/deliveries", response={200: list[DeliveryOut], **ERRORS},
             summary="The delivery log of a subscription (newest first)")
 def list_deliveries(request: HttpRequest, subscription_id: int,
-                    limit: int = Field(default=50, ge=1, le=200)) -> list[dict[str, Any]]:
+                    limit: int = 50) -> list[dict[str, Any]]:
     key = org_key(request)
+    limit = min(max(limit, 1), 200)
     sub = WebhookSubscription.objects.for_org(key.organization_id).get(pk=subscription_id)
     rows = WebhookDelivery.objects.for_org(key.organization_id).filter(subscription=sub) \
         .order_by("-created_at", "-id")[:limit]
@@ -93,7 +94,7 @@ def list_deliveries(request: HttpRequest, subscription_id: int,
 
 @router.post("/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
              response={202: DeliveryOut, **ERRORS}, summary="Try a delivery again")
-def redeliver(request: HttpRequest, subscription_id: int, delivery_id: int) -> tuple[int, Any]:
+def redeliver(request: HttpRequest, subscription_id: int, delivery_id: int) -> Status[Any]:
     key = org_key(request)
     delivery = WebhookDelivery.objects.for_org(key.organization_id).get(
         pk=delivery_id, subscription_id=subscription_id)
@@ -101,6 +102,6 @@ def redeliver(request: HttpRequest, subscription_id: int, delivery_id: int) -> t
         raise ApiError(400, "invalid", "Already delivered.", "delivery_id")
     services.redeliver(delivery)
     delivery.refresh_from_db()
-    return 202, _delivery_out(delivery)
+    return Status(202, _delivery_out(delivery))
 
 __all__ = ["EventType", "router"]
