@@ -56,7 +56,7 @@ class Tenant:
     service: Service
     key: ApiKey
     raw_key: str
-    client: "ApiClient"
+    client: ApiClient
 
 
 class ApiClient:
@@ -81,8 +81,8 @@ class ApiClient:
     def patch(self, path: str, data: Any = None, **extra: Any) -> Any:
         return self._call("patch", path, data, **extra)
 
-    def delete(self, path: str, **extra: Any) -> Any:
-        return self._call("delete", path, None, **extra)
+    def delete(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return self._call("delete", path, data, **extra)
 
 
 @pytest.fixture

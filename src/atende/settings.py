@@ -43,8 +43,12 @@ SECRET_KEY = os.environ.get("ATENDE_SECRET_KEY") or _persistent_secret("secret_k
 ENCRYPTION_KEYS = [k for k in os.environ.get("ATENDE_ENCRYPTION_KEYS", "").split(",") if k]
 
 DEBUG = _env_bool("ATENDE_DEBUG")
-ALLOWED_HOSTS = os.environ.get("ATENDE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ATENDE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+ALLOWED_HOSTS = os.environ.get(
+    "ATENDE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
+).split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("ATENDE_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
 PUBLIC_URL = os.environ.get("ATENDE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -111,7 +115,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "atende.sqlite3",
+            "NAME": str(DATA_DIR / "atende.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on
                 # busy_timeout instead of failing with "database is locked" on upgrade.

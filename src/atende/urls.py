@@ -8,7 +8,6 @@ from atende.health import healthz
 from atende.realtime.views import stream
 
 
-
 def api_docs(request: HttpRequest) -> HttpResponse:
     """Swagger UI at /api/docs (the spec itself is /api/v1/openapi.json)."""
     return openapi_view(request, api)

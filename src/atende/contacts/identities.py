@@ -29,7 +29,8 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 def _cpf_check_digits(digits: str) -> str:
     result = ""
     for length in (9, 10):
-        total = sum(int(d) * w for d, w in zip(digits[:length], range(length + 1, 1, -1), strict=True))
+        weights = range(length + 1, 1, -1)
+        total = sum(int(d) * w for d, w in zip(digits[:length], weights, strict=True))
         remainder = total * 10 % 11
         result += str(0 if remainder == 10 else remainder)
         digits = digits[:length] + result[-1] + digits[length + 1 :]

@@ -219,3 +219,6 @@ class IdempotencyRecord(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "key"], name="uniq_idempotency_key")
         ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -13,14 +13,14 @@ from atende.tickets.models import (
 class MessageInline(admin.StackedInline):
     model = Message
     extra = 0
-    fields = ["direction", "channel", "text", "delivery_status", "failure_reason", "created_at"]
+    fields = ("direction", "channel", "text", "delivery_status", "failure_reason", "created_at")
     readonly_fields = fields
 
 
 class AuditInline(admin.TabularInline):
     model = AuditEntry
     extra = 0
-    fields = ["created_at", "actor_user", "actor_label", "action", "field", "before", "after"]
+    fields = ("created_at", "actor_user", "actor_label", "action", "field", "before", "after")
     readonly_fields = fields
 
 

@@ -227,7 +227,8 @@ class Message(TenantModel):
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     # The stored name never comes from the sender (path traversal, collisions).
-    return f"attachments/{instance.organization_id}/{timezone.now():%Y/%m}/{instance.sha256[:2]}/{instance.sha256}"
+    digest = instance.sha256
+    return f"attachments/{instance.organization_id}/{timezone.now():%Y/%m}/{digest[:2]}/{digest}"
 
 
 class Attachment(TenantModel):

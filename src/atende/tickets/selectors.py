@@ -7,9 +7,8 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from atende.tickets.models import AuditEntry, Message, Ticket
 

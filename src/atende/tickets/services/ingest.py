@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import nh3
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from atende.connectors.base import InboundMessage
 from atende.connectors.models import Channel
+from atende.contacts.models import Contact
 from atende.contacts.services import add_identity, find_or_create_contact
 from atende.events import emit
 from atende.tickets.models import (
@@ -127,8 +129,8 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
     return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
 
 
-def _append(ticket: Ticket, channel: Channel, contact: object, inbound: InboundMessage,
-            html: str, sent_at: object) -> Message:
+def _append(ticket: Ticket, channel: Channel, contact: Contact, inbound: InboundMessage,
+            html: str, sent_at: datetime) -> Message:
     return Message.objects.create(
         organization_id=ticket.organization_id, ticket=ticket, direction=Direction.INBOUND,
         channel=channel, author_contact=contact, text=inbound.text, html=html,
@@ -136,7 +138,7 @@ def _append(ticket: Ticket, channel: Channel, contact: object, inbound: InboundM
     )
 
 
-def _touch_on_inbound(ticket: Ticket, actor: Actor, sent_at: object) -> bool:
+def _touch_on_inbound(ticket: Ticket, actor: Actor, sent_at: datetime) -> bool:
     """The customer wrote again: reopen a finished ticket, wake a pending one."""
     before = ticket.status
     reopened = before not in OPEN_STATUSES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -90,7 +91,8 @@ def post_message(
             ticket.status = Status.OPEN
             fields.append("status")
     ticket.save(update_fields=fields)
-    audit.record(ticket, actor, "note_added" if internal else "replied", after={"message": message.pk})
+    audit.record(ticket, actor, "note_added" if internal else "replied",
+                 after={"message": message.pk})
     if before_status != ticket.status:
         audit.record(ticket, actor, "status_changed", "status", before_status, ticket.status)
     emit(ticket.organization_id, "message.created", message_payload(message))
@@ -109,7 +111,7 @@ def post_message(
 @transaction.atomic
 def update_delivery_status(
     message: Message, status: str, *, external_id: str = "", reason: str = "",
-    at: object = None,
+    at: datetime | None = None,
 ) -> bool:
     """Record a status from the provider. Statuses only move forward (a late "delivered"
     never undoes "read"); a failure always wins. Returns whether anything changed."""

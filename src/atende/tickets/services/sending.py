@@ -24,7 +24,7 @@ def build_outbound(message: Message) -> OutboundMessage:
     identity = ticket.contact.identities.order_by("created_at").first()
     recipient = ContactRef(identity.kind, identity.value, ticket.contact.name) if identity else None
     keys = tuple(
-        ThreadReference.objects.filter(ticket=ticket, channel_id=message.channel_id)
+        ThreadReference.objects.filter(ticket=ticket, channel=message.channel)
         .values_list("key", flat=True)
     )
     return OutboundMessage(
@@ -33,7 +33,7 @@ def build_outbound(message: Message) -> OutboundMessage:
         author_name=str(message.author_user) if message.author_user else "",
         recipient=recipient,
         attachments=tuple(
-            OutboundAttachment(a.filename, a.content_type, a.size, a.file.url, a.file.name)
+            OutboundAttachment(a.filename, a.content_type, a.size, a.file.url, a.file.name or "")
             for a in message.attachments.all()
         ),
         thread_keys=keys, created_at=message.created_at,
