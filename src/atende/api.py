@@ -1,6 +1,5 @@
 """The REST API v1: one NinjaAPI gathering the domain routers."""
 
-from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 
 from atende import api_errors
@@ -12,10 +11,11 @@ from atende.webhooks.api import router as webhooks_router
 api = NinjaAPI(
     title="Atende API",
     version="1",
-    description=str(_(
+    # Reference documentation for developers stays in English.
+    description=(
         "Tickets, comments, attachments, webhooks and the generic API channel. "
         "Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`)."
-    )),
+    ),
     auth=API_AUTH,
     urls_namespace="api-v1",
     docs_url="/docs",

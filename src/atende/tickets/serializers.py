@@ -17,6 +17,7 @@ def contact_out(ticket: Ticket) -> dict[str, Any]:
 
 
 def ticket_out(ticket: Ticket) -> dict[str, Any]:
+    """Expects tags, contact and contact identities loaded (see selectors) or cheap to load."""
     return {
         "id": ticket.pk, "number": ticket.number, "protocol": ticket.protocol,
         "title": ticket.subject, "description": ticket.description, "status": ticket.status,
