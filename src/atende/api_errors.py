@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -113,6 +114,14 @@ def install(api: NinjaAPI) -> None:
     def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
         return respond(request, exc.status, error_body(exc.code, exc.message, exc.field),
                        exc.headers)
+
+    def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # An id or number beyond what the database stores (e.g. /tickets/99999999999999999999):
+        # SQLite's driver raises OverflowError, PostgreSQL a DataError.
+        return respond(request, 400, error_body("invalid", _("A number is out of range.")))
+
+    api.add_exception_handler(OverflowError, out_of_range)
+    api.add_exception_handler(DataError, out_of_range)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
