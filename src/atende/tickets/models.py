@@ -219,6 +219,8 @@ class Message(TenantModel):
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="message_ticket_time"),
             models.Index(fields=["delivery_status", "send_after"], name="message_send_due"),
+            # The API channel's audit lists a channel's messages, newest first.
+            models.Index(fields=["channel", "-created_at"], name="message_channel_time"),
         ]
 
     def __str__(self) -> str:
