@@ -115,13 +115,15 @@ def install(api: NinjaAPI) -> None:
         return respond(request, exc.status, error_body(exc.code, exc.message, exc.field),
                        exc.headers)
 
-    def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
-        # An id or number beyond what the database stores (e.g. /tickets/99999999999999999999):
-        # SQLite's driver raises OverflowError, PostgreSQL a DataError.
+    # An id or number beyond what the database stores (e.g. /tickets/99999999999999999999):
+    # SQLite's driver raises OverflowError, PostgreSQL a DataError.
+    @api.exception_handler(OverflowError)
+    def overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
         return respond(request, 400, error_body("invalid", _("A number is out of range.")))
 
-    api.add_exception_handler(OverflowError, out_of_range)
-    api.add_exception_handler(DataError, out_of_range)
+    @api.exception_handler(DataError)
+    def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        return respond(request, 400, error_body("invalid", _("A number is out of range.")))
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -12,8 +12,9 @@ def publish(organization_id: int, event_type: str, payload: dict[str, Any]) -> E
     """Store the event in the outbox now; tell the broker once the transaction commits.
 
     If the transaction rolls back, the event never existed. Safe outside a transaction too
-    (autocommit: the broker is told at once).
+    (autocommit: the broker is told at once). A failing announcement never fails the
+    caller: the change is committed and the outbox row is delivered by polling anyway.
     """
     event = Event.objects.create(organization_id=organization_id, type=event_type, payload=payload)
-    transaction.on_commit(lambda: get_broker().announce(event))
+    transaction.on_commit(lambda: get_broker().announce(event), robust=True)
     return event

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
-from atende.realtime.brokers import get_broker, latest_event_id
+from atende.realtime import outbox
+from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
+from atende.realtime.outbox import releasing_connection
 from atende.tenancy.access import organization_for_stream
 
 HEARTBEAT_SECONDS = 15.0
+RECONNECT_MILLISECONDS = 2000
 
 
 def format_sse(event: Event) -> bytes:
@@ -23,25 +27,43 @@ def format_sse(event: Event) -> bytes:
     return f"id: {event.pk}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 
-async def _stream(organization_id: int, after_id: int) -> AsyncIterator[bytes]:
-    yield b"retry: 2000\n\n"
-    events = get_broker().subscribe(organization_id, after_id).__aiter__()
-    pending: asyncio.Task[Event] | None = None
+async def _next(events: AsyncGenerator[Event, None]) -> Event | None:
+    try:
+        return await anext(events)
+    except StopAsyncIteration:
+        return None
+
+
+async def event_stream(organization_id: int, after_id: int | None) -> AsyncIterator[bytes]:
+    """SSE frames: the preamble, then events, with a comment line when idle (it keeps
+    proxies from timing out and lets the server notice a vanished client).
+
+    The subscription is read in a task of its own so the heartbeat timeout never cancels
+    it mid-read. On client disconnect Django cancels this generator; the task is cancelled
+    and awaited before the subscription is closed (closing a generator that a task is
+    still running raises, and would leak the subscription).
+    """
+    yield f"retry: {RECONNECT_MILLISECONDS}\n\n".encode()
+    events = get_broker().subscribe(organization_id, after_id)
+    pending: asyncio.Task[Event | None] | None = None
     try:
         while True:
             if pending is None:
-                pending = asyncio.ensure_future(events.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
+                pending = asyncio.create_task(_next(events))
+            done, _still_pending = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
             if not done:
                 yield b": keep-alive\n\n"
                 continue
             event = pending.result()
             pending = None
+            if event is None:  # the subscription ended; the client reconnects and replays
+                return
             yield format_sse(event)
     finally:
         if pending is not None:
             pending.cancel()
-        await events.aclose()  # type: ignore[attr-defined]
+            await asyncio.wait({pending})
+        await events.aclose()
 
 
 def _last_event_id(request: HttpRequest) -> int | None:
@@ -54,24 +76,37 @@ def _last_event_id(request: HttpRequest) -> int | None:
         return None
 
 
-async def stream(request: HttpRequest) -> HttpResponse:
+@releasing_connection
+def _open_stream(request: HttpRequest) -> tuple[int, int] | None:
+    """The caller's organisation and the outbox id its stream starts after, or None.
+
+    The start is fixed here, before the response begins: an event committed after the
+    client sees the stream open is never missed, however long subscribing takes. The
+    connection is released at once, as the response lives for hours.
+    """
+    organization_id = organization_for_stream(request)
+    if organization_id is None:
+        return None
+    after_id = _last_event_id(request)
+    if after_id is None:
+        after_id = outbox.latest_id_for_org(organization_id)
+    return organization_id, after_id
+
+
+async def stream(request: HttpRequest) -> HttpResponseBase:
     """Events of the caller's organisation, as text/event-stream.
 
     Signed-in agents use their session; integrations may use `Authorization: Bearer <key>`.
     `Last-Event-ID` (or `?last_event_id=`) replays what was missed; without it the stream
     starts with the next event.
     """
-    organization_id = await sync_to_async(organization_for_stream)(request)
-    if organization_id is None:
+    opened = await sync_to_async(_open_stream)(request)
+    if opened is None:
         return JsonResponse(
             {"error": {"code": "unauthorized", "message": _("Sign in or send a valid API key.")}},
             status=401,
         )
-    after = _last_event_id(request)
-    if after is None:
-        after = await sync_to_async(latest_event_id)(organization_id)
-    response = StreamingHttpResponse(_stream(organization_id, after),
-                                     content_type="text/event-stream")
+    response = StreamingHttpResponse(event_stream(*opened), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Status, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from atende.api_errors import ApiError
 from atende.tenancy.api_auth import org_key
 from atende.tickets.schemas import ErrorOut
 from atende.webhooks import services
-from atende.webhooks.models import WebhookDelivery, WebhookSubscription
+from atende.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
 
 router = Router(tags=["webhooks"])
 ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
@@ -98,10 +99,9 @@ def redeliver(request: HttpRequest, subscription_id: int, delivery_id: int) -> S
     key = org_key(request)
     delivery = WebhookDelivery.objects.for_org(key.organization_id).get(
         pk=delivery_id, subscription_id=subscription_id)
-    if delivery.state == "succeeded":
-        raise ApiError(400, "invalid", "Already delivered.", "delivery_id")
-    services.redeliver(delivery)
+    if delivery.state == DeliveryState.SUCCEEDED or not services.redeliver(delivery):
+        raise ApiError(400, "invalid", _("Already delivered."), "delivery_id")
     delivery.refresh_from_db()
     return Status(202, _delivery_out(delivery))
 
-__all__ = ["EventType", "router"]
+__all__ = ["EventName", "router"]

@@ -4,7 +4,10 @@ Guarantees: deliveries are rows created in the transaction of the change they de
 are attempted only after it commits, never inside the request. Each attempt is claimed
 with a lease, so the task and the periodic sweeper never send the same delivery twice at
 once. A delivery is retried with exponential backoff until WEBHOOK_RETRY_WINDOW_SECONDS
-after its creation.
+after its creation: by a task deferred to the retry time, and by the periodic sweeper
+(jobs.retry_overdue_webhooks) for anything overdue. With immediate tasks (tests,
+development) only the sweeper retries, so an attempt never triggers another one at once.
+Delivery is at least once; the delivery id (X-Atende-Delivery) lets receivers deduplicate.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from atende.webhooks.models import (
 from atende.webhooks.signing import signed_headers
 
 logger = logging.getLogger(__name__)
+# How long an attempt owns a delivery; past it, the sweeper may try again (the worker died).
+# Well above WEBHOOK_TIMEOUT_SECONDS.
 LEASE = timedelta(seconds=120)
+RETRY_TASK_SLACK = timedelta(seconds=1)
 
 
 def create_subscription(
@@ -91,25 +97,45 @@ def body_for(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
 
 
+def tasks_run_immediately() -> bool:
+    """True when the task backend runs tasks as they are enqueued (tests, development)."""
+    return bool(getattr(settings, "HUEY", {}).get("immediate", False))
+
+
+def _send(delivery: WebhookDelivery, sub: WebhookSubscription) -> tuple[int | None, str]:
+    """POST the signed delivery; returns (status code, error text — empty on success)."""
+    if not sub.is_active:
+        return None, "subscription is inactive"
+    body = body_for(delivery)
+    try:
+        headers = signed_headers(sub.secret, body, str(delivery.delivery_id),
+                                 delivery.event_type)
+        response = post_json(sub.url, body, headers, settings.WEBHOOK_TIMEOUT_SECONDS)
+    except BlockedDestination as exc:
+        return None, str(exc)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        # Anything else (a malformed URL, an undecryptable secret) must still count as an
+        # attempt: a delivery left claimed and uncounted would be retried for ever.
+        logger.exception("webhook %s: unexpected error while sending", delivery.delivery_id)
+        return None, f"{type(exc).__name__}: {exc}"
+    if 200 <= response.status_code < 300:
+        return response.status_code, ""
+    return response.status_code, f"HTTP {response.status_code}: {response.text[:500]}"
+
+
 def attempt_delivery(delivery_id: int) -> DeliveryState | None:
-    """Send one delivery now if it is due and not being sent elsewhere; schedule the retry."""
+    """Send one delivery now if it is due and not being sent elsewhere; schedule the retry.
+
+    Returns the delivery's new state, or None when there was nothing to do (not due, claimed
+    by another worker, or already finished). Never raises for the receiver's failures.
+    """
     if not _claim(delivery_id):
         return None
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     sub = delivery.subscription
-    body = body_for(delivery)
-    headers = signed_headers(sub.secret, body, str(delivery.delivery_id), delivery.event_type)
-    status_code: int | None = None
-    error = ""
-    try:
-        response = post_json(sub.url, body, headers, settings.WEBHOOK_TIMEOUT_SECONDS)
-        status_code = response.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}: {response.text[:500]}"
-    except BlockedDestination as exc:
-        error = str(exc)
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"
+    status_code, error = _send(delivery, sub)
 
     now = timezone.now()
     delivery.attempts += 1
@@ -131,12 +157,29 @@ def attempt_delivery(delivery_id: int) -> DeliveryState | None:
     delivery.save(update_fields=["attempts", "last_status_code", "last_error", "state",
                                  "delivered_at", "next_attempt_at"])
     if delivery.state == DeliveryState.RETRYING:
-        from atende.webhooks.tasks import deliver_webhook
-
-        deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
         logger.info("webhook %s failed (%s); retry at %s", delivery.delivery_id, error,
                     delivery.next_attempt_at)
+        _schedule_retry(delivery)
     return DeliveryState(delivery.state)
+
+
+def _schedule_retry(delivery: WebhookDelivery) -> None:
+    """A task deferred to the retry time; the periodic sweeper is the safety net.
+
+    Not with immediate tasks: the backend would park the deferred task in an in-memory
+    schedule that nothing reads, so there the sweeper alone retries (deterministically).
+    """
+    if tasks_run_immediately():
+        return
+    from atende.webhooks.tasks import deliver_webhook
+
+    # A second late, so a worker whose clock is slightly behind still finds it due.
+    run_after = delivery.next_attempt_at + RETRY_TASK_SLACK
+    try:
+        deliver_webhook.using(run_after=run_after).enqueue(delivery.pk)
+    except Exception:
+        logger.warning("webhook %s: could not schedule the retry; the sweeper will send it",
+                       delivery.delivery_id, exc_info=True)
 
 
 def due_delivery_ids(limit: int = 500) -> list[int]:
@@ -149,12 +192,20 @@ def due_delivery_ids(limit: int = 500) -> list[int]:
     )
 
 
-@transaction.atomic
-def redeliver(delivery: WebhookDelivery) -> None:
-    """Try a failed delivery again (from the delivery log)."""
-    delivery.state = DeliveryState.PENDING
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["state", "next_attempt_at"])
+def redeliver(delivery: WebhookDelivery) -> bool:
+    """Attempt a delivery that has not succeeded again, now (the delivery log's "try again").
+
+    Returns False when it has succeeded meanwhile (nothing is sent twice on purpose). Past
+    the retry window a redelivery gets one attempt. Deliveries are at least once: an attempt
+    already in flight may land as well; receivers deduplicate by X-Atende-Delivery.
+    """
     from atende.webhooks.tasks import deliver_webhook
 
-    deliver_webhook.enqueue(delivery.pk)
+    with transaction.atomic():
+        # Conditional, so a success that lands meanwhile is never reset to pending.
+        reset = WebhookDelivery.objects.filter(pk=delivery.pk).exclude(
+            state=DeliveryState.SUCCEEDED
+        ).update(state=DeliveryState.PENDING, next_attempt_at=timezone.now())
+        if reset:
+            deliver_webhook.enqueue(delivery.pk)
+    return bool(reset)

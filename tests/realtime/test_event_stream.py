@@ -1,0 +1,133 @@
+"""The SSE generator of the stream view: framing, heartbeats, and what happens when the client
+goes away (Django cancels the response while the generator waits for the next event)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from atende.realtime import views
+from atende.realtime.models import Event
+
+
+class FakeBroker:
+    """A subscription that yields the given events, then waits for ever (like a quiet
+    organisation); records whether it was closed."""
+
+    def __init__(self, events: list[Event], end: bool = False) -> None:
+        self.events = events
+        self.end = end
+        self.closed = False
+
+    def announce(self, event: Event) -> None:
+        pass
+
+    async def subscribe(self, organization_id: int, after_id: int | None
+                        ) -> AsyncGenerator[Event, None]:
+        try:
+            for event in self.events:
+                yield event
+            if not self.end:
+                await asyncio.Event().wait()
+        finally:
+            self.closed = True
+
+
+@pytest.fixture
+def broker(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
+    fake = FakeBroker([Event(pk=7, organization_id=1, type="ticket.created",
+                             payload={"id": 3})])
+    monkeypatch.setattr(views, "get_broker", lambda: fake)
+    return fake
+
+
+def collect(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, timeout=10))
+
+
+def test_frames_carry_id_event_type_and_json_data(broker: FakeBroker) -> None:
+    async def scenario() -> list[bytes]:
+        stream = views.event_stream(1, None)
+        frames = [await anext(stream), await anext(stream)]
+        await stream.aclose()
+        return frames
+
+    preamble, frame = collect(scenario())
+    assert preamble == b"retry: 2000\n\n"
+    assert frame == (b'id: 7\nevent: ticket.created\n'
+                     b'data: {"id":7,"type":"ticket.created","data":{"id":3}}\n\n')
+    assert broker.closed
+
+
+def test_a_quiet_stream_sends_heartbeats(broker: FakeBroker,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views, "HEARTBEAT_SECONDS", 0.01)
+
+    async def scenario() -> list[bytes]:
+        stream = views.event_stream(1, None)
+        frames = [await anext(stream) for _ in range(4)]
+        await stream.aclose()
+        return frames
+
+    assert collect(scenario())[2:] == [b": keep-alive\n\n", b": keep-alive\n\n"]
+    assert broker.closed
+
+
+def test_client_disconnect_while_waiting_closes_the_subscription(broker: FakeBroker) -> None:
+    """What Django does on http.disconnect: cancel the task iterating the response. The
+    generator must end with the cancellation (not a RuntimeError from closing a running
+    subscription) and the subscription's cleanup must have run."""
+
+    async def scenario() -> None:
+        stream = views.event_stream(1, None)
+        await anext(stream)
+        await anext(stream)
+        waiting = asyncio.create_task(anext(stream))  # blocked: nothing more to send
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await stream.aclose()
+
+    collect(scenario())
+    assert broker.closed
+
+
+def test_stream_ends_when_the_subscription_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeBroker([], end=True)
+    monkeypatch.setattr(views, "get_broker", lambda: fake)
+
+    async def scenario() -> list[bytes]:
+        return [frame async for frame in views.event_stream(1, 5)]
+
+    assert collect(scenario()) == [b"retry: 2000\n\n"]
+    assert fake.closed
+
+
+@pytest.mark.django_db
+def test_a_stream_without_last_event_id_starts_after_the_latest_event(tenant: Any,
+                                                                       other_tenant: Any
+                                                                       ) -> None:
+    """Fixed before the response starts: whatever commits once the client sees the stream
+    open is after this position, so subscribing late cannot skip it."""
+    from django.test import RequestFactory
+
+    from atende.realtime.publish import publish
+
+    own = publish(tenant.org.pk, "t", {})
+    publish(other_tenant.org.pk, "t", {})
+    request = RequestFactory().get("/realtime/stream",
+                                   HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}")
+    assert views._open_stream(request) == (tenant.org.pk, own.pk)
+
+    request = RequestFactory().get("/realtime/stream", HTTP_LAST_EVENT_ID="3",
+                                   HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}")
+    assert views._open_stream(request) == (tenant.org.pk, 3)
+
+    anonymous = RequestFactory().get("/realtime/stream")
+    anonymous.user = AnonymousUser()
+    assert views._open_stream(anonymous) is None
