@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
@@ -87,7 +88,9 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Any]:
             category=payload.category, service=_service(org.pk, payload.service_id),
             custom_fields=custom, tags=payload.tags,
         )
-        return 201, ticket_out(selectors.ticket_for(org.pk, ticket.pk))
+        # The ticket and its contact are in memory; load only what the answer still needs.
+        prefetch_related_objects([ticket], "tags", "contact__identities")
+        return 201, ticket_out(ticket)
 
     status, body = run_once(org.pk, request.headers.get("Idempotency-Key"), request.body, action)
     return Status(status, body)
