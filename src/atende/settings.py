@@ -197,6 +197,7 @@ USE_TZ = True
 # --- files ----------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at start-up when it is missing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("ATENDE_MEDIA_ROOT", DATA_DIR / "media"))
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
