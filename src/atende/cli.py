@@ -35,18 +35,10 @@ def _migrate() -> None:
 
 
 def cmd_web(opts: argparse.Namespace) -> int:
-    import uvicorn
-
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
-    uvicorn.run(
-        "atende.asgi:application",
-        host=opts.host,
-        port=opts.port,
-        workers=opts.workers,
-        log_level=os.environ.get("ATENDE_UVICORN_LOG_LEVEL", "warning"),
-        lifespan="off",
-        proxy_headers=True,
-    )
+    from atende.webserver import serve
+
+    serve(opts.host, opts.port, opts.workers)
     return 0
 
 

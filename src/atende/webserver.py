@@ -1,0 +1,42 @@
+"""Running the ASGI app under uvicorn (`atende web`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+
+class TcpConfig(uvicorn.Config):
+    """uvicorn's Config with a listener that keeps TCP_NODELAY on accepted connections.
+
+    uvicorn creates the shared listener of `--workers N` with proto 0; asyncio then never
+    sets TCP_NODELAY on accepted sockets, and every keep-alive response waits ~40 ms for
+    the client's delayed ACK (uvicorn issue #3149; measured in docs/benchmarks.md).
+    """
+
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+            sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP,
+                                 fileno=sock.detach())
+            sock.set_inheritable(True)
+        return sock
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    config = TcpConfig(
+        "atende.asgi:application",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=os.environ.get("ATENDE_UVICORN_LOG_LEVEL", "warning"),
+        lifespan="off",
+        proxy_headers=True,
+    )
+    if config.workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
