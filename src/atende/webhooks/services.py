@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from atende.backoff import next_delay
 from atende.net import BlockedDestination, post_json
-from atende.webhooks.backoff import next_delay
 from atende.webhooks.models import (
     DeliveryState,
     EventType,

@@ -8,11 +8,11 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from atende.backoff import next_delay
 from atende.connectors.base import ContactRef, OutboundAttachment, OutboundMessage, SendResult
 from atende.connectors.registry import UnknownChannelKind, get_connector
 from atende.tickets.models import DeliveryStatus, Message, ThreadReference
 from atende.tickets.services.replies import update_delivery_status
-from atende.webhooks.backoff import next_delay
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # about 40 minutes of backoff before the message shows as failed

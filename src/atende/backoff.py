@@ -1,4 +1,4 @@
-"""Exponential backoff shared by webhook deliveries and channel sends."""
+"""Exponential backoff shared by webhook deliveries and channel sends (outbound messages)."""
 
 import random
 from datetime import timedelta
