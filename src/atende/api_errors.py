@@ -117,13 +117,16 @@ def install(api: NinjaAPI) -> None:
 
     # An id or number beyond what the database stores (e.g. /tickets/99999999999999999999):
     # SQLite's driver raises OverflowError, PostgreSQL a DataError.
+    def out_of_range(request: HttpRequest) -> HttpResponse:
+        return respond(request, 400, error_body("invalid", _("A number is out of range.")))
+
     @api.exception_handler(OverflowError)
     def overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
-        return respond(request, 400, error_body("invalid", _("A number is out of range.")))
+        return out_of_range(request)
 
     @api.exception_handler(DataError)
     def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
-        return respond(request, 400, error_body("invalid", _("A number is out of range.")))
+        return out_of_range(request)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -108,14 +108,6 @@ class TestResult:
     step: str = ""
 
 
-class SendError(Exception):
-    """A send that failed; `retryable` says whether trying later may help."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
 class Connector(Protocol):
     kind: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]

@@ -18,8 +18,6 @@ class Priority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
-PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
-
 
 class Status(models.TextChoices):
     NEW = "new", _("New")

@@ -109,9 +109,3 @@ def apply_filters(qs: QuerySet[Ticket], f: TicketFilters) -> QuerySet[Ticket]:
     if f.updated_since is not None:
         qs = qs.filter(updated_at__gte=f.updated_since)
     return qs
-
-
-def message_for(organization_id: int, message_id: int) -> Message:
-    return Message.objects.for_org(organization_id).select_related("ticket").get(pk=message_id)
-
-

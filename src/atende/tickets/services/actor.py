@@ -22,5 +22,3 @@ class Actor:
     def display(self) -> str:
         return str(self.user) if self.user else self.label
 
-
-SYSTEM = Actor(label="system")

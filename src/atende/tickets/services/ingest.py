@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +27,6 @@ from atende.tickets.services import audit
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.attachments import store_attachment
 from atende.tickets.services.create import open_ticket
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
     else:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         message = _append(ticket, channel, contact, inbound, html, sent_at)
-        reopened = _touch_on_inbound(ticket, actor, sent_at)
+        reopened = _touch_on_inbound(ticket, actor)
         emit(org.pk, "message.created", message_payload(message))
 
     for attachment in inbound.attachments:
@@ -138,7 +135,7 @@ def _append(ticket: Ticket, channel: Channel, contact: Contact, inbound: Inbound
     )
 
 
-def _touch_on_inbound(ticket: Ticket, actor: Actor, sent_at: datetime) -> bool:
+def _touch_on_inbound(ticket: Ticket, actor: Actor) -> bool:
     """The customer wrote again: reopen a finished ticket, wake a pending one."""
     before = ticket.status
     reopened = before not in OPEN_STATUSES

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +25,6 @@ from atende.tickets.services import audit
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.attachments import check_size, store_attachment
 from atende.tickets.services.ingest import sanitize_html
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
