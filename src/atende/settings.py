@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",
+    "atende.workspace",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,8 @@ TASKS = {
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tenancy.User"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

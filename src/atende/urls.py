@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 from ninja.openapi.views import openapi_view
 
 from atende.api import api
@@ -19,4 +19,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("realtime/stream", stream, name="realtime-stream"),
     path("admin/", admin.site.urls),
+    path("", include("atende.workspace.urls")),
 ]

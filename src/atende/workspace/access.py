@@ -1,0 +1,50 @@
+"""Who may see which screen: every workspace view is for a signed-in agent of the
+organisation chosen for the session; the settings screens also need "general settings"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from atende.tenancy.access import active_membership
+from atende.tenancy.models import Membership, Permission
+
+View = Callable[..., HttpResponse]
+
+
+class AgentRequest(HttpRequest):
+    """A request that passed `agent_required`: it carries the agent's membership."""
+
+    membership: Membership
+
+
+def agent_required(view: View) -> View:
+    """Sign-in page for anonymous users; otherwise `request.membership` is set."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = active_membership(request)
+        if membership is None:
+            return redirect_to_login(request.get_full_path())
+        request.membership = membership  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def settings_required(view: View) -> View:
+    """Only a profile with "general settings" (or an administrator) reaches the settings."""
+
+    @agent_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.membership.has_permission(Permission.GENERAL_SETTINGS):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,9 @@
+"""The agent workspace: sign-in, the live queue, the ticket screen and the settings."""
+
+from django.urls import include, path
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("settings/", include("atende.workspace.settings.urls")),
+]

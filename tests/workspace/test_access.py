@@ -1,0 +1,38 @@
+"""Who reaches the settings screens (CORE-10)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from atende.tenancy.models import AccessProfile, Membership, Permission, Role, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _agent(tenant, email: str, permissions: list[str]) -> Client:  # type: ignore[no-untyped-def]
+    user = User.objects.create_user(email, "a-long-password-1")
+    profile = AccessProfile.objects.create(
+        organization=tenant.org, name=f"profile {email}", permissions=permissions
+    )
+    Membership.objects.create(organization=tenant.org, user=user, role=Role.AGENT,
+                              access_profile=profile)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_settings_need_the_general_settings_profile(tenant) -> None:  # type: ignore[no-untyped-def]
+    plain = _agent(tenant, "plain@example.com", [])
+    response = plain.get("/settings/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "You cannot open this page" in response.content.decode()
+
+    allowed = _agent(tenant, "boss@example.com", [Permission.GENERAL_SETTINGS])
+    assert allowed.get("/settings/").status_code == 200
+
+
+def test_anonymous_users_are_sent_to_sign_in() -> None:
+    response = Client().get("/settings/")
+    assert response.status_code == 302
+
