@@ -31,7 +31,7 @@ def timeline(ticket: Ticket) -> list[Message | AuditEntry]:
     """Messages (with attachments) and audit entries, oldest first."""
     messages = list(
         Message.objects.for_org(ticket.organization_id).filter(ticket=ticket)
-        .select_related("author_user")
+        .select_related("author_user", "channel")
         .prefetch_related("attachments")
     )
     entries = list(

@@ -9,12 +9,13 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from atende.tenancy.access import active_membership
 from atende.tenancy.models import Membership, Permission
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 class AgentRequest(HttpRequest):
@@ -27,7 +28,7 @@ def agent_required(view: View) -> View:
     """Sign-in page for anonymous users; otherwise `request.membership` is set."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = active_membership(request)
         if membership is None:
             return redirect_to_login(request.get_full_path())
@@ -42,7 +43,7 @@ def settings_required(view: View) -> View:
 
     @agent_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.membership.has_permission(Permission.GENERAL_SETTINGS):  # type: ignore[attr-defined]
             raise PermissionDenied
         return view(request, *args, **kwargs)

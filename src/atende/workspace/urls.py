@@ -1,9 +1,25 @@
 """The agent workspace: sign-in, the live queue, the ticket screen and the settings."""
 
 from django.urls import include, path
+from django.views.i18n import set_language
+
+from atende.workspace.views import auth, queue, ticket, ticket_actions
 
 app_name = "workspace"
 
 urlpatterns = [
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("logout/", auth.SignOutView.as_view(), name="logout"),
+    path("organization/", auth.switch_organization, name="switch-organization"),
+    path("language/", set_language, name="set-language"),
+    path("", queue.queue, name="queue"),
+    path("tickets/<int:ticket_id>/", ticket.ticket_screen, name="ticket"),
+    path("tickets/<int:ticket_id>/live/", ticket.ticket_live, name="ticket-live"),
+    path("tickets/<int:ticket_id>/presence/", ticket.presence, name="ticket-presence"),
+    path("tickets/<int:ticket_id>/reply/", ticket_actions.reply, name="ticket-reply"),
+    path("tickets/<int:ticket_id>/change/", ticket_actions.change, name="ticket-change"),
+    path("tickets/<int:ticket_id>/finalize/", ticket_actions.finalize_ticket,
+         name="ticket-finalize"),
+    path("attachments/<int:attachment_id>/", ticket.attachment, name="attachment"),
     path("settings/", include("atende.workspace.settings.urls")),
 ]

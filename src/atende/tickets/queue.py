@@ -1,0 +1,148 @@
+"""The unified queue (CORE-6): an agent's views, filters, sorts and search, one page at a
+time, always inside the agent's organisation.
+
+Every page costs the same few queries whatever its size: the row query (with the last
+message as a subquery), one prefetch for tags and one aggregate for the view counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from atende.contacts.models import ContactIdentity
+from atende.tenancy.models import Membership
+from atende.tickets.models import OPEN_STATUSES, Message, Priority, Status, Ticket
+
+PAGE_SIZE = 50
+VIEWS = ("mine", "unassigned", "open", "pending", "resolved")
+SORTS = ("updated", "waiting", "priority")
+PROTOCOL = re.compile(r"^\s*(?:tkt-?)?0*(\d{1,15})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    view: str = "open"
+    channel: str = ""
+    status: str = ""
+    service_id: int | None = None
+    assignee_id: int | None = None
+    priority: str = ""
+    tag: str = ""
+    q: str = ""
+    sort: str = "updated"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, params: Any) -> QueueFilters:
+        """Parse a query string leniently: an unknown or malformed value is ignored."""
+        def int_or_none(name: str) -> int | None:
+            value = str(params.get(name, "")).strip()
+            return int(value) if value.isdigit() else None
+
+        view = params.get("view", "open")
+        sort = params.get("sort", "updated")
+        status = params.get("status", "")
+        priority = params.get("priority", "")
+        return cls(
+            view=view if view in VIEWS else "open",
+            channel=str(params.get("channel", ""))[:30],
+            status=status if status in Status.values else "",
+            service_id=int_or_none("service"),
+            assignee_id=int_or_none("assignee"),
+            priority=priority if priority in Priority.values else "",
+            tag=str(params.get("tag", "")).strip()[:60],
+            q=str(params.get("q", "")).strip()[:200],
+            sort=sort if sort in SORTS else "updated",
+            page=max(1, int_or_none("page") or 1),
+        )
+
+
+def view_filter(view: str, user_id: int) -> Q:
+    open_q = Q(status__in=OPEN_STATUSES)
+    return {
+        "mine": open_q & Q(assignee_id=user_id),
+        "unassigned": open_q & Q(assignee__isnull=True),
+        "open": open_q,
+        "pending": Q(status=Status.PENDING),
+        "resolved": Q(status__in=(Status.RESOLVED, Status.CLOSED)),
+    }[view]
+
+
+def view_counts(membership: Membership) -> dict[str, int]:
+    """Tickets in every view, in one aggregate query."""
+    qs = Ticket.objects.for_org(membership.organization_id)
+    return qs.aggregate(**{v: Count("pk", filter=view_filter(v, membership.user_id))
+                           for v in VIEWS})
+
+
+def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Protocol, subject, contact name or identity, and message text (a plain scan on this
+    slice; full-text search is CORE-16)."""
+    match = PROTOCOL.match(text)
+    if match:
+        return qs.filter(number=int(match.group(1)))
+    identities = ContactIdentity.objects.filter(contact_id=OuterRef("contact_id"),
+                                                value__icontains=text)
+    messages = Message.objects.filter(ticket_id=OuterRef("pk"), text__icontains=text)
+    return qs.filter(Q(subject__icontains=text) | Q(contact__name__icontains=text)
+                     | Exists(identities) | Exists(messages))
+
+
+PRIORITY_ORDER = Case(
+    When(priority=Priority.URGENT, then=Value(0)), When(priority=Priority.HIGH, then=Value(1)),
+    When(priority=Priority.NORMAL, then=Value(2)), default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bool]:
+    """One page of the agent's queue and whether there is a next page."""
+    qs: QuerySet[Ticket] = Ticket.objects.for_org(membership.organization_id).filter(
+        view_filter(f.view, membership.user_id))
+    if f.channel:
+        qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \
+            else qs.filter(origin=f.channel)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.service_id is not None:
+        qs = qs.filter(service_id=f.service_id)
+    if f.assignee_id is not None:
+        qs = qs.filter(assignee_id=f.assignee_id)
+    if f.priority:
+        qs = qs.filter(priority=f.priority)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag)
+    if f.q:
+        qs = search(qs, f.q)
+    last_text = Message.objects.filter(ticket_id=OuterRef("pk")).exclude(
+        direction="note").order_by("-created_at", "-id").values("text")[:1]
+    qs = qs.annotate(last_message=Subquery(last_text),
+                     waiting_since=Coalesce("last_inbound_at", "created_at"))
+    if f.sort == "waiting":
+        qs = qs.order_by("waiting_since", "id")
+    elif f.sort == "priority":
+        qs = qs.order_by(PRIORITY_ORDER, "-updated_at", "-id")
+    else:
+        qs = qs.order_by("-updated_at", "-id")
+    start = (f.page - 1) * PAGE_SIZE
+    rows: list[Ticket] = list(
+        qs.select_related("contact", "assignee", "service", "channel")
+        .prefetch_related("tags")[start:start + PAGE_SIZE + 1]
+    )
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE

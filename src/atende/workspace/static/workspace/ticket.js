@@ -1,0 +1,95 @@
+// The ticket screen: live header and timeline, presence heartbeat, tabs and shortcuts.
+(function () {
+  "use strict";
+  var root = document.getElementById("ticket");
+  if (!root) return;
+  var ticketId = Number(root.dataset.ticketId);
+  var tab = "timeline";
+  var pending = null;
+
+  function csrf() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function showTab(name) {
+    tab = name;
+    document.querySelectorAll(".tab").forEach(function (b) {
+      var on = b.dataset.tab === name;
+      b.classList.toggle("active", on);
+      b.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    document.querySelectorAll(".tab-panel").forEach(function (p) {
+      p.hidden = p.id !== "tab-" + name;
+    });
+  }
+
+  function refresh() {
+    fetch(root.dataset.liveUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html.trim();
+        var fresh = tpl.content.getElementById("ticket-live");
+        var current = document.getElementById("ticket-live");
+        if (!fresh || !current) return;
+        var y = window.scrollY;
+        current.replaceWith(fresh);
+        showTab(tab);
+        window.scrollTo(window.scrollX, y);
+        document.body.classList.remove("offline");
+      })
+      .catch(function () { document.body.classList.add("offline"); });
+  }
+
+  function schedule() {
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(function () { pending = null; refresh(); }, 100);
+  }
+
+  window.Atende.onEvent(["ticket.updated", "ticket.status_changed", "message.created",
+                         "message.status_changed"], function (type, data) {
+    var id = type.indexOf("message.") === 0 ? data.ticket_id : data.id;
+    if (Number(id) === ticketId) schedule();
+  });
+  document.body.addEventListener("ticket-changed", schedule);
+
+  function beat() {
+    var body = new URLSearchParams();
+    fetch(root.dataset.presenceUrl, { method: "POST", body: body, credentials: "same-origin",
+                                      headers: { "X-CSRFToken": csrf() } })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) { document.getElementById("presence").innerHTML = html; })
+      .catch(function () {});
+  }
+  beat();
+  setInterval(beat, 10000);
+  window.addEventListener("pagehide", function () {
+    var body = new FormData();
+    body.append("leave", "1");
+    body.append("csrfmiddlewaretoken", csrf());
+    if (navigator.sendBeacon) navigator.sendBeacon(root.dataset.presenceUrl, body);
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".tab");
+    if (button) showTab(button.dataset.tab);
+  });
+
+  function compose(mode) {
+    var radio = document.querySelector("#composer input[name=mode][value=" + mode + "]");
+    if (radio) radio.checked = true;
+    var text = document.getElementById("composer-text");
+    if (text) text.focus();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (window.Atende.typing(event)) return;
+    if (event.key === "r") { compose("reply"); event.preventDefault(); }
+    else if (event.key === "n") { compose("note"); event.preventDefault(); }
+    else if (event.key === "e") {
+      var select = document.getElementById("finalization-tag");
+      if (select) { select.focus(); select.scrollIntoView({ block: "center" }); event.preventDefault(); }
+    }
+  });
+})();

@@ -1,0 +1,40 @@
+// Shared behaviour of every workspace page (served as a file: the CSP allows only these).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("select[data-autosubmit]")) el.form.submit();
+  });
+
+  // One EventSource per page; pages subscribe with Atende.onEvent(types, handler).
+  var handlers = [];
+  var source = null;
+  function connect() {
+    if (source || !window.EventSource) return;
+    source = new EventSource("/realtime/stream");
+    ["ticket.created", "ticket.updated", "ticket.status_changed", "message.created",
+     "message.status_changed"].forEach(function (type) {
+      source.addEventListener(type, function (e) {
+        var parsed;
+        try { parsed = JSON.parse(e.data); } catch (err) { return; }
+        handlers.forEach(function (h) {
+          if (h.types.indexOf(type) >= 0) h.fn(type, parsed.data || {});
+        });
+      });
+    });
+    source.addEventListener("open", function () { document.body.classList.remove("offline"); });
+    source.addEventListener("error", function () { document.body.classList.add("offline"); });
+  }
+
+  // Keys typed into a field belong to the field, not to the shortcuts.
+  function typing(event) {
+    var t = event.target;
+    return event.ctrlKey || event.metaKey || event.altKey ||
+      (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)));
+  }
+
+  window.Atende = {
+    onEvent: function (types, fn) { handlers.push({ types: types, fn: fn }); connect(); },
+    typing: typing,
+  };
+})();

@@ -1,0 +1,62 @@
+"""Interaction tracking entries (CORE-11) written as sentences a person reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from atende.tickets.models import AuditEntry, Priority, Status
+
+FIELD_LABELS = {
+    "status": gettext_lazy("status"),
+    "priority": gettext_lazy("priority"),
+    "assignee": gettext_lazy("assignee"),
+    "service": gettext_lazy("service"),
+    "tags": gettext_lazy("tags"),
+    "subject": gettext_lazy("subject"),
+    "category": gettext_lazy("category"),
+    "custom_fields": gettext_lazy("custom fields"),
+    "finalization_tag": gettext_lazy("finalization tag"),
+}
+
+
+def _value(field: str, value: Any, names: dict[str, dict[int, str]]) -> str:
+    if value in (None, "", []):
+        return "—"
+    if field == "status" and value in Status.values:
+        return str(Status(value).label)
+    if field == "priority" and value in Priority.values:
+        return str(Priority(value).label)
+    if field in names and isinstance(value, int):
+        return names[field].get(value, f"#{value}")
+    if isinstance(value, dict) and "name" in value:
+        return str(value["name"])
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
+    """E.g. "changed the status from New to Open". `names` maps user and service ids to
+    names, loaded once for the whole trail."""
+    action = entry.action
+    if action == "created":
+        return _("opened the ticket")
+    if action == "replied":
+        return _("answered the customer")
+    if action == "note_added":
+        return _("wrote an internal note")
+    if action == "finalized":
+        return _("finalized with “%(tag)s”") % {"tag": _value("", entry.after, names)}
+    if action == "reopened":
+        return _("reopened the ticket")
+    field = str(FIELD_LABELS.get(entry.field, entry.field))
+    if entry.field:
+        return _("changed the %(field)s from %(before)s to %(after)s") % {
+            "field": field,
+            "before": _value(entry.field, entry.before, names),
+            "after": _value(entry.field, entry.after, names),
+        }
+    return action.replace("_", " ")

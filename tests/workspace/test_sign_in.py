@@ -1,0 +1,107 @@
+"""Sign-in, rate limiting, sign-out, the language and the organisation switches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from atende.tenancy.access import SESSION_ORG_KEY
+from atende.tenancy.models import Membership, Role, User
+from atende.workspace import ratelimit
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-long-password-1"
+
+
+@pytest.fixture
+def agent(tenant: Any) -> User:
+    user = User.objects.create_user("Maria@Example.com", PASSWORD, name="Maria")
+    Membership.objects.create(organization=tenant.org, user=user, role=Role.AGENT)
+    return user
+
+
+def sign_in(client: Client, email: str, password: str, **extra: Any) -> Any:
+    return client.post("/login/", {"username": email, "password": password}, **extra)
+
+
+def test_agent_signs_in_with_email_in_any_case_and_reaches_the_queue(agent: User) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get("/login/")
+    assert page.status_code == 200 and "Sign in to Atende" in page.content.decode()
+    response = sign_in(client, "MARIA@example.com", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/"
+    queue = client.get("/")
+    assert queue.status_code == 200
+    assert "Maria" in queue.content.decode()
+
+
+def test_anonymous_queue_goes_to_sign_in() -> None:
+    response = Client().get("/?view=mine")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/")
+
+
+def test_sign_in_page_is_portuguese_by_default() -> None:
+    page = Client().get("/login/").content.decode()
+    assert "Entrar no Atende" in page
+
+
+def test_wrong_password_is_refused_with_a_message(agent: User) -> None:
+    response = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), "maria@example.com", "nope-nope-1")
+    assert response.status_code == 200
+    assert "correct" in response.content.decode()
+
+
+def test_repeated_failures_are_limited_per_address_and_email(agent: User) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for _ in range(ratelimit.MAX_FAILURES):
+        assert sign_in(client, "maria@example.com", "wrong-password-1").status_code == 200
+    blocked = sign_in(client, "maria@example.com", PASSWORD)
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in blocked.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Another address is not locked out by this one's failures.
+    other = sign_in(Client(REMOTE_ADDR="10.0.0.9"), "maria@example.com", PASSWORD)
+    assert other.status_code == 302
+
+
+def test_success_clears_the_failure_count(agent: User) -> None:
+    client = Client()
+    for _ in range(ratelimit.MAX_FAILURES - 1):
+        sign_in(client, "maria@example.com", "wrong-password-1")
+    assert sign_in(client, "maria@example.com", PASSWORD).status_code == 302
+    assert not ratelimit.is_blocked("127.0.0.1", "maria@example.com")
+
+
+def test_sign_out_needs_post_and_ends_the_session(agent: User) -> None:
+    client = Client()
+    client.force_login(agent)
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_language_switch_sets_the_language(agent: User) -> None:
+    client = Client()
+    client.force_login(agent)
+    client.post("/language/", {"language": "en", "next": "/"})
+    assert "All open" in client.get("/").content.decode()
+    client.post("/language/", {"language": "pt-br", "next": "/"})
+    assert "Todos abertos" in client.get("/").content.decode()
+
+
+def test_agent_in_two_organisations_switches_but_not_into_a_foreign_one(
+    agent: User, make_tenant: Any, make_ticket: Any
+) -> None:
+    second, foreign = make_tenant("Second"), make_tenant("Foreign")
+    Membership.objects.create(organization=second.org, user=agent, role=Role.AGENT)
+    make_ticket(second.org, "Only in second")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(agent)
+    assert "Only in second" not in client.get("/").content.decode()
+    client.post("/organization/", {"organization": second.org.pk})
+    assert client.session[SESSION_ORG_KEY] == second.org.pk
+    assert "Only in second" in client.get("/").content.decode()
+    client.post("/organization/", {"organization": foreign.org.pk})
+    assert client.session[SESSION_ORG_KEY] == second.org.pk
