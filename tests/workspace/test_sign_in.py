@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -17,7 +18,10 @@ PASSWORD = "a-long-password-1"
 
 @pytest.fixture
 def agent(tenant: Any) -> User:
-    user = User.objects.create_user("Maria@Example.com", PASSWORD, name="Maria")
+    # A fresh address per test: on the scaled profile the failure counters live in Redis,
+    # shared by every test and run.
+    email = f"Maria-{uuid.uuid4().hex[:8]}@Example.com"
+    user = User.objects.create_user(email, PASSWORD, name="Maria")
     Membership.objects.create(organization=tenant.org, user=user, role=Role.AGENT)
     return user
 
@@ -30,7 +34,7 @@ def test_agent_signs_in_with_email_in_any_case_and_reaches_the_queue(agent: User
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     page = client.get("/login/")
     assert page.status_code == 200 and "Sign in to Atende" in page.content.decode()
-    response = sign_in(client, "MARIA@example.com", PASSWORD)
+    response = sign_in(client, agent.email.upper(), PASSWORD)
     assert response.status_code == 302 and response["Location"] == "/"
     queue = client.get("/")
     assert queue.status_code == 200
@@ -49,7 +53,7 @@ def test_sign_in_page_is_portuguese_by_default() -> None:
 
 
 def test_wrong_password_is_refused_with_a_message(agent: User) -> None:
-    response = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), "maria@example.com", "nope-nope-1")
+    response = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), agent.email, "nope-nope-1")
     assert response.status_code == 200
     assert "correct" in response.content.decode()
 
@@ -57,22 +61,22 @@ def test_wrong_password_is_refused_with_a_message(agent: User) -> None:
 def test_repeated_failures_are_limited_per_address_and_email(agent: User) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     for _ in range(ratelimit.MAX_FAILURES):
-        assert sign_in(client, "maria@example.com", "wrong-password-1").status_code == 200
-    blocked = sign_in(client, "maria@example.com", PASSWORD)
+        assert sign_in(client, agent.email, "wrong-password-1").status_code == 200
+    blocked = sign_in(client, agent.email, PASSWORD)
     assert blocked.status_code == 429
     assert "Too many failed attempts" in blocked.content.decode()
     assert "_auth_user_id" not in client.session
     # Another address is not locked out by this one's failures.
-    other = sign_in(Client(REMOTE_ADDR="10.0.0.9"), "maria@example.com", PASSWORD)
+    other = sign_in(Client(REMOTE_ADDR="10.0.0.9"), agent.email, PASSWORD)
     assert other.status_code == 302
 
 
 def test_success_clears_the_failure_count(agent: User) -> None:
     client = Client()
     for _ in range(ratelimit.MAX_FAILURES - 1):
-        sign_in(client, "maria@example.com", "wrong-password-1")
-    assert sign_in(client, "maria@example.com", PASSWORD).status_code == 302
-    assert not ratelimit.is_blocked("127.0.0.1", "maria@example.com")
+        sign_in(client, agent.email, "wrong-password-1")
+    assert sign_in(client, agent.email, PASSWORD).status_code == 302
+    assert not ratelimit.is_blocked("127.0.0.1", agent.email)
 
 
 def test_sign_out_needs_post_and_ends_the_session(agent: User) -> None:
