@@ -191,6 +191,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Password-reset mail to agents: printed to the console unless SMTP is configured.
+_SMTP_HOST = os.environ.get("ATENDE_SMTP_HOST", "")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": _SMTP_HOST, "port": int(os.environ.get("ATENDE_SMTP_PORT", "25"))},
+    } if _SMTP_HOST else {"BACKEND": "django.core.mail.backends.console.EmailBackend"},
+}
+DEFAULT_FROM_EMAIL = os.environ.get("ATENDE_DEFAULT_FROM_EMAIL", "atende@localhost")
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "pt-br"

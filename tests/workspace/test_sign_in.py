@@ -109,3 +109,28 @@ def test_agent_in_two_organisations_switches_but_not_into_a_foreign_one(
     assert "Only in second" in client.get("/").content.decode()
     client.post("/organization/", {"organization": foreign.org.pk})
     assert client.session[SESSION_ORG_KEY] == second.org.pk
+
+
+def test_password_reset_by_email_sets_a_new_password_once(agent: User, mailoutbox: Any) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert "Reset your password" in client.get("/password-reset/").content.decode()
+    response = client.post("/password-reset/", {"email": agent.email.lower()})
+    assert response["Location"] == "/password-reset/sent/"
+    [mail] = mailoutbox
+    assert mail.to == [agent.email]
+    link = next(line for line in mail.body.splitlines() if "/password-reset/" in line)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    form = client.get("/" + path, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "brand-new-secret-9",
+                                                    "new_password2": "brand-new-secret-9"})
+    assert done["Location"] == "/password-reset/done/"
+    assert sign_in(Client(), agent.email, "brand-new-secret-9").status_code == 302
+    again = Client(HTTP_ACCEPT_LANGUAGE="en").get("/" + path, follow=True)
+    assert "This link no longer works" in again.content.decode()
+
+
+def test_password_reset_for_an_unknown_address_reveals_nothing(mailoutbox: Any) -> None:
+    response = Client().post("/password-reset/", {"email": "nobody@example.com"})
+    assert response["Location"] == "/password-reset/sent/"
+    assert mailoutbox == []

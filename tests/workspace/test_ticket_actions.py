@@ -185,3 +185,16 @@ def test_two_agents_on_one_ticket_see_each_other(
         f"/tickets/{ticket.pk}/presence/").content.decode()
     bia.post(f"/tickets/{ticket.pk}/presence/", {"leave": "1"})
     assert "Bia" not in admin_client.post(f"/tickets/{ticket.pk}/presence/").content.decode()
+
+
+def test_a_stale_actions_form_only_applies_what_the_agent_changed(
+    tenant: Any, admin_client: Client, make_ticket: Any
+) -> None:
+    ticket = make_ticket(tenant.org)
+    drawn = {"initial_status": "new", "initial_priority": "normal", "initial_assignee": "",
+             "initial_service": "", "initial_tags": "", "status": "new", "assignee": "",
+             "service": "", "tags": ""}
+    update_ticket(ticket, Actor(label="colleague"), status=Status.PENDING)
+    admin_client.post(f"/tickets/{ticket.pk}/change/", {**drawn, "priority": "urgent"})
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority) == (Status.PENDING, "urgent")

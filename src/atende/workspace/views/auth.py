@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -67,6 +68,27 @@ class SignInView(auth_views.LoginView):
 
 class SignOutView(auth_views.LogoutView):
     next_page = "/login/"
+
+
+# Password reset by e-mail: Django's views and tokens, the workspace's pages and message.
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "workspace/password_reset/form.html"
+    email_template_name = "workspace/password_reset/email.txt"
+    subject_template_name = "workspace/password_reset/subject.txt"
+    success_url = reverse_lazy("workspace:password-reset-done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "workspace/password_reset/sent.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "workspace/password_reset/confirm.html"
+    success_url = reverse_lazy("workspace:password-reset-complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "workspace/password_reset/complete.html"
 
 
 @require_POST

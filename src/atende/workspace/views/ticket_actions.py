@@ -85,14 +85,18 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = load_ticket(request, ticket_id)
     org_id = membership.organization_id
     post = request.POST
+    # The form carries the values it was drawn with: only fields the agent touched are
+    # applied, so a stale form never undoes a colleague's change made meanwhile.
+    touched = {name for name in ("status", "priority", "assignee", "service", "tags")
+               if name in post and post[name] != post.get(f"initial_{name}")}
     kwargs: dict[str, object] = {}
     if post.get("reopen"):
         kwargs["status"] = Status.OPEN
-    if "status" in post:
+    if "status" in touched:
         kwargs["status"] = post["status"]
-    if "priority" in post:
+    if "priority" in touched:
         kwargs["priority"] = post["priority"]
-    if "assignee" in post:
+    if "assignee" in touched:
         value = post["assignee"]
         agent = Membership.objects.for_org(org_id).filter(
             user_id=int(value), is_active=True).select_related("user").first() \
@@ -101,11 +105,11 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.error(request, _("This agent is not in the organisation."))
             return redirect("workspace:ticket", ticket_id=ticket.pk)
         kwargs["assignee"] = agent.user if agent else None
-    if "service" in post:
+    if "service" in touched:
         value = post["service"]
         kwargs["service"] = Service.objects.for_org(org_id).filter(pk=int(value)).first() \
             if value.isdigit() else None
-    if "tags" in post:
+    if "tags" in touched:
         kwargs["tags"] = [t for t in post["tags"].split(",") if t.strip()]
     try:
         update_ticket(ticket, Actor(user=request.user), **kwargs)  # type: ignore[arg-type]

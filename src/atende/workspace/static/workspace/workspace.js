@@ -6,6 +6,19 @@
     if (el.matches && el.matches("select[data-autosubmit]")) el.form.submit();
   });
 
+  function notice(text) {
+    var box = document.getElementById("notice");
+    if (!box) return;
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+  // A failed HTMX request leaves the page as it was and says so in words.
+  document.addEventListener("htmx:responseError", function () { notice(document.body.dataset.errorText); });
+  document.addEventListener("htmx:sendError", function () { notice(document.body.dataset.errorText); });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.detail && e.detail.successful) notice("");
+  });
+
   // One EventSource per page; pages subscribe with Atende.onEvent(types, handler).
   var handlers = [];
   var source = null;
@@ -22,8 +35,15 @@
         });
       });
     });
-    source.addEventListener("open", function () { document.body.classList.remove("offline"); });
-    source.addEventListener("error", function () { document.body.classList.add("offline"); });
+    // EventSource reconnects by itself and sends Last-Event-ID: missed events are replayed.
+    source.addEventListener("open", function () {
+      if (document.body.classList.contains("offline")) notice("");
+      document.body.classList.remove("offline");
+    });
+    source.addEventListener("error", function () {
+      document.body.classList.add("offline");
+      notice(document.body.dataset.offlineText);
+    });
   }
 
   // Keys typed into a field belong to the field, not to the shortcuts.
