@@ -4,6 +4,7 @@ the status change live; settings refused to a plain agent; the same in English."
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,11 @@ def test_portuguese_journey_live_queue_answer_through_webhook_and_status_in_coll
     expect(ana.get_by_role("link", name="Configurações")).to_be_visible()
     expect(bruno.get_by_role("link", name="Configurações")).to_have_count(0)
     ana.evaluate("window.__noReload = true")
+    # Bruno filters and sorts his queue: live updates must keep both.
+    bruno.locator("select[name=channel]").select_option("api")
+    expect(bruno).to_have_url(re.compile(r"channel=api"))
+    bruno.locator("select[name=sort]").select_option("priority")
+    expect(bruno).to_have_url(re.compile(r"sort=priority"))
 
     created = site.customer_writes("Pedido 4512 não chegou", "Comprei dia 3 e nada ainda.")
     row = ana.locator(f"#ticket-row-{created['ticket_id']}")
@@ -61,6 +67,8 @@ def test_portuguese_journey_live_queue_answer_through_webhook_and_status_in_coll
     expect(bruno.locator(f"#ticket-row-{created['ticket_id']}")).to_contain_text(
         "Novo", timeout=LIVE)
     ana.screenshot(path=str(SCREENSHOTS / "queue.png"))
+    expect(bruno).to_have_url(re.compile(r"channel=api.*sort=priority"))
+    expect(bruno.locator("select[name=sort]")).to_have_value("priority")
 
     # Keyboard: j selects the first row, Enter opens it.
     ana.keyboard.press("j")
