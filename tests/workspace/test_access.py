@@ -36,3 +36,10 @@ def test_anonymous_users_are_sent_to_sign_in() -> None:
     response = Client().get("/settings/")
     assert response.status_code == 302
 
+
+
+def test_settings_link_only_for_the_general_settings_profile(tenant) -> None:  # type: ignore[no-untyped-def]
+    plain = _agent(tenant, "plain2@example.com", [])
+    assert 'href="/settings/"' not in plain.get("/").content.decode()
+    allowed = _agent(tenant, "boss2@example.com", [Permission.GENERAL_SETTINGS])
+    assert 'href="/settings/"' in allowed.get("/").content.decode()

@@ -198,3 +198,14 @@ def test_a_stale_actions_form_only_applies_what_the_agent_changed(
     admin_client.post(f"/tickets/{ticket.pk}/change/", {**drawn, "priority": "urgent"})
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == (Status.PENDING, "urgent")
+
+
+def test_assign_to_me(tenant: Any, admin_client: Client, make_ticket: Any) -> None:
+    ticket = make_ticket(tenant.org)
+    page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Assign to me" in page
+    admin_client.post(f"/tickets/{ticket.pk}/change/",
+                      {"initial_assignee": "", "assignee": tenant.admin.pk})
+    ticket.refresh_from_db()
+    assert ticket.assignee == tenant.admin
+    assert "Assign to me" not in admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
