@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from atende.connectors.models import Channel, ChannelKind
 from atende.tenancy.models import Membership, Service
 from atende.tickets.models import Priority, Status, Tag
-from atende.tickets.queue import FINISHED_COUNT_CAP, QueueFilters, queue_for, view_counts
+from atende.tickets.queue import COUNT_CAP, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
 
 VIEW_LABELS = {
@@ -38,7 +38,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "has_next": has_next,
         "views": [(v, label, counts[v]) for v, label in VIEW_LABELS.items()],
         "current_view_label": VIEW_LABELS[filters.view],
-        "count_cap": FINISHED_COUNT_CAP,
+        "count_cap": COUNT_CAP,
     }
     # HTMX (filters) and the live refresh ask for the list only; filters keep their state.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):

@@ -98,7 +98,7 @@ def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
     return render(request, "workspace/ticket.html#ticket-live",
-                  screen_context(membership, ticket))
+                  live_context(membership, ticket))
 
 
 @require_POST
