@@ -43,3 +43,15 @@ def test_settings_link_only_for_the_general_settings_profile(tenant) -> None:  #
     assert 'href="/settings/"' not in plain.get("/").content.decode()
     allowed = _agent(tenant, "boss2@example.com", [Permission.GENERAL_SETTINGS])
     assert 'href="/settings/"' in allowed.get("/").content.decode()
+
+
+def test_signed_in_user_without_an_active_membership_gets_403_not_a_redirect_loop(
+    tenant,  # type: ignore[no-untyped-def]
+) -> None:
+    user = User.objects.create_user("gone@example.com", "a-long-password-1")
+    Membership.objects.create(organization=tenant.org, user=user, is_active=False)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    response = client.get("/")
+    assert response.status_code == 403
+    assert 'action="/logout/"' in response.content.decode()

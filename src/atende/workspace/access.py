@@ -25,12 +25,17 @@ class AgentRequest(HttpRequest):
 
 
 def agent_required(view: View) -> View:
-    """Sign-in page for anonymous users; otherwise `request.membership` is set."""
+    """Sign-in page for anonymous users, 403 for users in no organisation; otherwise
+    `request.membership` is set."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = active_membership(request)
         if membership is None:
+            if request.user.is_authenticated:
+                # Signed in but in no organisation (e.g. deactivated): sending them to the
+                # sign-in page would bounce straight back here.
+                raise PermissionDenied
             return redirect_to_login(request.get_full_path())
         request.membership = membership  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
