@@ -115,3 +115,19 @@ def test_ticket_screen_query_count_is_constant(
     with django_assert_max_num_queries(13):
         live = admin_client.get(f"/tickets/{ticket.pk}/live/")
     assert live.content.decode().lstrip().startswith('<div id="ticket-live">')
+
+
+def test_times_are_shown_in_the_organisations_time_zone(tenant: Any, admin_client: Client,
+                                                        make_ticket: Any) -> None:
+    import datetime as dt
+
+    ticket = make_ticket(tenant.org, "Zone")
+    when = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
+    Message.objects.filter(ticket=ticket).update(created_at=when)
+    tenant.org.timezone = "Asia/Tokyo"
+    tenant.org.save()
+    assert 'datetime="2026-01-06T00:00:00+09:00"' in admin_client.get(
+        f"/tickets/{ticket.pk}/").content.decode()
+    tenant.org.timezone = "Not/AZone"
+    tenant.org.save()
+    assert admin_client.get(f"/tickets/{ticket.pk}/").status_code == 200

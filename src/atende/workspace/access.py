@@ -3,6 +3,7 @@ organisation chosen for the session; the settings screens also need "general set
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,6 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 
 from atende.tenancy.access import active_membership
 from atende.tenancy.models import Membership, Permission
@@ -38,7 +40,15 @@ def agent_required(view: View) -> View:
                 raise PermissionDenied
             return redirect_to_login(request.get_full_path())
         request.membership = membership  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        # Times on screen are in the organisation's zone (stored in UTC).
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(membership.organization.timezone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            timezone.deactivate()  # a worker thread's next request starts clean
 
     return wrapper
 
