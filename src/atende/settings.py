@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "atende.webhooks",
     "atende.realtime",
     "atende.workspace",
+    "atende.automation",
 ]
 
 MIDDLEWARE = [

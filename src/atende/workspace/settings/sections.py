@@ -7,9 +7,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from atende.automation.models import BusinessCalendar, SavedReply
 from atende.tenancy.models import AccessProfile, Permission, Service
 from atende.tickets.models import CustomField, FinalizationTag, Tag
-from atende.workspace.settings import forms
+from atende.workspace.settings import automation_forms, forms
 from atende.workspace.settings.crud import Column, Section
 
 
@@ -61,5 +62,21 @@ SECTIONS = [
         columns=(Column("label", _("Label")), Column("key", _("Key")),
                  Column("get_type_display", _("Type"), lambda f: f()),
                  Column("required", _("Required"), _yes_no)),
+    ),
+    Section(
+        slug="saved-replies", model=SavedReply, form=automation_forms.SavedReplyForm,
+        ordering=("title",),
+        title=_("Saved replies"), add_label=_("New saved reply"),
+        empty=_("No saved replies yet. Write the answers your team gives most often; "
+                "variables such as {{contact.name}} are filled in for each ticket."),
+        columns=(Column("title", _("Title")), Column("body", _("Text"))),
+    ),
+    Section(
+        slug="business-hours", model=BusinessCalendar, form=automation_forms.BusinessCalendarForm,
+        title=_("Business hours"), add_label=_("New calendar"),
+        empty=_("No business-hours calendars yet. Say when your team attends, so customers "
+                "are told when they write outside those hours."),
+        columns=(Column("name", _("Name")), Column("timezone", _("Time zone")),
+                 Column("always_open", _("24x7"), _yes_no)),
     ),
 ]
