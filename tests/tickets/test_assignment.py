@@ -166,3 +166,17 @@ def test_concurrent_assignment_never_exceeds_capacity(auto: Tenant) -> None:
     load = Counter(Ticket.objects.filter(assignee__isnull=False)
                    .values_list("assignee_id", flat=True))
     assert load == {a.user_id: 2 for a in agents}
+
+
+@pytest.mark.django_db
+def test_the_periodic_sweep_assigns_when_capacity_frees(
+        auto: Tenant, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from atende.tickets.services.assignment import sweep_waiting
+
+    ana = _agent(auto, "ana", capacity=1)
+    first, second = (_open(auto, django_capture_on_commit_callbacks) for _ in range(2))
+    assert (first.assignee_id, second.assignee_id) == (ana.user_id, None)
+    assert sweep_waiting() == 0
+    update_ticket(first, API, status=Status.RESOLVED)
+    assert sweep_waiting() == 1
+    assert Ticket.objects.get(pk=second.pk).assignee_id == ana.user_id

@@ -130,3 +130,20 @@ def test_channel_toggle_and_isolation(tenant: Tenant, other_tenant: Tenant,
 
 def test_unknown_channel_kind_is_404(admin_client: Client) -> None:
     assert admin_client.get("/settings/channels/new/carrier-pigeon/").status_code == 404
+
+
+def test_private_webhook_destinations_are_refused(admin_client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ALLOW_PRIVATE_WEBHOOKS = False
+    response = admin_client.post("/settings/webhooks/", {
+        "url": "http://127.0.0.1:8000/hook", "events": ["ticket.created"]})
+    assert "cannot receive webhooks" in response.content.decode()
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_settings_forms_need_the_csrf_token(tenant: Tenant) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(tenant.admin)
+    assert client.post("/settings/api-keys/", {"name": "x"}).status_code == 403
+    assert not ApiKey.objects.filter(name="x").exists()
+    page = client.get("/settings/api-keys/").content.decode()
+    assert 'name="csrfmiddlewaretoken"' in page

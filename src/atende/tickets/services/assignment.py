@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from atende.tenancy.models import Membership, Presence
+from atende.tenancy.models import Membership, Presence, Service
 from atende.tickets.models import OPEN_STATUSES, Ticket
 from atende.tickets.services.actor import Actor
 
@@ -115,3 +115,19 @@ def set_presence(membership: Membership, presence: str) -> None:
 
         membership_id = membership.pk
         transaction.on_commit(lambda: assign_waiting_tickets.enqueue(membership_id))
+
+
+def sweep_waiting(per_service: int = 200) -> int:
+    """Hand out waiting tickets of every auto-assign service, oldest first, until no agent of
+    the service has room. Catches what events miss: capacity freed by a resolved ticket, a
+    lost task. Run by jobs.assign_waiting_tickets. Returns how many were assigned."""
+    assigned = 0
+    for service in Service.objects.filter(auto_assign=True, is_active=True):
+        waiting = (Ticket.objects.for_org(service.organization_id)
+                   .filter(service=service, status__in=OPEN_STATUSES, assignee__isnull=True)
+                   .order_by("created_at", "id").values_list("id", flat=True)[:per_service])
+        for ticket_id in waiting:
+            if assign_next(ticket_id) is None:
+                break  # nobody has room (or it is being assigned): retried next run
+            assigned += 1
+    return assigned

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.net import BlockedDestination, check_destination
 from atende.tenancy.api_keys import generate_api_key, revoke_api_key
 from atende.tenancy.models import ApiKey
 from atende.webhooks.models import EventType, WebhookSubscription
@@ -33,6 +34,17 @@ class WebhookForm(forms.Form):
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     events = forms.MultipleChoiceField(label=_("Events"), choices=EventType.choices,
                                        widget=forms.CheckboxSelectMultiple)
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            check_destination(url)  # checked again at each delivery
+        except BlockedDestination as exc:
+            raise forms.ValidationError(
+                _("This address cannot receive webhooks: %(reason)s"),
+                params={"reason": str(exc)},
+            ) from exc
+        return url
 
 
 def _org_id(request: HttpRequest) -> int:
