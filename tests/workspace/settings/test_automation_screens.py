@@ -47,3 +47,28 @@ def test_business_hours_screen(tenant: Tenant, admin_client: Client) -> None:
     admin_client.post("/settings/business-hours/new/",
                       {"name": "Sempre", "timezone": "UTC", "always_open": "on"})
     assert BusinessCalendar.objects.get(name="Sempre").always_open
+
+
+def test_composer_gets_filled_saved_replies(tenant: Tenant, other_tenant: Tenant,
+                                            admin_client: Client,
+                                            django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    from atende.contacts.models import Contact
+    from atende.tickets.models import Ticket
+
+    contact = Contact.objects.create(organization=tenant.org, name="Maria")
+    ticket = Ticket.objects.create(organization=tenant.org, number=7, subject="x",
+                                   contact=contact, origin="api")
+    for n in range(5):
+        SavedReply.objects.create(organization=tenant.org, title=f"R{n}",
+                                  body="Oi {{contact.name}}, {{ticket.protocol}}")
+    SavedReply.objects.create(organization=tenant.org, title="Off", body="x", is_active=False)
+    SavedReply.objects.create(organization=other_tenant.org, title="Theirs", body="x")
+    with django_assert_max_num_queries(6):
+        data = admin_client.get(f"/tickets/{ticket.pk}/saved-replies/").json()
+    assert [r["title"] for r in data["replies"]] == ["R0", "R1", "R2", "R3", "R4"]
+    assert data["replies"][0]["text"] == "Oi Maria, TKT-000007"
+
+    foreign = Ticket.objects.create(organization=other_tenant.org, number=7, subject="x",
+                                    contact=Contact.objects.create(organization=other_tenant.org),
+                                    origin="api")
+    assert admin_client.get(f"/tickets/{foreign.pk}/saved-replies/").status_code == 404
