@@ -38,3 +38,11 @@ def prune_idempotency_records() -> None:
     from atende.tenancy.models import IdempotencyRecord
 
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+
+
+@db_periodic_task(crontab(minute="*"))
+def assign_waiting_tickets() -> None:
+    """Automatic assignment of tickets that waited for an agent with room (CORE-15)."""
+    from atende.tickets.services.assignment import sweep_waiting
+
+    sweep_waiting()

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "atende.webhooks",
     "atende.realtime",
     "atende.workspace",
+    "atende.automation",
 ]
 
 MIDDLEWARE = [

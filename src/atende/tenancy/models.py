@@ -126,6 +126,10 @@ class Service(TenantModel):
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    auto_assign = models.BooleanField(
+        _("automatic assignment"), default=False,
+        help_text=_("New tickets go to the online agents of this service in turn."),
+    )
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
@@ -137,6 +141,12 @@ class Service(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Presence(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
 
 
 class Membership(TenantModel):
@@ -156,6 +166,11 @@ class Membership(TenantModel):
         _("capacity"), default=10, help_text=_("Open tickets assigned at once.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    presence = models.CharField(_("presence"), max_length=10, choices=Presence.choices,
+                                default=Presence.OFFLINE)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
+    # Round robin: the agent who got a ticket longest ago is next.
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:

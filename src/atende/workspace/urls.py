@@ -3,7 +3,14 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from atende.workspace.views import auth, queue, ticket, ticket_actions
+from atende.workspace.views import (
+    auth,
+    availability,
+    queue,
+    saved_replies,
+    ticket,
+    ticket_actions,
+)
 
 app_name = "workspace"
 
@@ -29,4 +36,7 @@ urlpatterns = [
          name="ticket-finalize"),
     path("attachments/<int:attachment_id>/", ticket.attachment, name="attachment"),
     path("settings/", include("atende.workspace.settings.urls")),
+    path("presence/", availability.set_availability, name="presence"),
+    path("tickets/<int:ticket_id>/saved-replies/", saved_replies.saved_replies_for_ticket,
+         name="saved_replies"),
 ]

@@ -14,7 +14,7 @@ from atende.events import emit
 from atende.tenancy.models import Organization, Service
 from atende.tickets.models import Direction, Message, Priority, Status, Tag, Ticket
 from atende.tickets.payloads import message_payload, ticket_payload
-from atende.tickets.services import audit
+from atende.tickets.services import assignment, audit
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.numbers import allocate_number
 
@@ -90,4 +90,5 @@ def open_ticket(
     emit(organization.pk, "ticket.created", ticket_payload(ticket, [t.name for t in tag_objs]))
     if message is not None:
         emit(organization.pk, "message.created", message_payload(message))
+    assignment.assign_on_commit(ticket)
     return ticket, message

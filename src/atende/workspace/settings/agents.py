@@ -1,0 +1,112 @@
+"""Agents: invite (a user and their membership), edit role, profile, services and capacity,
+deactivate. A person already registered elsewhere joins with the same account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from atende.tenancy.models import Membership, Organization, User
+from atende.workspace.access import settings_required
+from atende.workspace.settings.forms import TenantModelForm
+
+
+class MembershipForm(TenantModelForm):
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+
+    class Meta:
+        model = Membership
+        fields = ["role", "access_profile", "services", "capacity"]
+        widgets = {"services": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["name"].initial = self.instance.user.name
+
+    def save(self, commit: bool = True) -> Membership:
+        membership: Membership = super().save(commit=commit)
+        name = self.cleaned_data.get("name", "")
+        if name and name != membership.user.name:
+            membership.user.name = name
+            membership.user.save(update_fields=["name"])
+        return membership
+
+
+class InviteForm(MembershipForm):
+    email = forms.EmailField(label=_("E-mail"))
+    field_order = ["email", "name"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if Membership.objects.for_org(self.organization).filter(user__email=email).exists():
+            raise forms.ValidationError(_("This person is already an agent here."))
+        return email
+
+    @transaction.atomic
+    def save(self, commit: bool = True) -> Membership:
+        email = self.cleaned_data["email"]
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            # No password yet: the person sets one through "forgot my password".
+            user = User.objects.create_user(email, None, name=self.cleaned_data.get("name", ""))
+        self.instance.user = user
+        return super().save(commit=commit)
+
+
+def _membership(request: HttpRequest, pk: int) -> Membership:
+    org: Organization = request.membership.organization  # type: ignore[attr-defined]
+    membership = (Membership.objects.for_org(org).select_related("user")
+                  .filter(pk=pk).first())
+    if membership is None:
+        raise Http404
+    return membership
+
+
+@settings_required
+def agent_list(request: HttpRequest) -> HttpResponse:
+    agents = (Membership.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
+              .select_related("user", "access_profile").prefetch_related("services")
+              .order_by("-is_active", "user__name", "user__email"))
+    return render(request, "workspace/settings/agents.html", {"agents": agents})
+
+
+def _form_view(request: HttpRequest, form_class: type[MembershipForm],
+               instance: Membership | None) -> HttpResponse:
+    org = request.membership.organization  # type: ignore[attr-defined]
+    form = form_class(org, request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+        return redirect("workspace:settings:agents")
+    return render(request, "workspace/settings/agent_form.html",
+                  {"form": form, "object": instance})
+
+
+@settings_required
+def agent_invite(request: HttpRequest) -> HttpResponse:
+    return _form_view(request, InviteForm, None)
+
+
+@settings_required
+def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _form_view(request, MembershipForm, _membership(request, pk))
+
+
+@require_POST
+@settings_required
+def agent_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _membership(request, pk)
+    if membership.pk == request.membership.pk:  # type: ignore[attr-defined]
+        messages.error(request, _("You cannot deactivate yourself."))
+    else:
+        membership.is_active = not membership.is_active
+        membership.save(update_fields=["is_active"])
+    return redirect("workspace:settings:agents")

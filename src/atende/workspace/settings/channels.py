@@ -1,0 +1,91 @@
+"""The channels screen: list, create and edit (through the kind's ChannelScreen),
+activate/deactivate and "test connection" (the connector's own check)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.registry import UnknownChannelKind, get_connector
+from atende.workspace.access import settings_required
+from atende.workspace.settings.channel_forms import CHANNEL_SCREENS, screen_for
+
+
+def _channel(request: HttpRequest, pk: int) -> Channel:
+    channel = (Channel.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
+               .select_related("service").filter(pk=pk).first())
+    if channel is None:
+        raise Http404
+    return channel
+
+
+@settings_required
+def channel_list(request: HttpRequest) -> HttpResponse:
+    channels = (Channel.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
+                .select_related("service").order_by("kind", "name"))
+    kinds = [(k, label) for k, label in ChannelKind.choices if k in CHANNEL_SCREENS]
+    return render(request, "workspace/settings/channels.html", {
+        "channels": channels, "kinds": kinds, "editable": set(CHANNEL_SCREENS),
+    })
+
+
+@settings_required
+def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
+    screen = screen_for(kind)
+    if screen is None:
+        raise Http404
+    org = request.membership.organization  # type: ignore[attr-defined]
+    form = screen.form(org, request.POST or None, None)
+    if request.method == "POST" and form.is_valid():
+        channel, secrets = screen.create(org, form.cleaned_data, request.user)  # type: ignore[arg-type]
+        # Rendered, not redirected: this response is the only place the secrets appear.
+        return render(request, "workspace/settings/channel_created.html",
+                      {"channel": channel, "secrets": secrets})
+    return render(request, "workspace/settings/channel_form.html",
+                  {"form": form, "kind_label": ChannelKind(kind).label, "channel": None})
+
+
+@settings_required
+def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _channel(request, pk)
+    screen = screen_for(channel.kind)
+    if screen is None:
+        raise Http404
+    form = screen.form(request.membership.organization, request.POST or None, channel)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        screen.update(channel, form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("workspace:settings:channels")
+    return render(request, "workspace/settings/channel_form.html",
+                  {"form": form, "kind_label": channel.get_kind_display(), "channel": channel})
+
+
+@require_POST
+@settings_required
+def channel_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _channel(request, pk)
+    channel.is_active = not channel.is_active
+    channel.save(update_fields=["is_active"])
+    return redirect("workspace:settings:channels")
+
+
+@require_POST
+@settings_required
+def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _channel(request, pk)
+    try:
+        result = get_connector(channel.kind).test_connection(channel)
+    except UnknownChannelKind:
+        messages.error(request, _("This type of channel cannot be tested yet."))
+        return redirect("workspace:settings:channels")
+    if result.ok:
+        messages.success(request, _("%(channel)s: connection works. %(detail)s")
+                         % {"channel": channel.name, "detail": result.message})
+    else:
+        messages.error(request, _("%(channel)s: connection failed. %(detail)s")
+                       % {"channel": channel.name, "detail": result.message})
+    return redirect("workspace:settings:channels")

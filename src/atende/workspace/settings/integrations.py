@@ -1,0 +1,116 @@
+"""API keys (API-4) and outbound webhook subscriptions with their delivery log.
+
+A secret is shown once, in the response to the POST that created it, and never again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from atende.net import BlockedDestination, check_destination
+from atende.tenancy.api_keys import generate_api_key, revoke_api_key
+from atende.tenancy.models import ApiKey
+from atende.webhooks.models import EventType, WebhookSubscription
+from atende.webhooks.services import create_subscription
+from atende.workspace.access import settings_required
+
+DELIVERY_LOG_SIZE = 50
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120,
+                           help_text=_("Who uses this key, e.g. \"ERP integration\"."))
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(label=_("URL"), max_length=1000, assume_scheme="https")
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    events = forms.MultipleChoiceField(label=_("Events"), choices=EventType.choices,
+                                       widget=forms.CheckboxSelectMultiple)
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            check_destination(url)  # checked again at each delivery
+        except BlockedDestination as exc:
+            raise forms.ValidationError(
+                _("This address cannot receive webhooks: %(reason)s"),
+                params={"reason": str(exc)},
+            ) from exc
+        return url
+
+
+def _org_id(request: HttpRequest) -> int:
+    return int(request.membership.organization_id)  # type: ignore[attr-defined]
+
+
+@settings_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    context: dict[str, Any] = {}
+    if request.method == "POST" and form.is_valid():
+        _key, raw = generate_api_key(request.membership.organization,  # type: ignore[attr-defined]
+                                     form.cleaned_data["name"], created_by_id=request.user.pk)
+        context["new_secret"] = raw
+        form = ApiKeyForm()
+    keys = (ApiKey.objects.for_org(_org_id(request)).select_related("channel")
+            .order_by("revoked_at", "-created_at"))
+    return render(request, "workspace/settings/api_keys.html",
+                  {**context, "form": form, "keys": keys})
+
+
+@require_POST
+@settings_required
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = ApiKey.objects.for_org(_org_id(request)).filter(pk=pk).first()
+    if key is None:
+        raise Http404
+    revoke_api_key(key)
+    messages.success(request, _("The key was revoked; requests using it are refused now."))
+    return redirect("workspace:settings:api_keys")
+
+
+@settings_required
+def webhooks(request: HttpRequest) -> HttpResponse:
+    form = WebhookForm(request.POST or None)
+    context: dict[str, Any] = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        _sub, secret = create_subscription(_org_id(request), data["url"], data["events"],
+                                           data["description"])
+        context["new_secret"] = secret
+        form = WebhookForm()
+    subs = WebhookSubscription.objects.for_org(_org_id(request)).order_by("-created_at")
+    return render(request, "workspace/settings/webhooks.html",
+                  {**context, "form": form, "subscriptions": subs})
+
+
+def _subscription(request: HttpRequest, pk: int) -> WebhookSubscription:
+    sub = WebhookSubscription.objects.for_org(_org_id(request)).filter(pk=pk).first()
+    if sub is None:
+        raise Http404
+    return sub
+
+
+@require_POST
+@settings_required
+def webhook_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    sub = _subscription(request, pk)
+    sub.is_active = not sub.is_active
+    sub.save(update_fields=["is_active"])
+    return redirect("workspace:settings:webhooks")
+
+
+@settings_required
+def webhook_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
+    sub = _subscription(request, pk)
+    deliveries = sub.deliveries.order_by("-created_at")[:DELIVERY_LOG_SIZE]
+    return render(request, "workspace/settings/webhook_deliveries.html",
+                  {"subscription": sub, "deliveries": deliveries})
