@@ -38,3 +38,10 @@ def prune_idempotency_records() -> None:
     from atende.tenancy.models import IdempotencyRecord
 
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+
+
+@db_periodic_task(crontab(minute="*"))
+def expire_idle_whatsapp_attendances() -> None:
+    from atende.connectors.whatsapp.expiry import expire_idle_attendances
+
+    expire_idle_attendances()

@@ -3,8 +3,8 @@ message on the channel; after that only approved templates."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db.models import Max
 from django.utils import timezone
@@ -15,14 +15,11 @@ from atende.tickets.models import Direction, Message, Ticket
 WINDOW = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class WindowState:
+class WindowState(NamedTuple):
+    """Unpacks as `open, closes_at = window_state(ticket)`."""
+
     open: bool
     closes_at: datetime | None  # None when the customer never wrote on this channel
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        # Lets callers unpack `open, closes_at = window_state(ticket)`.
-        return iter((self.open, self.closes_at))
 
 
 def last_customer_message_at(ticket: Ticket, channel: Channel | None = None) -> datetime | None:
@@ -37,6 +34,7 @@ def last_customer_message_at(ticket: Ticket, channel: Channel | None = None) -> 
 
 def window_state(ticket: Ticket, channel: Channel | None = None,
                  now: datetime | None = None) -> WindowState:
+    """The composer's question: may free text go out now, and until when."""
     last = last_customer_message_at(ticket, channel)
     if last is None:
         return WindowState(False, None)
