@@ -173,3 +173,20 @@ def test_one_tenant_secret_cannot_feed_another_tenant_channel(
     assert response.status_code == 401
     assert not InboundEvent.objects.filter(channel=other).exists()
     assert not Message.objects.filter(organization=other_tenant.org).exists()
+
+
+def test_acknowledgement_costs_a_fixed_number_of_queries(
+        wa: FakeDialog360, wa_channel: Channel, django_assert_max_num_queries: Any) -> None:
+    for n in range(5):
+        wa.customer_sends(CUSTOMER, f"lote {n}")
+    # Five messages in one body: the same statements as one (no per-event query).
+    bodies = wa.outbox
+    merged = bodies[0]
+    merged["entry"][0]["changes"][0]["value"]["messages"] = [
+        b["entry"][0]["changes"][0]["value"]["messages"][0] for b in bodies]
+    client = Client(headers=wa.webhook["headers"])
+    with django_assert_max_num_queries(5):
+        response = client.post(f"/whatsapp/{wa_channel.pk}/webhook", data=merged,
+                               content_type="application/json")
+    assert response.status_code == 200 and response.json()["events"] == 5
+    assert InboundEvent.objects.filter(channel=wa_channel).count() == 5

@@ -118,3 +118,19 @@ def test_template_reopens_a_finished_ticket_when_configured(
     old_ticket.refresh_from_db()
     assert old_ticket.status == Status.OPEN
     assert send_event_template(old_ticket, "answer_reminder", Actor(label="system")) is None
+
+
+def test_new_conversation_gets_the_mapped_opening_confirmation(
+        wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks) -> None:
+    wa.add_template("recebemos", "Olá {{1}}, abrimos o chamado {{2}}.")
+    wa_channel.settings = {**wa_channel.settings, "templates": {
+        "opening": {"name": "recebemos", "language": "pt_BR"}}}
+    wa_channel.save()
+    wa.customer_sends(CUSTOMER, "Oi", name="Ana")
+    wa.customer_sends(CUSTOMER, "Alguém aí?", name="Ana")
+    webhooks.flush()
+    ticket = Ticket.objects.get()
+    [sent] = wa.sent  # once per ticket, not per message
+    assert sent["template"]["name"] == "recebemos"
+    assert [p["text"] for p in sent["template"]["components"][0]["parameters"]] == \
+        ["Ana", ticket.protocol]

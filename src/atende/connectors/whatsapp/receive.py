@@ -17,7 +17,10 @@ from django.utils import timezone, translation
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import inbound
 from atende.connectors.whatsapp.client import ProviderError
-from atende.tickets.models import Message
+from atende.connectors.whatsapp.templates import send_event_template
+from atende.tickets.errors import TicketError
+from atende.tickets.models import Message, Ticket
+from atende.tickets.services.actor import Actor
 from atende.tickets.services.ingest import ingest
 from atende.tickets.services.replies import update_delivery_status
 
@@ -93,8 +96,21 @@ def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
         logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
         message = inbound.to_inbound(channel, event.payload, media_error=str(exc))
     result = ingest(message)
+    if result.created_ticket:
+        _confirm_opening(channel, result.ticket)
     return _finish(event, InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED,
                    message=result.message)
+
+
+def _confirm_opening(channel: Channel, ticket: Ticket) -> None:
+    """The template mapped to "opening confirmation", if any; a failure to send it is
+    logged and never loses the customer's message."""
+    if not (channel.settings.get("templates") or {}).get("opening"):
+        return
+    try:
+        send_event_template(ticket, "opening", Actor(label=f"channel:{channel.pk}"))
+    except (TicketError, ProviderError) as exc:
+        logger.warning("opening template for ticket %s not sent: %s", ticket.pk, exc)
 
 
 def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
