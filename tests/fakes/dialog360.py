@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -55,6 +56,7 @@ class Fault:
 class FakeDialog360:
     api_key: str = "d360-test-key"
     phone: str = "551130000000"
+    phone_number_id: str = "106540352242922"
     now: float = field(default_factory=time.time)  # the provider's clock, movable
     webhook: dict[str, Any] = field(default_factory=dict)
     templates: list[dict[str, Any]] = field(default_factory=list)
@@ -205,9 +207,16 @@ class FakeDialog360:
                body: bytes) -> tuple[int, Any, str]:
         """(status, JSON or bytes, content type) for one request."""
         self.requests.append((method, path))
-        if headers.get("d360-api-key") != self.api_key:
+        # Meta's Cloud API direct: a Bearer token and paths under the phone number id.
+        meta = headers.get("authorization", "").startswith("Bearer ")
+        if meta and headers["authorization"] != f"Bearer {self.api_key}":
+            return 401, {"error": {"message": "Invalid OAuth access token.", "code": 190,
+                                   "type": "OAuthException"}}, "application/json"
+        if not meta and headers.get("d360-api-key") != self.api_key:
             return 401, {"meta": {"httpCode": 401, "success": False,
                                   "developerMessage": "Invalid api_key"}}, "application/json"
+        if meta:
+            path = re.sub(rf"^/{self.phone_number_id}/(messages|media)", r"/\1", path)
         parts = urlsplit(path)
         with self._lock:
             fault = None
@@ -243,7 +252,8 @@ class FakeDialog360:
             digest = hashlib.sha256(data).hexdigest()
             return 200, {"messaging_product": "whatsapp", "id": media_id, "mime_type": mime,
                          "sha256": digest, "file_size": len(data),
-                         "url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/"
+                         "url": f"{self.url if meta else 'https://lookaside.fbsbx.com'}"
+                                "/whatsapp_business/attachments/"
                                 f"?mid={media_id}&ext=1&hash={digest[:12]}"}, \
                 "application/json"
         return 404, {"error": {"message": f"unknown path {route}", "code": 100}}, \

@@ -23,7 +23,7 @@ CUSTOMER_OLD_FORM = "551187654321"  # the same person without the ninth digit
 @pytest.fixture
 def wa(settings: Any) -> Iterator[FakeDialog360]:
     with FakeDialog360() as fake:
-        settings.WHATSAPP_BASE_URLS = {"360dialog": fake.url}
+        settings.WHATSAPP_BASE_URLS = {"360dialog": fake.url, "meta": fake.url}
         yield fake
 
 

@@ -44,7 +44,8 @@ def test_save_registers_the_webhook_with_a_secret_header(
     assert form.is_valid(), form.errors
     again = save_channel(tenant.org, form, wa_channel)
     assert again.registered and again.channel.name == "Renamed"
-    assert again.channel.secrets == {"api_key": "d360-test-key", "webhook_secret": secret}
+    assert again.channel.secrets == {"api_key": "d360-test-key", "app_secret": "",
+                                     "webhook_secret": secret}
 
 
 def test_refused_registration_is_reported_and_the_channel_kept(

@@ -60,6 +60,7 @@ def save_channel(organization: Organization, form: WhatsAppChannelForm,
         channel.secrets = {
             **stored,
             "api_key": data.get("api_key") or stored.get("api_key", ""),
+            "app_secret": data.get("app_secret") or stored.get("app_secret", ""),
             "webhook_secret": stored.get("webhook_secret") or secrets.token_urlsafe(32),
         }
         channel.save()

@@ -30,6 +30,11 @@ class WhatsAppChannelForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("360dialog D360-API-KEY or Meta access token. Leave blank to keep the "
                     "current one."))
+    app_secret = forms.CharField(
+        label=_("App secret (Meta only)"), required=False, max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Checks the signature of Meta's webhook calls. Leave blank to keep the "
+                    "current one."))
     phone_number_id = forms.CharField(label=_("Phone number id (Meta only)"), required=False,
                                       max_length=40)
     number = forms.CharField(label=_("Number"), max_length=40, help_text=_(
