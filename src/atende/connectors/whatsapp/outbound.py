@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils import translation
 from django.utils.html import strip_tags
@@ -89,7 +90,7 @@ def recipient_of(message: OutboundMessage) -> str:
     if ref is not None and ref.kind in (IdentityKind.WHATSAPP, IdentityKind.PHONE):
         try:
             return recipient(canonical_number(ref.value))
-        except Exception:  # an unusable stored number: treated as no number
+        except ValidationError:  # an unusable stored number: treated as no number
             return ""
     return ""
 

@@ -22,6 +22,10 @@ TEMPLATE_EVENTS = {
 
 
 class WhatsAppChannelForm(forms.Form):
+    """Editing a channel: pass `initial=channels.form_initial(channel)` and
+    `has_key=bool(channel.secrets.get("api_key"))` so a blank key keeps the stored one;
+    save with `channels.save_channel(organization, form, channel)`."""
+
     name = forms.CharField(label=_("Name"), max_length=120)
     provider = forms.ChoiceField(label=_("Messaging provider"), initial=DIALOG360, choices=[
         (DIALOG360, "360dialog"), (META, _("Meta Cloud API (direct)"))])
