@@ -11,22 +11,29 @@ concurrent keep-alive clients POST Cloud-API bodies (one text message each, a fr
 
 Reported: events/s acknowledged (HTTP 200 from the webhook) and p50/p99 acknowledgement
 latency on the client side; events/s processed into tickets (from the first POST until the
-last event is marked processed by the worker, read from the database).
+last event is marked processed by the worker, read from the database); then, at a steady
+`--sse-rate` events/s, the time from each POST to its `message.created` event on an agent's
+SSE stream (`/realtime/stream`, the demo organisation's key).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import queue
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.realtime.sse_client import SSEClient
 
 from bench.api_create import (
     ATENDE,
@@ -80,6 +87,60 @@ def processed_count(pg_url: str, channel_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+def percentile(data: list[float], p: float) -> float:
+    if not data:
+        return float("nan")
+    ordered = sorted(data)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def to_screen(base: str, path: str, headers: dict[str, str], key: str, rate: float,
+              seconds: float) -> dict[str, Any]:
+    """POST `rate` events/s for `seconds` and time each one to its SSE event."""
+    import httpx
+
+    stream = SSEClient(base + "/realtime/stream", api_key=key).start()
+    sent: dict[str, float] = {}
+    total = int(rate * seconds)
+    run_id = f"sse{int(time.time())}"
+    with httpx.Client(base_url=base, headers=headers, timeout=30,
+                      limits=httpx.Limits(max_connections=16)) as http:
+
+        def post(i: int) -> int:
+            body = webhook_body(i, run_id)
+            sent[body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]] = time.time()
+            return http.post(path, json=body).status_code
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            futures = []
+            for i in range(total):
+                time.sleep(max(0.0, start + i / rate - time.monotonic()))
+                futures.append(pool.submit(post, i))
+            statuses = [f.result() for f in futures]
+    latencies: list[float] = []
+    seen: dict[str, int] = {}
+    deadline = time.monotonic() + 60
+    while len(latencies) < total and time.monotonic() < deadline:
+        try:
+            event = stream.events.get(timeout=1)
+        except queue.Empty:
+            continue
+        seen[event.type] = seen.get(event.type, 0) + 1
+        # The frame's data is {"id", "type", "data": the message payload}.
+        payload = event.data.get("data") or {}
+        wamid = payload.get("external_id") if event.type == "message.created" else None
+        if wamid in sent:
+            latencies.append((event.arrived_at - sent[wamid]) * 1000)
+    stream.close()
+    log(f"SSE events seen: {seen}; stream error: {stream.error!r}")
+    return {"sse_rate": rate, "sse_events": total,
+            "sse_acknowledged": sum(1 for s in statuses if s == 200),
+            "sse_received": len(latencies),
+            "to_screen_p50_ms": round(percentile(latencies, 50), 1),
+            "to_screen_p99_ms": round(percentile(latencies, 99), 1)}
+
+
 def run(opts: argparse.Namespace) -> dict[str, Any]:
     tag = f"wa_{int(time.time())}"
     db, prefix = f"atende_bench_{tag}", f"atende-bench-{tag}"
@@ -93,7 +154,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     _pg(f'CREATE DATABASE "{db}"')
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        atende_demo_key(env, port, work / "demo.log")  # migrates and creates the tenant
+        key = atende_demo_key(env, port, work / "demo.log")  # migrates, creates the tenant
         out = subprocess.run([ATENDE, "manage", "shell", "-c", SETUP], env=env, check=True,
                              capture_output=True, text=True, timeout=120)
         channel_id = int(out.stdout.split("CHANNEL", 1)[1].split()[0])
@@ -135,6 +196,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         if done < target:
             log("not every event was processed before the timeout; worker log:\n"
                 + tail(worker_log))
+        if opts.sse_seconds > 0:
+            log(f"to the screen: {opts.sse_rate} events/s for {opts.sse_seconds} s")
+            result.update(to_screen(base, path, headers, key, opts.sse_rate, opts.sse_seconds))
         return result
     finally:
         stop(procs)
@@ -153,6 +217,8 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--sse-rate", type=float, default=100)
+    parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args()
     result = run(opts)
