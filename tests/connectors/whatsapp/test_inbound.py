@@ -190,3 +190,15 @@ def test_acknowledgement_costs_a_fixed_number_of_queries(
                                content_type="application/json")
     assert response.status_code == 200 and response.json()["events"] == 5
     assert InboundEvent.objects.filter(channel=wa_channel).count() == 5
+
+
+def test_too_large_media_still_leaves_the_entry(
+        wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks, settings: Any) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 1024 * 1024
+    media_id = wa.store_media(b"x" * (1024 * 1024 + 1), "video/mp4")
+    wa.customer_sends(CUSTOMER, kind="video", content={"id": media_id, "caption": "vídeo"})
+    webhooks.flush()
+    [message] = entries(wa_channel)
+    assert "vídeo" in message.text and "1 MB" in message.text
+    assert not Attachment.objects.exists()
+    assert InboundEvent.objects.get(channel=wa_channel).status == InboundStatus.PROCESSED

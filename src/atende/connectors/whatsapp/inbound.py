@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
 from atende.connectors.models import Channel
-from atende.connectors.whatsapp.client import WhatsAppClient
+from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.numbers import canonical_number
 from atende.contacts.models import IdentityKind
 
@@ -166,6 +167,11 @@ def _download(client: WhatsAppClient, item: dict[str, Any]) -> InboundAttachment
     kind = str(item["type"])
     body = item[kind]
     media = client.download_media(str(body["id"]))
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if len(media.content) > limit:
+        # Not retryable: the entry is kept, saying the file was too large.
+        raise ProviderError(None, None, _("The file is larger than %(limit)d MB.")
+                            % {"limit": limit // (1024 * 1024)})
     mime = str(body.get("mime_type") or media.mime_type).split(";")[0].strip()
     filename = str(body.get("filename") or "")
     if not filename:
