@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from atende import api_errors
 from atende.connectors.api.views import router as channels_router
+from atende.connectors.whatsapp.api import router as whatsapp_router
 from atende.tenancy.api_auth import API_AUTH
 from atende.tickets.api import router as tickets_router
 from atende.webhooks.api import router as webhooks_router
@@ -25,3 +26,4 @@ api_errors.install(api)
 api.add_router("", tickets_router)
 api.add_router("", webhooks_router)
 api.add_router("", channels_router)
+api.add_router("", whatsapp_router)

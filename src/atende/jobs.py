@@ -46,3 +46,10 @@ def assign_waiting_tickets() -> None:
     from atende.tickets.services.assignment import sweep_waiting
 
     sweep_waiting()
+
+
+@db_periodic_task(crontab(minute="*"))
+def expire_idle_whatsapp_attendances() -> None:
+    from atende.connectors.whatsapp.expiry import expire_idle_attendances
+
+    expire_idle_attendances()

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "atende.tenancy",
     "atende.contacts",
     "atende.connectors",
+    "atende.connectors.whatsapp",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",

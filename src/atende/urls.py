@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("realtime/stream", stream, name="realtime-stream"),
+    path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

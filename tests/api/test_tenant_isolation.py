@@ -59,6 +59,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "message_id": "m-1", "conversation_id": "c-1", "contact": {"id": "p-1"}, "text": "oi",
     },
     ("patch", "/api/v1/channels/{channel_id}"): {"name": "renamed"},
+    ("post", "/api/v1/whatsapp/channels/{channel_id}/test-message"): {"number": "+5511987654321"},
+    ("post", "/api/v1/tickets/{ticket_id}/whatsapp/template"): {"name": "ticket_update"},
 }
 
 

@@ -1,0 +1,232 @@
+"""Inbound WhatsApp webhooks under load: acknowledgement and processing into tickets.
+
+    .venv/bin/python bench/whatsapp_webhook.py                       # 4000 events, 16 clients
+    .venv/bin/python bench/whatsapp_webhook.py --events 8000 --web-workers 2 --json out.json
+
+The scaled profile, as in production: `atende web --workers W` (uvicorn) + `atende worker`
+(Huey on Redis), PostgreSQL (a throwaway database, dropped afterwards) and Redis (a private
+key prefix, deleted afterwards). A WhatsApp channel is created with its webhook secret; C
+concurrent keep-alive clients POST Cloud-API bodies (one text message each, a fresh wamid,
+1,000 distinct customers) with the secret header, as 360dialog does.
+
+Reported: events/s acknowledged (HTTP 200 from the webhook) and p50/p99 acknowledgement
+latency on the client side; events/s processed into tickets (from the first POST until the
+last event is marked processed by the worker, read from the database); then, at a steady
+`--sse-rate` events/s, the time from each POST to its `message.created` event on an agent's
+SSE stream (`/realtime/stream`, the demo organisation's key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import queue
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.realtime.sse_client import SSEClient
+
+from bench.api_create import (
+    ATENDE,
+    PG_ADMIN_URL,
+    REDIS_URL,
+    _pg,
+    _redis_cleanup,
+    atende_demo_key,
+    atende_env,
+    free_port,
+    log,
+    machine,
+    spawn,
+    stop,
+    tail,
+    wait_ready,
+)
+from bench.loadgen import run_load
+
+SETUP = """
+from atende.connectors.models import Channel, ChannelKind
+from atende.tenancy.models import Organization
+org = Organization.objects.get(slug="demo")
+channel = Channel(organization=org, kind=ChannelKind.WHATSAPP, name="WhatsApp bench",
+                  settings={"provider": "360dialog", "number": "+551130000000"})
+channel.secrets = {"api_key": "unused", "webhook_secret": "bench-secret"}
+channel.save()
+print("CHANNEL", channel.pk)
+"""
+
+
+def webhook_body(i: int, run: str) -> dict[str, Any]:
+    customer = f"55119{i % 1000:08d}"
+    return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "551130000000", "phone_number_id": "1"},
+            "contacts": [{"profile": {"name": f"Cliente {i % 1000}"}, "wa_id": customer}],
+            "messages": [{"from": customer, "id": f"wamid.bench.{run}.{i}",
+                          "timestamp": str(int(time.time())), "type": "text",
+                          "text": {"body": f"Mensagem {i}: meu pedido não chegou"}}]}}]}]}
+
+
+def processed_count(pg_url: str, channel_id: int) -> int:
+    import psycopg
+
+    with psycopg.connect(pg_url, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM connectors_inboundevent WHERE channel_id = %s "
+            "AND status IN ('processed', 'duplicate')", (channel_id,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def percentile(data: list[float], p: float) -> float:
+    if not data:
+        return float("nan")
+    ordered = sorted(data)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def to_screen(base: str, path: str, headers: dict[str, str], key: str, rate: float,
+              seconds: float) -> dict[str, Any]:
+    """POST `rate` events/s for `seconds` and time each one to its SSE event."""
+    import httpx
+
+    stream = SSEClient(base + "/realtime/stream", api_key=key).start()
+    sent: dict[str, float] = {}
+    total = int(rate * seconds)
+    run_id = f"sse{int(time.time())}"
+    with httpx.Client(base_url=base, headers=headers, timeout=30,
+                      limits=httpx.Limits(max_connections=16)) as http:
+
+        def post(i: int) -> int:
+            body = webhook_body(i, run_id)
+            sent[body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]] = time.time()
+            return http.post(path, json=body).status_code
+
+        start = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            futures = []
+            for i in range(total):
+                time.sleep(max(0.0, start + i / rate - time.monotonic()))
+                futures.append(pool.submit(post, i))
+            statuses = [f.result() for f in futures]
+    latencies: list[float] = []
+    seen: dict[str, int] = {}
+    deadline = time.monotonic() + 60
+    while len(latencies) < total and time.monotonic() < deadline:
+        try:
+            event = stream.events.get(timeout=1)
+        except queue.Empty:
+            continue
+        seen[event.type] = seen.get(event.type, 0) + 1
+        # The frame's data is {"id", "type", "data": the message payload}.
+        payload = event.data.get("data") or {}
+        wamid = payload.get("external_id") if event.type == "message.created" else None
+        if wamid in sent:
+            latencies.append((event.arrived_at - sent[wamid]) * 1000)
+    stream.close()
+    log(f"SSE events seen: {seen}; stream error: {stream.error!r}")
+    return {"sse_rate": rate, "sse_events": total,
+            "sse_acknowledged": sum(1 for s in statuses if s == 200),
+            "sse_received": len(latencies),
+            "to_screen_p50_ms": round(percentile(latencies, 50), 1),
+            "to_screen_p99_ms": round(percentile(latencies, 99), 1)}
+
+
+def run(opts: argparse.Namespace) -> dict[str, Any]:
+    tag = f"wa_{int(time.time())}"
+    db, prefix = f"atende_bench_{tag}", f"atende-bench-{tag}"
+    pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db}"
+    work = Path(tempfile.mkdtemp(prefix="atende-wa-bench-"))
+    port = free_port()
+    env = atende_env(work / "data", DATABASE_URL=pg_url, REDIS_URL=REDIS_URL,
+                     ATENDE_REDIS_PREFIX=prefix,
+                     ATENDE_WORKER_THREADS=str(opts.worker_threads))
+    _pg(f'DROP DATABASE IF EXISTS "{db}"')
+    _pg(f'CREATE DATABASE "{db}"')
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        key = atende_demo_key(env, port, work / "demo.log")  # migrates, creates the tenant
+        out = subprocess.run([ATENDE, "manage", "shell", "-c", SETUP], env=env, check=True,
+                             capture_output=True, text=True, timeout=120)
+        channel_id = int(out.stdout.split("CHANNEL", 1)[1].split()[0])
+        web_log, worker_log = work / "web.log", work / "worker.log"
+        procs.append(spawn([ATENDE, "web", "--host", "127.0.0.1", "--port", str(port),
+                            "--workers", str(opts.web_workers)], env, web_log))
+        procs.append(spawn([ATENDE, "worker"], env, worker_log))
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base + "/healthz", procs)
+        path = f"/whatsapp/{channel_id}/webhook"
+        headers = {"X-Atende-Webhook-Token": "bench-secret"}
+        log(f"warm-up: {opts.warmup} events")
+        run_load(base, path, headers, lambda i: webhook_body(i, "warm"), total=opts.warmup,
+                 concurrency=opts.concurrency, max_seconds=120, expect=200)
+        while processed_count(pg_url, channel_id) < opts.warmup:
+            time.sleep(0.5)
+        log(f"measured: {opts.events} events, {opts.concurrency} clients")
+        started = time.monotonic()
+        load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
+                        concurrency=opts.concurrency, max_seconds=600, expect=200)
+        target = opts.warmup + load.ok
+        deadline = time.monotonic() + opts.process_timeout
+        done = processed_count(pg_url, channel_id)
+        while done < target and time.monotonic() < deadline:
+            time.sleep(0.2)
+            done = processed_count(pg_url, channel_id)
+        processing_seconds = time.monotonic() - started
+        result = {
+            "machine": machine(), "web_workers": opts.web_workers,
+            "worker_threads": opts.worker_threads, "concurrency": opts.concurrency,
+            "events": load.requests, "acknowledged": load.ok, "errors": load.errors,
+            "error_samples": load.error_samples[:3],
+            "ack_rate": round(load.rate, 1), "ack_p50_ms": round(load.percentile(50), 2),
+            "ack_p99_ms": round(load.percentile(99), 2),
+            "processed": done - opts.warmup,
+            "processed_rate": round((done - opts.warmup) / processing_seconds, 1),
+            "processing_seconds": round(processing_seconds, 2),
+        }
+        if done < target:
+            log("not every event was processed before the timeout; worker log:\n"
+                + tail(worker_log))
+        if opts.sse_seconds > 0:
+            log(f"to the screen: {opts.sse_rate} events/s for {opts.sse_seconds} s")
+            result.update(to_screen(base, path, headers, key, opts.sse_rate, opts.sse_seconds))
+        return result
+    finally:
+        stop(procs)
+        try:
+            _redis_cleanup(prefix)
+        finally:
+            _pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--sse-rate", type=float, default=100)
+    parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")
+    parser.add_argument("--json", type=Path)
+    opts = parser.parse_args()
+    result = run(opts)
+    print(json.dumps(result, indent=2))
+    if opts.json:
+        opts.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""`OutboundMessage` → WhatsApp: free text and media (with caption) inside the 24-hour window,
+approved templates at any time."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.utils import translation
+from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
+
+from atende.connectors.base import (
+    Capability,
+    OutboundAttachment,
+    OutboundMessage,
+    SendResult,
+    TestResult,
+)
+from atende.connectors.models import Channel
+from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
+from atende.connectors.whatsapp.inbound import WINDOW_CLOSED_CODES, window_closed_reason
+from atende.connectors.whatsapp.models import TemplateMessage
+from atende.connectors.whatsapp.numbers import canonical_number, recipient
+from atende.connectors.whatsapp.window import window_state
+from atende.contacts.models import IdentityKind
+from atende.tickets.models import Ticket
+
+CAPTIONED = frozenset({"image", "video", "document"})
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+
+
+class WhatsAppConnector:
+    kind: ClassVar[str] = "whatsapp"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.TEXT, Capability.ATTACHMENTS, Capability.DELIVERY_STATUS,
+         Capability.TEMPLATES})
+
+    def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
+        """A template goes out as such; anything else only while the window is open (refused
+        before calling the provider otherwise). 429, 5xx and network errors are retried."""
+        with translation.override(channel.organization.language):
+            to = recipient_of(message)
+            if not to:
+                return SendResult(ok=False, error=_("The contact has no WhatsApp number."))
+            client = WhatsAppClient.for_channel(channel)
+            template = TemplateMessage.objects.filter(message_id=message.message_id).first()
+            try:
+                if template is not None:
+                    wamid = client.send_template(to, template.name, template.language,
+                                                 [str(p) for p in template.params])
+                else:
+                    ticket = Ticket.objects.get(pk=message.ticket_id)
+                    if not window_state(ticket, channel).open:
+                        return SendResult(ok=False, error=str(window_closed_message()))
+                    wamid = _send_free_form(client, to, message)
+            except ProviderError as exc:
+                return SendResult(ok=False, error=describe_error(exc), retryable=exc.retryable)
+            return SendResult(ok=True, external_id=wamid)
+
+    def test_connection(self, channel: Channel) -> TestResult:
+        """Reads the webhook registered with the provider (proves the key works)."""
+        try:
+            config = WhatsAppClient.for_channel(channel).get_webhook()
+        except ProviderError as exc:
+            return TestResult(ok=False, step="provider", message=describe_error(exc))
+        return TestResult(ok=True, step="provider", message=_(
+            "The provider accepted the key; webhook: %(url)s") % {"url": config.get("url", "")})
+
+
+def window_closed_message() -> str:
+    return _("The 24-hour window is closed: the customer last wrote more than 24 hours ago. "
+             "Only approved templates can be sent.")
+
+
+def describe_error(exc: ProviderError) -> str:
+    if exc.code in WINDOW_CLOSED_CODES:
+        return window_closed_reason(str(exc))
+    return str(exc)
+
+
+def recipient_of(message: OutboundMessage) -> str:
+    """The customer's number on this channel: the thread key ingest left, else a WhatsApp
+    or phone identity."""
+    for key in sorted(message.thread_keys):
+        if key.startswith("wa:"):
+            return recipient(key.removeprefix("wa:"))
+    ref = message.recipient
+    if ref is not None and ref.kind in (IdentityKind.WHATSAPP, IdentityKind.PHONE):
+        try:
+            return recipient(canonical_number(ref.value))
+        except ValidationError:  # an unusable stored number: treated as no number
+            return ""
+    return ""
+
+
+def _plain_text(message: OutboundMessage) -> str:
+    return message.text.strip() or strip_tags(message.html).strip()
+
+
+def _send_free_form(client: WhatsAppClient, to: str, message: OutboundMessage) -> str:
+    """Text, then each file; the text rides as the first file's caption when it can.
+    Returns the wamid of the first message sent (statuses follow that one)."""
+    text = _plain_text(message)
+    wamids: list[str] = []
+    caption_used = False
+    kinds = [media_kind(a.content_type) for a in message.attachments]
+    if text and (not kinds or kinds[0] not in CAPTIONED):
+        wamids.append(client.send_text(to, text[:4096]))
+        caption_used = True
+    for attachment, kind in zip(message.attachments, kinds, strict=True):
+        content = _media_content(client, attachment, kind)
+        if not caption_used and kind in CAPTIONED:
+            content["caption"] = text[:1024]
+            caption_used = True
+        wamids.append(client.send(to, kind, content))
+    if not wamids:
+        raise ProviderError(None, None, _("Nothing to send."))
+    return wamids[0]
+
+
+def media_kind(content_type: str) -> str:
+    if content_type in IMAGE_TYPES:
+        return "image"
+    if content_type.startswith("video/"):
+        return "video"
+    if content_type.startswith("audio/"):
+        return "audio"
+    return "document"
+
+
+def _media_content(client: WhatsAppClient, attachment: OutboundAttachment,
+                   kind: str) -> dict[str, Any]:
+    with default_storage.open(attachment.storage_name, "rb") as handle:
+        data = handle.read()
+    media_id = client.upload_media(attachment.filename, data, attachment.content_type)
+    content: dict[str, Any] = {"id": media_id}
+    if kind == "document":
+        content["filename"] = attachment.filename
+    return content

@@ -1,0 +1,144 @@
+"""The receive flow: store the raw events of a webhook body first, then process each one
+(ingest a message, apply a status) in a task. Safe against redeliveries and reordering:
+events are keyed by the provider's id, ingest is idempotent on the wamid, statuses only
+move forward, and entries are ordered by the provider's timestamp."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+
+from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.connectors.whatsapp import inbound
+from atende.connectors.whatsapp.client import ProviderError
+from atende.connectors.whatsapp.templates import send_event_template
+from atende.tickets.errors import TicketError
+from atende.tickets.models import Message, Ticket
+from atende.tickets.services.actor import Actor
+from atende.tickets.services.ingest import ingest
+from atende.tickets.services.replies import update_delivery_status
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5  # media downloads and statuses that overtook their message
+PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
+
+
+def store_events(channel: Channel, payload: Any) -> list[int]:
+    """Store every event of a body (duplicates are ignored) and return the ids still to be
+    processed: the new ones and earlier ones that have not been processed yet. Processing
+    is enqueued on commit. Raises InvalidPayload for a body with nothing usable."""
+    events = inbound.split_events(payload)
+    with transaction.atomic():
+        InboundEvent.objects.bulk_create(
+            [InboundEvent(organization_id=channel.organization_id, channel=channel,
+                          provider_id=e.provider_id, payload=e.data) for e in events],
+            ignore_conflicts=True,
+        )
+        ids = list(InboundEvent.objects.filter(
+            channel=channel, provider_id__in=[e.provider_id for e in events],
+            status__in=PENDING).values_list("pk", flat=True))
+        from atende.connectors.whatsapp.tasks import process_whatsapp_event
+
+        for event_id in ids:
+            process_whatsapp_event.enqueue(event_id)
+    return ids
+
+
+def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
+    """A body that cannot be read is kept, quarantined, for an admin to look at."""
+    digest = hashlib.sha256(body).hexdigest()
+    event, _created = InboundEvent.objects.get_or_create(
+        channel=channel, provider_id=f"invalid:{digest}",
+        defaults={"organization_id": channel.organization_id,
+                  "payload": {"body": body[:100_000].decode("utf-8", "replace")},
+                  "status": InboundStatus.QUARANTINED, "error": error[:4000],
+                  "processed_at": timezone.now()},
+    )
+    return event
+
+
+def process_event(event_id: int, attempt: int = 0) -> str:
+    """Process one stored event; returns its resulting status. Never raises for bad input:
+    the event is quarantined with the reason instead."""
+    event = InboundEvent.objects.select_related("channel__organization").get(pk=event_id)
+    if event.status not in PENDING:
+        return str(event.status)
+    channel = event.channel
+    kind = event.payload.get("kind")
+    with translation.override(channel.organization.language):
+        try:
+            if kind == "message":
+                return _message(event, channel, attempt)
+            if kind == "status":
+                return _status(event, channel, attempt)
+            return _finish(event, InboundStatus.QUARANTINED,
+                           f"provider error: {event.payload.get('errors')}"[:4000])
+        except ValidationError as exc:
+            return _finish(event, InboundStatus.QUARANTINED, "ValidationError: "
+                           + " ".join(str(m) for m in exc.messages))
+        except Exception as exc:
+            logger.exception("WhatsApp event %s of channel %s failed", event.pk, channel.pk)
+            return _finish(event, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+
+
+def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
+    try:
+        message = inbound.to_inbound(channel, event.payload)
+    except ProviderError as exc:
+        if exc.retryable and attempt + 1 < MAX_ATTEMPTS:
+            return _later(event, attempt, f"media download: {exc}")
+        logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
+        message = inbound.to_inbound(channel, event.payload, media_error=str(exc))
+    result = ingest(message)
+    if result.created_ticket:
+        _confirm_opening(channel, result.ticket)
+    return _finish(event, InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED,
+                   message=result.message)
+
+
+def _confirm_opening(channel: Channel, ticket: Ticket) -> None:
+    """The template mapped to "opening confirmation", if any; a failure to send it is
+    logged and never loses the customer's message."""
+    if not (channel.settings.get("templates") or {}).get("opening"):
+        return
+    try:
+        send_event_template(ticket, "opening", Actor(label=f"channel:{channel.pk}"))
+    except (TicketError, ProviderError) as exc:
+        logger.warning("opening template for ticket %s not sent: %s", ticket.pk, exc)
+
+
+def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
+    update = inbound.to_status(event.payload)
+    if update is None:
+        return _finish(event, InboundStatus.PROCESSED)
+    message = Message.objects.for_org(channel.organization_id).filter(
+        channel=channel, external_id=update.external_id).first()
+    if message is None:
+        # The status may have overtaken the send's answer (the wamid is not stored yet).
+        if attempt + 1 < MAX_ATTEMPTS:
+            return _later(event, attempt, "no message with this id yet")
+        return _finish(event, InboundStatus.PROCESSED, "no message with this id")
+    update_delivery_status(message, update.status, reason=update.reason, at=update.at)
+    return _finish(event, InboundStatus.PROCESSED, message=message)
+
+
+def _later(event: InboundEvent, attempt: int, error: str) -> str:
+    InboundEvent.objects.filter(pk=event.pk).update(error=error[:4000])
+    from atende.connectors.whatsapp.tasks import process_whatsapp_event
+
+    run_after = timezone.now() + timedelta(seconds=5 * 2 ** attempt)
+    process_whatsapp_event.using(run_after=run_after).enqueue(event.pk, attempt + 1)
+    return str(InboundStatus.RECEIVED)
+
+
+def _finish(event: InboundEvent, status: str, error: str = "",
+            message: Message | None = None) -> str:
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=status, error=error[:4000], message=message, processed_at=timezone.now())
+    return status
