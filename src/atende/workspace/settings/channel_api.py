@@ -22,13 +22,14 @@ class ApiChannelScreen:
                        "webhook_url": channel.settings.get("webhook_url", "")}
         return ApiChannelForm(organization.pk, data=data, initial=initial)
 
-    def create(self, organization: Organization, cleaned: dict[str, Any],
+    def create(self, organization: Organization, form: forms.Form,
                user: User) -> tuple[Channel, dict[str, str]]:
+        cleaned = form.cleaned_data
         channel, raw_key, secret = create_api_channel(
             organization, name=cleaned["name"], service=cleaned["service"],
             webhook_url=cleaned["webhook_url"], created_by_id=user.pk,
         )
         return channel, {_("API key"): raw_key, _("Webhook signing secret"): secret}
 
-    def update(self, channel: Channel, cleaned: dict[str, Any]) -> None:
-        update_channel(channel, cleaned)
+    def update(self, channel: Channel, form: forms.Form) -> None:
+        update_channel(channel, form.cleaned_data)

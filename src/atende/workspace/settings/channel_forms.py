@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 CHANNEL_SCREENS: dict[str, str] = {
     "api": "atende.workspace.settings.channel_api.ApiChannelScreen",
+    "whatsapp": "atende.workspace.settings.channel_whatsapp.WhatsAppChannelScreen",
 }
 
 
@@ -28,12 +29,13 @@ class ChannelScreen(Protocol):
     def form(self, organization: Organization, data: Any,
              channel: Channel | None) -> forms.Form: ...
 
-    def create(self, organization: Organization, cleaned: dict[str, Any],
+    def create(self, organization: Organization, form: forms.Form,
                user: User) -> tuple[Channel, dict[str, str]]:
-        """Create the channel; returns it and the secrets to show once (label → value)."""
+        """Create the channel from a valid form; returns it and what to show once
+        (label → value: keys, secrets, the webhook URL to give the provider)."""
         ...
 
-    def update(self, channel: Channel, cleaned: dict[str, Any]) -> None: ...
+    def update(self, channel: Channel, form: forms.Form) -> None: ...
 
 
 @cache

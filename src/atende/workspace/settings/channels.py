@@ -41,7 +41,7 @@ def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
     org = request.membership.organization  # type: ignore[attr-defined]
     form = screen.form(org, request.POST or None, None)
     if request.method == "POST" and form.is_valid():
-        channel, secrets = screen.create(org, form.cleaned_data, request.user)  # type: ignore[arg-type]
+        channel, secrets = screen.create(org, form, request.user)  # type: ignore[arg-type]
         # Rendered, not redirected: this response is the only place the secrets appear.
         return render(request, "workspace/settings/channel_created.html",
                       {"channel": channel, "secrets": secrets})
@@ -57,7 +57,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     form = screen.form(request.membership.organization, request.POST or None, channel)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
-        screen.update(channel, form.cleaned_data)
+        screen.update(channel, form)
         messages.success(request, _("Saved."))
         return redirect("workspace:settings:channels")
     return render(request, "workspace/settings/channel_form.html",
