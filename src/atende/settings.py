@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "atende.tenancy",
     "atende.contacts",
     "atende.connectors",
+    "atende.connectors.email",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",

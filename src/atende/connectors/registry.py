@@ -9,6 +9,7 @@ from atende.connectors.base import Connector
 
 CONNECTORS: dict[str, str] = {
     "api": "atende.connectors.api.outbound.ApiChannelConnector",
+    "email": "atende.connectors.email.outbound.EmailConnector",
 }
 
 
