@@ -38,3 +38,11 @@ def prune_idempotency_records() -> None:
     from atende.tenancy.models import IdempotencyRecord
 
     IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_email_mailboxes() -> None:
+    """Each e-mail channel is polled at its own interval (checked every minute)."""
+    from atende.connectors.email.tasks import enqueue_due_polls
+
+    enqueue_due_polls()

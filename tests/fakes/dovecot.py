@@ -82,7 +82,10 @@ class Dovecot:
         config = self.dir / "dovecot.conf"
         config.write_text(CONFIG.format(dir=self.dir, password=PASSWORD, imap=self.imap_port,
                                         pop3=self.pop3_port))
-        subprocess.run([DOVECOT, "-c", str(config)], check=True, capture_output=True)
+        # Output to a file, not a pipe: the daemon keeps its inherited descriptors open.
+        with (self.dir / "start.log").open("wb") as out:
+            subprocess.run([DOVECOT, "-c", str(config)], check=True, stdout=out,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
