@@ -31,6 +31,9 @@ first_valid_uid = 8
 first_valid_gid = 8
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Failed logins are part of the tests: no delay, no per-IP penalty.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:{dir}/mail/%u
 passdb {{
   driver = static

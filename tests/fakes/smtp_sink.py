@@ -51,7 +51,9 @@ class SmtpSink:
         kwargs: dict[str, Any] = {}
         if username:
             kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
+        # A fixed server name: the default asks DNS for our FQDN, slow on some machines.
         self.controller = Controller(self.handler, hostname=self.host, port=self.port,
+                                     server_hostname="localhost",
                                      **kwargs)
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
@@ -59,7 +61,7 @@ class SmtpSink:
         ok = isinstance(auth_data, LoginPassword) and \
             auth_data.login.decode() == self.username and \
             auth_data.password.decode() == self.password
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()

@@ -133,14 +133,28 @@ def open_smtp(ep: Endpoint, token: str = "", local_hostname: str | None = None) 
         if ep.auth == OAUTH2:
             _smtp_auth(conn, "XOAUTH2", xoauth2(ep.username, token))
         elif ep.username:
-            try:
-                conn.login(ep.username, ep.password)
-            except smtplib.SMTPException as exc:
-                raise MailError("auth", _describe(exc)) from exc
+            _smtp_login(conn, ep.username, ep.password)
     except BaseException:
         _close_quietly(conn.close)
         raise
     return conn
+
+
+def _smtp_login(conn: smtplib.SMTP, user: str, password: str) -> None:
+    """One mechanism, not smtplib's try-them-all: after a refused password some servers
+    leave the next mechanism hanging until the timeout."""
+    try:
+        conn.ehlo_or_helo_if_needed()
+        advertised = conn.esmtp_features.get("auth", "").upper().split()
+        for mechanism in ("PLAIN", "LOGIN", "CRAM-MD5"):
+            if mechanism in advertised:
+                conn.user, conn.password = user, password
+                method = getattr(conn, "auth_" + mechanism.lower().replace("-", "_"))
+                conn.auth(mechanism, method, initial_response_ok=True)
+                return
+        conn.login(user, password)
+    except smtplib.SMTPException as exc:
+        raise MailError("auth", _describe(exc)) from exc
 
 
 def _smtp_auth(conn: smtplib.SMTP, mechanism: str, response: str) -> None:
