@@ -40,8 +40,10 @@ def customer_mail(subject: str = "Pedido atrasado", text: str = "Meu pedido não
     return msg.as_bytes()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def dovecot_server() -> Iterator[Dovecot]:
+    """One per test (it starts in ~50 ms): failed logins in one test put Dovecot's per-IP
+    auth penalty on the next test's logins."""
     if not dovecot_module.available():
         if REQUIRE_SERVICES:
             pytest.fail("Dovecot is not installed or we are not root (ATENDE_REQUIRE_SERVICES=1)")
