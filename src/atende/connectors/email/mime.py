@@ -39,6 +39,10 @@ def header(msg: Message, name: str, limit: int = 2000) -> str:
     raw = raw_header(msg, name)
     if not raw:
         return ""
+    if _has_raw_8bit(raw):
+        # Unencoded 8-bit bytes (not allowed, common anyway): UTF-8, else Windows-1252.
+        raw = decode_text(raw.encode("utf-8", "surrogateescape"), None)
+        return clean_text(" ".join(raw.split()))[:limit]
     if len(raw) < MAX_HEADER_CHARS:
         parsed = _parsed_header(msg, name)
         if parsed is not None:
@@ -48,6 +52,10 @@ def header(msg: Message, name: str, limit: int = 2000) -> str:
     except Exception:
         decoded = raw
     return clean_text(" ".join(decoded.split()))[:limit]
+
+
+def _has_raw_8bit(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def _parsed_header(msg: Message, name: str) -> str | None:
