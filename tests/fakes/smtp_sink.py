@@ -34,6 +34,22 @@ class _Handler:
     deliveries: list[Delivery] = field(default_factory=list)
     failures: deque[str] = field(default_factory=deque)
 
+    # (user, access token) a client must present with AUTH XOAUTH2; None: mechanism refused.
+    oauth: tuple[str, str] | None = None
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        import base64
+
+        if self.oauth is None or len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        user, token = self.oauth
+        expected = f"user={user}\x01auth=Bearer {token}\x01\x01"
+        try:
+            given = base64.b64decode(args[1]).decode()
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=given == expected, handled=False)
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.failures:
             return self.failures.popleft()
@@ -48,9 +64,9 @@ class SmtpSink:
         self.port = free_port()
         self.host = "127.0.0.1"
         self.username, self.password = username, password
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"auth_require_tls": False}
         if username:
-            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
+            kwargs["authenticator"] = self._authenticate
         # A fixed server name: the default asks DNS for our FQDN, slow on some machines.
         self.controller = Controller(self.handler, hostname=self.host, port=self.port,
                                      server_hostname="localhost",

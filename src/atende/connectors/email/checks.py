@@ -18,6 +18,7 @@ from atende.connectors.email.compose import Draft, compose, new_message_id
 from atende.connectors.email.config import POP3, EmailSettings, Endpoint
 from atende.connectors.email.imap import select_folder
 from atende.connectors.email.loops import automatic_headers
+from atende.connectors.email.oauth import token_for
 from atende.connectors.models import Channel
 
 STEP_MESSAGES = {
@@ -38,17 +39,17 @@ def check_settings(channel: Channel) -> TestResult:
     cfg = EmailSettings.of(channel)
     incoming = "pop3" if cfg.protocol == POP3 else "imap"
     try:
-        _check_incoming(cfg)
+        _check_incoming(cfg, token_for(channel))
     except MailError as exc:
         return _failed(incoming, _("Incoming mail"), cfg.inbound, exc)
     try:
-        _send_test_message(cfg)
+        _send_test_message(cfg, token_for(channel))
     except MailError as exc:
         return _failed("smtp", _("Outgoing mail"), cfg.smtp, exc)
     return TestResult(ok=True, message=_("Settings OK"))
 
 
-def _check_incoming(cfg: EmailSettings) -> None:
+def _check_incoming(cfg: EmailSettings, token: str) -> None:
     if cfg.protocol == POP3:
         pop = open_pop3(cfg.inbound)
         try:
@@ -59,7 +60,7 @@ def _check_incoming(cfg: EmailSettings) -> None:
             with contextlib.suppress(OSError, poplib.error_proto):
                 pop.quit()
         return
-    imap = open_imap(cfg.inbound)
+    imap = open_imap(cfg.inbound, token)
     try:
         select_folder(imap, cfg.folder)
     finally:
@@ -67,14 +68,14 @@ def _check_incoming(cfg: EmailSettings) -> None:
             imap.logout()
 
 
-def _send_test_message(cfg: EmailSettings) -> None:
+def _send_test_message(cfg: EmailSettings, token: str) -> None:
     draft = Draft(
         to=cfg.address, subject=_("Atende: test message"),
         text=_("This message checks the channel's settings; it will not open a ticket."),
         extra_headers=tuple(automatic_headers("auto-generated").items()),
     )
     mail = compose(cfg, draft, new_message_id(cfg, "test"))
-    smtp = open_smtp(cfg.smtp, local_hostname=cfg.domain)
+    smtp = open_smtp(cfg.smtp, token, local_hostname=cfg.domain)
     try:
         smtp.send_message(mail, from_addr=cfg.address, to_addrs=[cfg.address])
     except (smtplib.SMTPException, OSError) as exc:

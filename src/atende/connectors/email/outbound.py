@@ -20,6 +20,7 @@ from atende.connectors.email.client import MailError, open_smtp
 from atende.connectors.email.compose import Draft, compose, new_message_id, references_chain
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.loops import automatic_headers, claim_automatic_mail
+from atende.connectors.email.oauth import token_for
 from atende.connectors.models import Channel
 from atende.contacts.models import ContactIdentity, IdentityKind
 from atende.tickets.models import Direction, Message, Ticket
@@ -45,7 +46,7 @@ class EmailConnector:
             references=references, attachments=message.attachments,
         )
         message_id = new_message_id(cfg, message.protocol)
-        result = deliver(cfg, compose(cfg, draft, message_id), to)
+        result = deliver(cfg, compose(cfg, draft, message_id), to, channel)
         if result.ok:
             remember_thread_key(message.ticket_id, channel, message_id)
             return SendResult(ok=True, external_id=message_id)
@@ -82,9 +83,9 @@ def thread_headers(channel: Channel, message: OutboundMessage) -> tuple[str, tup
     return last, references_chain([i for i, _d in rows])
 
 
-def deliver(cfg: EmailSettings, mail: EmailMessage, to: str) -> SendResult:
+def deliver(cfg: EmailSettings, mail: EmailMessage, to: str, channel: Channel) -> SendResult:
     try:
-        conn = open_smtp(cfg.smtp, local_hostname=cfg.domain)
+        conn = open_smtp(cfg.smtp, token_for(channel), local_hostname=cfg.domain)
     except MailError as exc:
         return SendResult(ok=False, error=str(exc), retryable=exc.step != "auth")
     try:
@@ -118,4 +119,4 @@ def send_automatic(channel: Channel, draft: Draft, kind: str = "auto-replied") -
         return SendResult(ok=False, error="daily cap of automatic mail reached")
     headers = tuple(automatic_headers(kind).items())
     draft = replace(draft, extra_headers=(*draft.extra_headers, *headers))
-    return deliver(cfg, compose(cfg, draft, new_message_id(cfg, "auto")), draft.to)
+    return deliver(cfg, compose(cfg, draft, new_message_id(cfg, "auto")), draft.to, channel)
