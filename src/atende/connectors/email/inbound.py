@@ -87,8 +87,7 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
         sent_at=_date(msg), no_auto_reply=no_auto_reply_reason(msg, sender, own_address),
         our_loop=carries_our_loop_header(msg, own_address),
         forwarded=threading.looks_forwarded(subject),
-        headers={name: header(msg, name, limit=500) for name in _KEPT_HEADERS
-                 if raw_header(msg, name)},
+        headers=_headers(msg),
     )
     _walk(msg, parsed, depth=0)
     if not parsed.text and parsed.html:
@@ -98,7 +97,13 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
     return parsed
 
 
-_KEPT_HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "List-Id", "X-Mailer")
+MAX_HEADERS = 100
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    """Decoded header values by lower-case name (the first of each), for processing rules."""
+    names = dict.fromkeys(k.lower() for k, _v in msg.raw_items())  # type: ignore[attr-defined]
+    return {name: header(msg, name, limit=500) for name in list(names)[:MAX_HEADERS]}
 
 
 def _sender(msg: Message) -> tuple[str, str]:

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, parse, to_inbound
+from atende.connectors.email.rules import evaluate, route
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.tickets.services.ingest import ingest
 from atende.tickets.services.replies import update_delivery_status
@@ -68,6 +70,12 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         return _finish(event, InboundStatus.PROCESSED, None, "our own mail: not taken in")
     if parsed.report is not None:
         _mark_bounced(channel, parsed)
+    outcome = evaluate(channel, parsed)
+    if outcome.ignore is not None:
+        return _finish(event, InboundStatus.PROCESSED, None,
+                       f"ignored by rule {outcome.ignore.pk}: {outcome.ignore.name}")
+    if outcome.no_auto_reply is not None and not parsed.no_auto_reply:
+        parsed.no_auto_reply = f"rule {outcome.no_auto_reply.pk}"
     try:
         result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
                                    reopen_closed=cfg.reopen_closed))
@@ -75,6 +83,11 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(exc).__name__)
         return _quarantine(event, _reason(exc))
+    if result.created_ticket and outcome.matched:
+        try:
+            route(result.ticket, outcome)
+        except TicketError as exc:  # a stale rule (e.g. bad priority) never loses the mail
+            logger.warning("e-mail rules on channel %s: %s", channel.pk, exc.message)
     status = InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED
     return _finish(event, status, result.message.pk, "")
 
