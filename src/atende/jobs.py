@@ -53,3 +53,11 @@ def expire_idle_whatsapp_attendances() -> None:
     from atende.connectors.whatsapp.expiry import expire_idle_attendances
 
     expire_idle_attendances()
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_email_mailboxes() -> None:
+    """Each e-mail channel is polled at its own interval (checked every minute)."""
+    from atende.connectors.email.tasks import enqueue_due_polls
+
+    enqueue_due_polls()

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "atende.contacts",
     "atende.connectors",
     "atende.connectors.whatsapp",
+    "atende.connectors.email",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",

@@ -62,6 +62,10 @@ class InboundMessage:
     thread_key: str = ""
     extra_identities: tuple[ContactRef, ...] = ()
     metadata: dict[str, object] = field(default_factory=dict)
+    # A ticket number the message names (e-mail subject token): tried after `thread_keys`.
+    ticket_number: int | None = None
+    # False: an answer to a closed ticket opens a new ticket linked to it instead of reopening.
+    reopen_closed: bool = True
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from atende.connectors.base import Connector
 CONNECTORS: dict[str, str] = {
     "api": "atende.connectors.api.outbound.ApiChannelConnector",
     "whatsapp": "atende.connectors.whatsapp.outbound.WhatsAppConnector",
+    "email": "atende.connectors.email.outbound.EmailConnector",
 }
 
 

@@ -98,6 +98,11 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
     sent_at = inbound.sent_at or timezone.now()
 
     ticket = _find_thread(channel, inbound.thread_keys)
+    if ticket is None and inbound.ticket_number:
+        ticket = Ticket.objects.filter(organization=org, number=inbound.ticket_number).first()
+    linked_from = None
+    if ticket is not None and ticket.status == Status.CLOSED and not inbound.reopen_closed:
+        linked_from, ticket = ticket, None
     created = reopened = False
     if ticket is None:
         subject = inbound.subject or (inbound.text.strip().splitlines() or [""])[0][:120]
@@ -107,6 +112,8 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
             first_message_external_id=inbound.external_id, created_at=sent_at,
         )
         created = True
+        if linked_from is not None:
+            audit.record(ticket, actor, "linked", after={"ticket": linked_from.pk})
         if first is None:  # an empty message (e.g. attachment only) still gets its entry
             first = _append(ticket, channel, contact, inbound, html, sent_at)
         message = first

@@ -1,0 +1,77 @@
+"""An agent's answer (or an automatic mail) as a MIME mail that threads (CONTRACTS §6.1):
+our Message-ID, In-Reply-To / References from the ticket's mails, the `[#TKT-…]` token."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from django.utils.html import linebreaks
+
+from atende.connectors.base import OutboundAttachment
+from atende.connectors.email import threading
+from atende.connectors.email.config import EmailSettings
+from atende.connectors.email.loops import LOOP_HEADER, loop_value
+
+KEEP_REFERENCES = 10  # besides the first id: long chains keep the first and the last ten
+
+
+@dataclass(frozen=True)
+class Draft:
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    attachments: Sequence[OutboundAttachment] = ()
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def references_chain(ids: Sequence[str]) -> tuple[str, ...]:
+    unique = list(dict.fromkeys(i for i in ids if i))
+    if len(unique) <= KEEP_REFERENCES + 1:
+        return tuple(unique)
+    return (unique[0], *unique[-KEEP_REFERENCES:])
+
+
+def compose(cfg: EmailSettings, draft: Draft, message_id: str) -> EmailMessage:
+    """A multipart text + HTML mail with the channel's signature and the attachments."""
+    mail = EmailMessage()
+    mail["From"] = formataddr((cfg.from_name, cfg.address))
+    mail["To"] = draft.to
+    mail["Subject"] = draft.subject
+    mail["Date"] = format_datetime(timezone.now())
+    mail["Message-ID"] = f"<{message_id}>"
+    if draft.in_reply_to:
+        mail["In-Reply-To"] = f"<{draft.in_reply_to}>"
+    if draft.references:
+        mail["References"] = " ".join(f"<{i}>" for i in draft.references)
+    mail[LOOP_HEADER] = loop_value(cfg.address)
+    for name, value in draft.extra_headers:
+        mail[name] = value
+    text = draft.text
+    html = draft.html or linebreaks(draft.text, autoescape=True)
+    if cfg.signature_text:
+        text = f"{text}\n\n-- \n{cfg.signature_text}"
+    if cfg.signature_html:
+        html = f"{html}\n<div class=\"signature\">{cfg.signature_html}</div>"
+    mail.set_content(text)
+    mail.add_alternative(html, subtype="html")
+    for attachment in draft.attachments:
+        with default_storage.open(attachment.storage_name, "rb") as stored:
+            data = stored.read()
+        maintype, _sep, subtype = (attachment.content_type or "").partition("/")
+        if not maintype or not subtype:
+            maintype, subtype = "application", "octet-stream"
+        mail.add_attachment(data, maintype=maintype, subtype=subtype,
+                            filename=attachment.filename)
+    return mail
+
+
+def new_message_id(cfg: EmailSettings, protocol: str) -> str:
+    return threading.new_message_id(protocol or "atende", cfg.domain)

@@ -1,0 +1,93 @@
+"""Taking unread mail in from an IMAP folder (CONTRACTS §6.3).
+
+Only `UNSEEN` messages above the last UID taken in are fetched, with `BODY.PEEK[]` so the
+fetch itself marks nothing; `\\Seen` is set only after the mail was committed (ingested or
+quarantined). A changed UIDVALIDITY restarts from UID 1: Message-ID dedupe keeps that safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+from dataclasses import dataclass, field
+
+from atende.connectors.email.client import MailError, open_imap
+from atende.connectors.email.config import EmailSettings
+from atende.connectors.email.models import MailboxState
+from atende.connectors.email.receive import Receipt, receive
+from atende.connectors.models import Channel
+
+BATCH = 200  # per poll; the next poll goes on where this one stopped
+
+
+@dataclass
+class PollReport:
+    receipts: list[Receipt] = field(default_factory=list)
+
+
+def quote_folder(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def poll_imap(channel: Channel, token: str = "") -> PollReport:
+    cfg = EmailSettings.of(channel)
+    conn = open_imap(cfg.inbound, token)
+    try:
+        uidvalidity = select_folder(conn, cfg.folder)
+        state, _ = MailboxState.objects.get_or_create(
+            organization_id=channel.organization_id, channel=channel, folder=cfg.folder)
+        if state.uidvalidity != uidvalidity:
+            state.uidvalidity, state.last_uid = uidvalidity, 0
+            state.save(update_fields=["uidvalidity", "last_uid"])
+        report = PollReport()
+        for uid in unseen_uids(conn, state.last_uid)[:BATCH]:
+            raw = fetch(conn, uid)
+            if raw is not None:
+                report.receipts.append(receive(channel, raw, source=f"imap:{uidvalidity}:{uid}"))
+                conn.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen)")
+            state.last_uid = uid
+            state.save(update_fields=["last_uid"])
+        return report
+    finally:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            conn.logout()
+
+
+def select_folder(conn: imaplib.IMAP4, folder: str) -> int:
+    """SELECT the folder; its UIDVALIDITY. A missing folder is a MailError("folder")."""
+    try:
+        typ, data = conn.select(quote_folder(folder))
+    except imaplib.IMAP4.error as exc:
+        raise MailError("folder", f"{folder}: {exc}") from exc
+    if typ != "OK":
+        raise MailError("folder", f"{folder}: {_text(data)}")
+    _typ, values = conn.response("UIDVALIDITY")
+    try:
+        return int(values[0]) if values and values[0] else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def unseen_uids(conn: imaplib.IMAP4, after: int) -> list[int]:
+    typ, data = conn.uid("SEARCH", "UID", f"{after + 1}:*", "UNSEEN")
+    if typ != "OK" or not data or not data[0]:
+        return []
+    # `n:*` always includes the highest UID, even below n: filter client-side.
+    return sorted(u for u in (int(x) for x in data[0].split()) if u > after)
+
+
+def fetch(conn: imaplib.IMAP4, uid: int) -> bytes | None:
+    """The whole message without setting \\Seen; None when it is gone (expunged)."""
+    typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
+    if typ != "OK":
+        return None
+    for item in data or ():
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+            return item[1]
+    return None
+
+
+def _text(data: object) -> str:
+    if isinstance(data, list) and data and isinstance(data[0], bytes):
+        return data[0].decode("utf-8", "replace")
+    return str(data)

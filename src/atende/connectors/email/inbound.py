@@ -1,0 +1,240 @@
+"""A raw mail → `ParsedMail` → the `InboundMessage` every channel shares.
+
+Parsing never raises on bad input: every header and part has a fallback (see `mime`). What
+cannot become a ticket (no usable sender) is refused later by `ingest` and quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+import nh3
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
+from atende.connectors.email import threading
+from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason
+from atende.connectors.email.mime import (
+    all_raw_headers,
+    clean_text,
+    content_type,
+    decode_text,
+    filename,
+    header,
+    is_attachment,
+    part_bytes,
+    part_text,
+    raw_header,
+)
+from atende.contacts.models import IdentityKind
+
+MAX_DEPTH = 30  # deeper MIME nesting is not read (its parts are noted as skipped)
+MAX_RECIPIENTS = 100
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A DSN (RFC 3464): which of our mails failed and why."""
+
+    original_ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass
+class ParsedMail:
+    message_id: str
+    generated_id: bool
+    sender: str
+    sender_name: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str = ""
+    html: str = ""
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    sent_at: datetime | None = None
+    no_auto_reply: str = ""
+    our_loop: bool = False
+    forwarded: bool = False
+    report: DeliveryReport | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse(raw: bytes, own_address: str = "") -> ParsedMail:
+    msg = message_from_bytes(raw, policy=policy.default)
+    sender_name, sender = _sender(msg)
+    recipients = _recipients(msg)
+    subject = header(msg, "Subject", limit=300)
+    message_id = threading.first_message_id(raw_header(msg, "Message-ID"))
+    parsed = ParsedMail(
+        message_id=message_id or threading.generated_message_id(
+            sender, ",".join(recipients), header(msg, "Date"), subject,
+            hashlib.sha256(raw.split(b"\r\n\r\n", 1)[-1].split(b"\n\n", 1)[-1]).hexdigest(),
+        ),
+        generated_id=not message_id, sender=sender, sender_name=sender_name,
+        recipients=recipients, subject=subject,
+        in_reply_to=threading.message_ids(raw_header(msg, "In-Reply-To")),
+        references=threading.message_ids(" ".join(all_raw_headers(msg, "References"))),
+        sent_at=_date(msg), no_auto_reply=no_auto_reply_reason(msg, sender, own_address),
+        our_loop=carries_our_loop_header(msg, own_address),
+        forwarded=threading.looks_forwarded(subject),
+        headers=_headers(msg),
+    )
+    _walk(msg, parsed, depth=0)
+    if not parsed.text and parsed.html:
+        parsed.text = html_lib.unescape(nh3.clean(parsed.html, tags=set())).strip()
+    if parsed.notes:
+        parsed.text = "\n\n".join([parsed.text, *parsed.notes]).strip()
+    return parsed
+
+
+MAX_HEADERS = 100
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    """Decoded header values by lower-case name (the first of each), for processing rules."""
+    names = dict.fromkeys(k.lower() for k, _v in msg.raw_items())  # type: ignore[attr-defined]
+    return {name: header(msg, name, limit=500) for name in list(names)[:MAX_HEADERS]}
+
+
+def _sender(msg: Message) -> tuple[str, str]:
+    for name in ("From", "Reply-To", "Sender", "Return-Path"):
+        display, address = parseaddr(header(msg, name, limit=1000))
+        if "@" in address:
+            return clean_text(display)[:200], address.strip().lower()[:320]
+    return "", ""
+
+
+def _recipients(msg: Message) -> tuple[str, ...]:
+    values = [header(msg, name, limit=200_000) for name in ("To", "Cc", "Delivered-To")]
+    addresses = [a.strip().lower() for _n, a in getaddresses([v for v in values if v])]
+    return tuple(dict.fromkeys(a for a in addresses if "@" in a))[:MAX_RECIPIENTS]
+
+
+def _date(msg: Message) -> datetime | None:
+    try:
+        value = parsedate_to_datetime(header(msg, "Date"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def _walk(part: Message, parsed: ParsedMail, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        parsed.notes.append(_("[Parts nested too deeply were not read.]"))
+        return
+    ctype = content_type(part)
+    if ctype == "multipart/report":
+        parsed.report = _delivery_report(part)
+    if part.is_multipart() and ctype != "message/rfc822":
+        payload = part.get_payload()
+        children = payload if isinstance(payload, list) else []
+        for child in children:
+            if isinstance(child, Message):
+                _walk(child, parsed, depth + 1)
+        if depth + 1 > MAX_DEPTH and not parsed.notes:
+            parsed.notes.append(_("[Parts nested too deeply were not read.]"))
+        return
+    if ctype == "message/rfc822":
+        parsed.forwarded = True
+        _add_attachment(parsed, part, filename(part) or "message.eml", ctype, _embedded(part))
+        return
+    if not is_attachment(part) and ctype == "text/plain" and not parsed.text:
+        parsed.text = part_text(part)
+    elif not is_attachment(part) and ctype == "text/html" and not parsed.html:
+        parsed.html = part_text(part)
+    elif ctype in ("message/delivery-status", "text/rfc822-headers") and not is_attachment(part):
+        return
+    else:
+        default = "inline" if ctype.startswith("image/") else "attachment"
+        _add_attachment(parsed, part, filename(part) or default, ctype, part_bytes(part))
+
+
+def _embedded(part: Message) -> bytes:
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    try:
+        return inner.as_bytes() if isinstance(inner, Message) else part_bytes(part)
+    except Exception:
+        return part_bytes(part)
+
+
+def _add_attachment(parsed: ParsedMail, part: Message, name: str, ctype: str,
+                    data: bytes) -> None:
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if len(data) > limit:
+        parsed.notes.append(_(
+            "[The attachment \"%(name)s\" (%(size)d MB) was refused: files may have at most "
+            "%(limit)d MB.]") % {"name": name, "size": len(data) // (1024 * 1024),
+                                 "limit": limit // (1024 * 1024)})
+        return
+    parsed.attachments.append(InboundAttachment(name, ctype, data))
+
+
+def _delivery_report(part: Message) -> DeliveryReport:
+    ids: list[str] = []
+    reason = ""
+    for child in part.walk():
+        ctype = content_type(child)
+        if ctype == "message/delivery-status":
+            reason = reason or _dsn_reason(child)
+        elif ctype in ("message/rfc822", "text/rfc822-headers"):
+            text = part_text(child) if ctype == "text/rfc822-headers" else _embedded(
+                child).decode("utf-8", "replace")
+            head = message_from_bytes(text.encode("utf-8", "replace"), policy=policy.default)
+            found = threading.first_message_id(raw_header(head, "Message-ID"))
+            if found:
+                ids.append(found)
+    return DeliveryReport(tuple(dict.fromkeys(ids)), reason or "delivery failed")
+
+
+def _dsn_reason(part: Message) -> str:
+    payload = part.get_payload()
+    blocks = payload if isinstance(payload, list) else []
+    for block in blocks:
+        if not isinstance(block, Message):
+            continue
+        action = header(block, "Action").lower()
+        if action and action != "failed":
+            continue
+        fields = [header(block, n) for n in ("Status", "Diagnostic-Code")]
+        recipient = header(block, "Final-Recipient") or header(block, "Original-Recipient")
+        text = " ".join(f for f in (recipient, *fields) if f)
+        if text:
+            return text[:1000]
+    raw = decode_text(part_bytes(part), "utf-8")
+    return " ".join(raw.split())[:1000]
+
+
+def to_inbound(parsed: ParsedMail, channel_id: int, *, own_address: str = "",
+               reopen_closed: bool = True) -> InboundMessage:
+    """Threading order (CONTRACTS §6.1): Message-IDs, then subject token, then plus-address.
+    A forwarded mail without a token never joins another ticket by its references."""
+    number = threading.subject_ticket_number(parsed.subject)
+    if number is None:
+        number = threading.plus_ticket_number(parsed.recipients, own_address)
+    keys = () if parsed.forwarded and number is None else (
+        *parsed.in_reply_to, *parsed.references)
+    report = parsed.report
+    if report is not None:
+        keys = (*keys, *report.original_ids)
+    metadata: dict[str, object] = {"recipients": list(parsed.recipients[:20])}
+    if parsed.no_auto_reply:
+        metadata["no_auto_reply"] = parsed.no_auto_reply
+    return InboundMessage(
+        channel_id=channel_id, external_id=parsed.message_id,
+        contact=ContactRef(IdentityKind.EMAIL, parsed.sender, parsed.sender_name),
+        text=parsed.text, html=parsed.html, subject=threading.display_subject(parsed.subject),
+        attachments=tuple(parsed.attachments), sent_at=parsed.sent_at,
+        thread_keys=tuple(dict.fromkeys(keys)), thread_key=parsed.message_id,
+        metadata=metadata, ticket_number=number, reopen_closed=reopen_closed,
+    )

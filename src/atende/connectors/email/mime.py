@@ -1,0 +1,120 @@
+"""Reading hostile MIME without crashing: headers, text and parts, each with a fallback.
+
+The stdlib parser (`policy.default`) does the work; these helpers only decide what to do when
+it raises or when the input is absurd (10 MB headers, lying charsets, NUL bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from email.header import decode_header, make_header
+from email.message import Message
+
+MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """No NUL (PostgreSQL refuses it) nor other control characters except newlines/tabs."""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def raw_header(msg: Message, name: str) -> str:
+    """The first raw value of header `name`, unparsed, cut to MAX_HEADER_CHARS."""
+    lowered = name.lower()
+    for key, value in msg.raw_items():  # type: ignore[attr-defined]
+        if key.lower() == lowered:
+            return str(value)[:MAX_HEADER_CHARS]
+    return ""
+
+
+def all_raw_headers(msg: Message, name: str) -> list[str]:
+    lowered = name.lower()
+    return [str(v)[:MAX_HEADER_CHARS] for k, v in msg.raw_items()  # type: ignore[attr-defined]
+            if k.lower() == lowered]
+
+
+def header(msg: Message, name: str, limit: int = 2000) -> str:
+    """The decoded value of header `name` ("" when absent), never raising."""
+    raw = raw_header(msg, name)
+    if not raw:
+        return ""
+    if _has_raw_8bit(raw):
+        # Unencoded 8-bit bytes (not allowed, common anyway): UTF-8, else Windows-1252.
+        raw = decode_text(raw.encode("utf-8", "surrogateescape"), None)
+        return clean_text(" ".join(raw.split()))[:limit]
+    if len(raw) < MAX_HEADER_CHARS:
+        parsed = _parsed_header(msg, name)
+        if parsed is not None:
+            return clean_text(" ".join(parsed.split()))[:limit]
+    try:
+        decoded = str(make_header(decode_header(raw[:limit * 4])))
+    except Exception:
+        decoded = raw
+    return clean_text(" ".join(decoded.split()))[:limit]
+
+
+def _has_raw_8bit(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _parsed_header(msg: Message, name: str) -> str | None:
+    try:
+        return str(msg[name])
+    except Exception:  # malformed: the caller falls back to a plain decode
+        return None
+
+
+def part_bytes(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "replace") if isinstance(raw, str) else b""
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Declared charset, then UTF-8, then Windows-1252: a lying or unknown charset still
+    gives readable text."""
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return clean_text(data.decode(candidate))
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return clean_text(data.decode("cp1252", errors="replace"))
+
+
+def part_text(part: Message) -> str:
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return decode_text(part_bytes(part), charset)
+
+
+def content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "application/octet-stream"
+
+
+def filename(part: Message) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        name = ""
+    return clean_text(str(name))[:255]
+
+
+def is_attachment(part: Message) -> bool:
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:
+        disposition = None
+    return disposition == "attachment" or bool(filename(part) and disposition != "inline")

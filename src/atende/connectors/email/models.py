@@ -1,0 +1,103 @@
+"""What the e-mail channel remembers between polls."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from atende.connectors.models import Channel
+from atende.tenancy.models import TenantModel
+
+
+class MailboxState(TenantModel):
+    """Per IMAP folder: the UIDVALIDITY seen and the last UID taken in (fetch `last+1:*`).
+    POP3 channels keep one row with folder "" for the poll time only."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    folder = models.CharField(max_length=255, blank=True)
+    uidvalidity = models.BigIntegerField(default=0)
+    last_uid = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "folder"], name="uniq_mailbox_state")
+        ]
+
+
+class Pop3Seen(TenantModel):
+    """A POP3 message (by UIDL) already taken in, for mailboxes that keep their mail."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    uidl = models.CharField(max_length=100)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "uidl"], name="uniq_pop3_seen")]
+
+
+class AutoMailCount(TenantModel):
+    """Automatic mails sent to one address on one day: the last line against loops."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address", "day"],
+                                    name="uniq_auto_mail_count")
+        ]
+
+
+class RuleField(models.TextChoices):
+    FROM = "from", _("From")
+    TO = "to", _("To")
+    CC = "cc", _("Cc")
+    SUBJECT = "subject", _("Subject")
+    BODY = "body", _("Body")
+    HEADER = "header", _("Header")
+
+
+class RuleOperator(models.TextChoices):
+    CONTAINS = "contains", _("contains")
+    EQUALS = "equals", _("is")
+    ENDS_WITH = "ends_with", _("ends with")
+
+
+class ProcessingRule(TenantModel):
+    """EM-8: a condition on an incoming mail and what to do with it. Rules run in
+    `position` order; all that match apply (the last one wins for a field), `ignore` stops."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=120)
+    field = models.CharField(_("field"), max_length=10, choices=RuleField.choices)
+    header_name = models.CharField(_("header name"), max_length=100, blank=True)
+    operator = models.CharField(_("operator"), max_length=10, choices=RuleOperator.choices,
+                                default=RuleOperator.CONTAINS)
+    value = models.CharField(_("value"), max_length=500)
+    ignore = models.BooleanField(_("ignore the mail"), default=False)
+    no_auto_reply = models.BooleanField(_("never answer automatically"), default=False)
+    service = models.ForeignKey("tenancy.Service", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+",
+                                verbose_name=_("service"))
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    priority = models.CharField(_("priority"), max_length=10, blank=True)
+    tag = models.CharField(_("tag"), max_length=60, blank=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("assignee"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("processing rule")
+        verbose_name_plural = _("processing rules")
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["channel", "is_active", "position"],
+                                name="email_rule_channel")]
+
+    def __str__(self) -> str:
+        return self.name

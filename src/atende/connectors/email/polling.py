@@ -1,0 +1,67 @@
+"""Which e-mail channels are due for a poll, and one poll run with its outcome recorded."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from atende.connectors.email.client import MailError
+from atende.connectors.email.config import POP3, EmailSettings
+from atende.connectors.email.imap import PollReport, poll_imap
+from atende.connectors.email.models import MailboxState
+from atende.connectors.email.oauth import token_for
+from atende.connectors.email.pop3 import poll_pop3
+from atende.connectors.models import Channel, ChannelKind
+
+logger = logging.getLogger(__name__)
+LOCK_SECONDS = 15 * 60
+
+
+def state_folder(cfg: EmailSettings) -> str:
+    return "" if cfg.protocol == POP3 else cfg.folder
+
+
+def poll_channel(channel_id: int) -> PollReport | None:
+    """Poll one channel's mailbox unless a poll of it is already running. Connection and
+    login failures are recorded on the mailbox state (shown in the channel's settings)."""
+    lock = f"email-poll-{channel_id}"
+    if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+        return None
+    try:
+        channel = Channel.objects.get(pk=channel_id, kind=ChannelKind.EMAIL, is_active=True)
+        cfg = EmailSettings.of(channel)
+        error = ""
+        report = None
+        try:
+            report = poll_pop3(channel) if cfg.protocol == POP3 else poll_imap(
+                channel, token_for(channel))
+        except MailError as exc:
+            error = str(exc)
+            logger.warning("e-mail poll of channel %s failed at %s", channel_id, exc.step)
+        MailboxState.objects.update_or_create(
+            organization_id=channel.organization_id, channel=channel, folder=state_folder(cfg),
+            defaults={"polled_at": timezone.now(), "last_error": error[:2000]},
+        )
+        return report
+    except Channel.DoesNotExist:
+        return None
+    finally:
+        cache.delete(lock)
+
+
+def due_channel_ids() -> list[int]:
+    """Active e-mail channels whose poll interval has passed (one query for the states)."""
+    channels = list(Channel.objects.filter(kind=ChannelKind.EMAIL, is_active=True))
+    polled = {(s.channel_id, s.folder): s.polled_at for s in MailboxState.objects.filter(
+        channel__in=channels)}
+    now = timezone.now()
+    due = []
+    for channel in channels:
+        cfg = EmailSettings.of(channel)
+        last = polled.get((channel.pk, state_folder(cfg)))
+        if last is None or now - last >= timedelta(seconds=cfg.poll_seconds - 5):
+            due.append(channel.pk)
+    return due

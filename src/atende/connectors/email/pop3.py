@@ -1,0 +1,55 @@
+"""Taking mail in over POP3: UIDL tracking, then delete or keep per the channel setting.
+
+A message is recorded as seen (and deleted, when so set) only after it was committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import poplib
+
+from atende.connectors.email.client import open_pop3
+from atende.connectors.email.config import EmailSettings
+from atende.connectors.email.imap import BATCH, PollReport
+from atende.connectors.email.models import Pop3Seen
+from atende.connectors.email.receive import receive
+from atende.connectors.models import Channel
+
+
+def poll_pop3(channel: Channel) -> PollReport:
+    cfg = EmailSettings.of(channel)
+    conn = open_pop3(cfg.inbound)
+    try:
+        listing = _uidl(conn)
+        seen = set(Pop3Seen.objects.for_org(channel.organization_id)
+                   .filter(channel=channel).values_list("uidl", flat=True))
+        report = PollReport()
+        for number, uidl in [(n, u) for n, u in listing if u not in seen][:BATCH]:
+            _resp, lines, _octets = conn.retr(number)
+            raw = b"\r\n".join(lines) + b"\r\n"
+            report.receipts.append(receive(channel, raw, source=f"pop3:{uidl}"))
+            Pop3Seen.objects.get_or_create(organization_id=channel.organization_id,
+                                           channel=channel, uidl=uidl)
+            if cfg.pop3_delete:
+                conn.dele(number)
+        # UIDLs no longer on the server can never come back: forget them.
+        current = {u for _n, u in listing}
+        stale = seen - current
+        if stale:
+            Pop3Seen.objects.filter(channel=channel, uidl__in=stale).delete()
+        conn.quit()  # commits the deletions
+        return report
+    except BaseException:
+        with contextlib.suppress(OSError, poplib.error_proto):
+            conn.close()  # without QUIT nothing is deleted
+        raise
+
+
+def _uidl(conn: poplib.POP3) -> list[tuple[int, str]]:
+    _resp, lines, _octets = conn.uidl()
+    result = []
+    for line in lines:
+        number, _sep, uidl = line.decode("ascii", "replace").partition(" ")
+        if number.isdigit() and uidl:
+            result.append((int(number), uidl.strip()[:100]))
+    return result

@@ -1,0 +1,15 @@
+from django.tasks import task
+
+from atende.connectors.email import polling
+
+
+@task
+def poll_email_channel(channel_id: int) -> None:
+    polling.poll_channel(channel_id)
+
+
+def enqueue_due_polls() -> int:
+    ids = polling.due_channel_ids()
+    for channel_id in ids:
+        poll_email_channel.enqueue(channel_id)
+    return len(ids)

@@ -1,0 +1,100 @@
+"""E-mail channel fixtures: a session Dovecot, an SMTP sink, a channel wired to both, and a
+builder for customer mails."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from atende.connectors.models import Channel, ChannelKind
+from tests.conftest import REQUIRE_SERVICES, Tenant
+from tests.fakes import dovecot as dovecot_module
+from tests.fakes.dovecot import PASSWORD, Dovecot
+from tests.fakes.smtp_sink import SmtpSink
+
+ADDRESS = "suporte@example.com"
+SMTP_USER, SMTP_PASSWORD = "smtp-user", "smtp-pass"
+_ids = itertools.count(1)
+
+
+def customer_mail(subject: str = "Pedido atrasado", text: str = "Meu pedido não chegou.",
+                  sender: str = "Maria Souza <maria@example.com>", to: str = ADDRESS,
+                  message_id: str | None = None, **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(timezone.now())
+    msg["Message-ID"] = message_id or f"<cust-{next(_ids)}-{uuid.uuid4().hex[:8]}@example.com>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(text)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def dovecot_server() -> Iterator[Dovecot]:
+    """One per test (it starts in ~50 ms): failed logins in one test put Dovecot's per-IP
+    auth penalty on the next test's logins."""
+    if not dovecot_module.available():
+        if REQUIRE_SERVICES:
+            pytest.fail("Dovecot is not installed or we are not root (ATENDE_REQUIRE_SERVICES=1)")
+        pytest.skip("Dovecot is not installed here (apt-get install dovecot-imapd dovecot-pop3d)")
+    with Dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    with SmtpSink(SMTP_USER, SMTP_PASSWORD) as sink:
+        yield sink
+
+
+@dataclass
+class Mailbox:
+    server: Dovecot
+    user: str
+
+    def append(self, raw: bytes, folder: str = "INBOX", flags: str = "") -> None:
+        self.server.append(self.user, raw, folder, flags)
+
+    def flags(self, folder: str = "INBOX") -> list[bytes]:
+        return self.server.flags(self.user, folder)
+
+
+@pytest.fixture
+def mailbox(dovecot_server: Dovecot) -> Mailbox:
+    return Mailbox(dovecot_server, f"box-{uuid.uuid4().hex[:10]}@example.com")
+
+
+def make_email_channel(tenant: Tenant, **settings: Any) -> Channel:
+    channel = Channel(organization=tenant.org, kind=ChannelKind.EMAIL, name="Suporte",
+                      service=tenant.service,
+                      settings={"address": ADDRESS, "in_protocol": "imap", **settings})
+    channel.secrets = {"in_password": PASSWORD, "smtp_password": SMTP_PASSWORD}
+    channel.save()
+    return channel
+
+
+@pytest.fixture
+def email_channel(tenant: Tenant) -> Channel:
+    """A channel with no servers: for parsing and ingest tests."""
+    return make_email_channel(tenant)
+
+
+@pytest.fixture
+def imap_channel(tenant: Tenant, mailbox: Mailbox, smtp_sink: SmtpSink) -> Channel:
+    return make_email_channel(
+        tenant, in_host=mailbox.server.host, in_port=mailbox.server.imap_port,
+        in_security="none", in_username=mailbox.user,
+        smtp_host=smtp_sink.host, smtp_port=smtp_sink.port, smtp_security="none",
+        smtp_username=SMTP_USER,
+    )

@@ -1,0 +1,144 @@
+"""A throw-away Dovecot (IMAP + POP3) on free ports of 127.0.0.1, as in
+`recipes/dovecot-for-tests.md`. Any user name logs in with PASSWORD and gets a fresh Maildir,
+so every test takes its own mailbox.
+
+    with Dovecot() as server:
+        server.append("t1@example.com", raw_mail)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.fakes.processes import free_port
+
+DOVECOT = "/usr/sbin/dovecot"
+PASSWORD = "secret"
+CONFIG = """protocols = imap pop3
+listen = 127.0.0.1
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/dovecot.log
+ssl = no
+first_valid_uid = 8
+first_valid_gid = 8
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+# Failed logins are part of the tests: no delay, no per-IP penalty.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
+mail_location = maildir:{dir}/mail/%u
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={dir}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+def available() -> bool:
+    return os.path.exists(DOVECOT) and os.geteuid() == 0
+
+
+class Dovecot:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="atende-dovecot-"))
+        self.imap_port = free_port()
+        self.pop3_port = free_port()
+        self.host = "127.0.0.1"
+
+    def __enter__(self) -> Dovecot:
+        self.dir.chmod(0o755)
+        (self.dir / "mail").mkdir()
+        shutil.chown(self.dir / "mail", "mail", "mail")
+        config = self.dir / "dovecot.conf"
+        config.write_text(CONFIG.format(dir=self.dir, password=PASSWORD, imap=self.imap_port,
+                                        pop3=self.pop3_port))
+        # Output to a file, not a pipe: the daemon keeps its inherited descriptors open.
+        with (self.dir / "start.log").open("wb") as out:
+            subprocess.run([DOVECOT, "-c", str(config)], check=True, stdout=out,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self.host, self.imap_port), timeout=1).close()
+                socket.create_connection((self.host, self.pop3_port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError("dovecot did not start: " + self.log())
+
+    def __exit__(self, *exc: object) -> None:
+        pid_file = self.dir / "run" / "master.pid"
+        if pid_file.exists():
+            # The daemon leads its own process group (it called setsid): end the master and
+            # its children together, at once; a test mailbox needs no graceful shutdown.
+            pid = int(pid_file.read_text().strip())
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self) -> str:
+        try:
+            return (self.dir / "dovecot.log").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def imap(self, user: str) -> imaplib.IMAP4:
+        conn = imaplib.IMAP4(self.host, self.imap_port, timeout=10)
+        conn.login(user, PASSWORD)
+        return conn
+
+    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: str = "") -> None:
+        conn = self.imap(user)
+        try:
+            if folder != "INBOX":
+                conn.create(folder)
+            typ, data = conn.append(folder, flags or None, None, raw)
+            assert typ == "OK", data
+        finally:
+            conn.logout()
+
+    def flags(self, user: str, folder: str = "INBOX") -> list[bytes]:
+        """The flags of every message in `folder`, in UID order."""
+        conn = self.imap(user)
+        try:
+            conn.select(folder)
+            _typ, data = conn.uid("FETCH", "1:*", "(FLAGS)")
+            return [d for d in data if isinstance(d, bytes)]
+        finally:
+            conn.logout()
