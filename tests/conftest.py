@@ -119,3 +119,12 @@ def other_tenant(make_tenant: Callable[..., Tenant]) -> Tenant:
 @pytest.fixture
 def api(tenant: Tenant) -> ApiClient:
     return tenant.client
+
+
+@pytest.fixture
+def admin_client(tenant: Tenant) -> Client:
+    """`tenant`'s administrator signed in to the workspace, in English (replaces
+    pytest-django's fixture of the same name)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(tenant.admin)
+    return client

@@ -32,12 +32,6 @@ def make_agent(db: Any) -> Callable[..., tuple[User, Client]]:
     return make
 
 
-@pytest.fixture
-def admin_client(tenant: Any) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(tenant.admin)
-    return client
-
 
 @pytest.fixture
 def make_ticket(db: Any) -> Callable[..., Ticket]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 CHANNEL_SCREENS: dict[str, str] = {
     "api": "atende.workspace.settings.channel_api.ApiChannelScreen",
     "whatsapp": "atende.workspace.settings.channel_whatsapp.WhatsAppChannelScreen",
+    "email": "atende.workspace.settings.channel_email.EmailChannelScreen",
 }
 
 

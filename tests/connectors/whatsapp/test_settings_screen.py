@@ -7,14 +7,14 @@ from django.test import Client
 
 from atende.connectors.models import Channel, ChannelKind
 from tests.conftest import Tenant
-from tests.connectors.whatsapp.conftest import wa  # noqa: F401  (fixture)
 from tests.fakes.dialog360 import FakeDialog360
 
 pytestmark = pytest.mark.django_db
 
 
+
 def test_connecting_a_number_registers_the_webhook_and_keeps_the_key_secret(
-    admin_client: Client, tenant: Tenant, wa: FakeDialog360,  # noqa: F811
+    admin_client: Client, tenant: Tenant, wa: FakeDialog360,
 ) -> None:
     form = {"name": "WhatsApp Vendas", "provider": "360dialog", "api_key": wa.api_key,
             "number": "+55 11 3000-0000", "service": tenant.service.pk, "hsm_enabled": "on"}
@@ -36,7 +36,7 @@ def test_connecting_a_number_registers_the_webhook_and_keeps_the_key_secret(
     assert channel.secrets["api_key"] == wa.api_key
 
 
-def test_a_wrong_number_is_explained(admin_client: Client, wa: FakeDialog360) -> None:  # noqa: F811
+def test_a_wrong_number_is_explained(admin_client: Client, wa: FakeDialog360) -> None:
     response = admin_client.post("/settings/channels/new/whatsapp/", {
         "name": "X", "provider": "360dialog", "api_key": "k", "number": "12"})
     assert response.status_code == 200

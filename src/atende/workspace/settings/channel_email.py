@@ -1,0 +1,26 @@
+"""The e-mail channel's create/edit form on the channels screen (EM-1, EM-7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from atende.connectors.email.settings_form import EmailChannelForm
+from atende.connectors.models import Channel
+from atende.tenancy.models import Organization, User
+
+
+class EmailChannelScreen:
+    def form(self, organization: Organization, data: Any,
+             channel: Channel | None) -> forms.Form:
+        return EmailChannelForm(organization.pk, data=data, channel=channel)
+
+    def create(self, organization: Organization, form: forms.Form,
+               user: User) -> tuple[Channel, dict[str, str]]:
+        assert isinstance(form, EmailChannelForm)
+        return form.save(organization), {}
+
+    def update(self, channel: Channel, form: forms.Form) -> None:
+        assert isinstance(form, EmailChannelForm)
+        form.save(channel.organization)
