@@ -160,3 +160,13 @@ def test_password_reset_mail_goes_through_a_real_smtp_server(agent: User, settin
     [mail] = received
     assert mail["To"] == agent.email
     assert "/password-reset/" in mail.get_payload(decode=True).decode()
+
+
+def test_password_reset_requests_are_limited_without_revealing_it(
+    agent: User, mailoutbox: Any
+) -> None:
+    client = Client()
+    for _ in range(ratelimit.MAX_FAILURES + 2):
+        response = client.post("/password-reset/", {"email": agent.email})
+        assert response["Location"] == "/password-reset/sent/"
+    assert len(mailoutbox) == ratelimit.MAX_FAILURES
