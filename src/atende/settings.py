@@ -199,7 +199,13 @@ _SMTP_HOST = os.environ.get("ATENDE_SMTP_HOST", "")
 MAILERS = {
     "default": {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {"host": _SMTP_HOST, "port": int(os.environ.get("ATENDE_SMTP_PORT", "25"))},
+        "OPTIONS": {
+            "host": _SMTP_HOST,
+            "port": int(os.environ.get("ATENDE_SMTP_PORT", "587")),
+            "username": os.environ.get("ATENDE_SMTP_USER", ""),
+            "password": os.environ.get("ATENDE_SMTP_PASSWORD", ""),
+            "use_tls": _env_bool("ATENDE_SMTP_STARTTLS", default=True),
+        },
     } if _SMTP_HOST else {"BACKEND": "django.core.mail.backends.console.EmailBackend"},
 }
 DEFAULT_FROM_EMAIL = os.environ.get("ATENDE_DEFAULT_FROM_EMAIL", "atende@localhost")

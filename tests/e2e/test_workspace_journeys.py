@@ -72,7 +72,7 @@ def test_portuguese_journey_live_queue_answer_through_webhook_and_status_in_coll
     expect(bruno.locator(f"#ticket-row-{created['ticket_id']}")).to_contain_text(
         "Novo", timeout=LIVE)
     ana.screenshot(path=str(SCREENSHOTS / "queue.png"))
-    expect(bruno).to_have_url(re.compile(r"channel=api.*sort=priority"))
+    expect(bruno).to_have_url(re.compile(r"/\?view=open&channel=api&sort=priority$"))
     expect(bruno.locator("select[name=sort]")).to_have_value("priority")
 
     # Keyboard: j selects the first row, Enter opens it.

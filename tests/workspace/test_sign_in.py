@@ -11,6 +11,7 @@ from django.test import Client
 from atende.tenancy.access import SESSION_ORG_KEY
 from atende.tenancy.models import Membership, Role, User
 from atende.workspace import ratelimit
+from tests.fakes.processes import free_port
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-password-1"
@@ -134,3 +135,38 @@ def test_password_reset_for_an_unknown_address_reveals_nothing(mailoutbox: Any) 
     response = Client().post("/password-reset/", {"email": "nobody@example.com"})
     assert response["Location"] == "/password-reset/sent/"
     assert mailoutbox == []
+
+
+def test_password_reset_mail_goes_through_a_real_smtp_server(agent: User, settings: Any) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message as MessageHandler
+
+    received: list[Any] = []
+
+    class Collect(MessageHandler):
+        def handle_message(self, message: Any) -> None:
+            received.append(message)
+
+    port = free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.MAILERS = {"default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "use_tls": False}}}
+        Client().post("/password-reset/", {"email": agent.email})
+    finally:
+        controller.stop()
+    [mail] = received
+    assert mail["To"] == agent.email
+    assert "/password-reset/" in mail.get_payload(decode=True).decode()
+
+
+def test_password_reset_requests_are_limited_without_revealing_it(
+    agent: User, mailoutbox: Any
+) -> None:
+    client = Client()
+    for _ in range(ratelimit.MAX_FAILURES + 2):
+        response = client.post("/password-reset/", {"email": agent.email})
+        assert response["Location"] == "/password-reset/sent/"
+    assert len(mailoutbox) == ratelimit.MAX_FAILURES

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
@@ -76,6 +76,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "workspace/password_reset/email.txt"
     subject_template_name = "workspace/password_reset/subject.txt"
     success_url = reverse_lazy("workspace:password-reset-done")
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        # A few requests per address and e-mail, then the same "check your e-mail" page
+        # without sending: nobody can flood a mailbox, and nothing tells whether it exists.
+        ip, email = client_ip(self.request), str(form.cleaned_data["email"])
+        if ratelimit.is_blocked(ip, email, scope="reset"):
+            return redirect(self.success_url)
+        ratelimit.record_failure(ip, email, scope="reset")
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -72,6 +72,15 @@
     }
   });
 
+  // Empty filters stay out of the query string, so the address bar reads like the filters.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "queue-filters") return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      if (params[name] === "") delete params[name];
+    });
+  });
+
   window.Atende.onEvent(["ticket.created", "ticket.updated", "ticket.status_changed",
                          "message.created"], schedule);
 })();
