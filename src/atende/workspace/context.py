@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from atende.tenancy.models import Membership, Permission
+from atende.tenancy.models import Membership, Permission, Presence
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
@@ -27,4 +27,5 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "current_org": membership.organization,
         "can_configure": membership.has_permission(Permission.GENERAL_SETTINGS),
         "memberships": memberships,
+        "presence_choices": Presence.choices,
     }

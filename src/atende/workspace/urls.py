@@ -10,6 +10,7 @@ from atende.workspace.views import (
     saved_replies,
     ticket,
     ticket_actions,
+    whatsapp,
 )
 
 app_name = "workspace"
@@ -34,6 +35,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/change/", ticket_actions.change, name="ticket-change"),
     path("tickets/<int:ticket_id>/finalize/", ticket_actions.finalize_ticket,
          name="ticket-finalize"),
+    path("tickets/<int:ticket_id>/whatsapp/", whatsapp.whatsapp_panel, name="ticket-whatsapp"),
     path("attachments/<int:attachment_id>/", ticket.attachment, name="attachment"),
     path("settings/", include("atende.workspace.settings.urls")),
     path("presence/", availability.set_availability, name="presence"),

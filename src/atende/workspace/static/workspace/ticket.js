@@ -38,8 +38,15 @@
         showTab(tab);
         window.scrollTo(window.scrollX, y);
         document.body.classList.remove("offline");
+        refreshChannelPanel();
       })
       .catch(function () { document.body.classList.add("offline"); });
+  }
+
+  // A customer message reopens the WhatsApp window: the panel asks the server again.
+  function refreshChannelPanel() {
+    var panel = document.getElementById("whatsapp-panel");
+    if (panel && window.htmx && panel.dataset.window) htmx.trigger(panel, "refresh");
   }
 
   function schedule() {
@@ -74,6 +81,40 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".tab");
     if (button) showTab(button.dataset.tab);
+  });
+
+  // Saved replies: fetched (already filled in for this ticket) the first time the list is
+  // opened; choosing one inserts its text at the cursor.
+  var savedReplies = null;
+  function fillSavedReplies(select) {
+    savedReplies.forEach(function (reply, i) {
+      var option = document.createElement("option");
+      option.value = String(i);
+      option.textContent = reply.title;
+      select.appendChild(option);
+    });
+  }
+  document.addEventListener("focusin", function (event) {
+    var select = event.target;
+    if (select.id !== "saved-replies" || select.dataset.loaded) return;
+    select.dataset.loaded = "1";  // the composer is replaced after each send: per element
+    if (savedReplies) { fillSavedReplies(select); return; }
+    fetch(select.dataset.url, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (body) { savedReplies = body.replies; fillSavedReplies(select); })
+      .catch(function () { delete select.dataset.loaded; });
+  });
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.id !== "saved-replies" || !savedReplies || select.value === "") return;
+    var reply = savedReplies[Number(select.value)];
+    var text = document.getElementById("composer-text");
+    if (reply && text) {
+      var at = text.selectionStart || text.value.length;
+      text.value = text.value.slice(0, at) + reply.text + text.value.slice(at);
+      text.focus();
+    }
+    select.value = "";
   });
 
   function compose(mode) {
