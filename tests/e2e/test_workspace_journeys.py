@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import PASSWORD, Site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 # The README's screenshots are rewritten only on request, so a test run leaves the tree clean.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" \
     if os.environ.get("ATENDE_UPDATE_SCREENSHOTS") == "1" \
