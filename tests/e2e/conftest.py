@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class Site:
     key: str
     receiver: HttpReceiver
     counter: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # the web process's, for more seeding
 
     def customer_writes(self, subject: str, text: str, name: str = "Carla Dias") -> dict[str, Any]:
         """A customer's message arriving through the generic API channel's REST endpoint."""
@@ -89,6 +90,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             SEED.replace("PASSWORD", PASSWORD).replace("WEBHOOK_URL", receiver.url), env))
         web = processes.start_web(env, base)
         try:
-            yield Site(web.url, seeded["channel"], seeded["key"], receiver)
+            yield Site(web.url, seeded["channel"], seeded["key"], receiver, env=env)
         finally:
             web.stop()
