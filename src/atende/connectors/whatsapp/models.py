@@ -22,3 +22,31 @@ class TemplateMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+
+class SentPart(TenantModel):
+    """One provider message of an answer: text and each file go out as separate WhatsApp
+    messages, each with its own wamid and statuses. Recorded as each part is accepted, so
+    a retry after a partial failure sends only what is missing."""
+
+    message = models.ForeignKey("tickets.Message", on_delete=models.CASCADE,
+                                related_name="whatsapp_parts")
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE,
+                                related_name="+")
+    position = models.PositiveSmallIntegerField()
+    wamid = models.CharField(max_length=255)
+    status = models.CharField(max_length=20, default="sent")
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("WhatsApp message part")
+        verbose_name_plural = _("WhatsApp message parts")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "position"],
+                                    name="whatsapp_part_position"),
+            # Also the index statuses are looked up by.
+            models.UniqueConstraint(fields=["channel", "wamid"], name="whatsapp_part_wamid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.wamid

@@ -23,6 +23,7 @@ from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.inbound import WINDOW_CLOSED_CODES, window_closed_reason
 from atende.connectors.whatsapp.models import TemplateMessage
 from atende.connectors.whatsapp.numbers import canonical_number, recipient
+from atende.connectors.whatsapp.parts import record_part, sent_positions
 from atende.connectors.whatsapp.window import window_state
 from atende.contacts.models import IdentityKind
 from atende.tickets.models import Ticket
@@ -50,11 +51,12 @@ class WhatsAppConnector:
                 if template is not None:
                     wamid = client.send_template(to, template.name, template.language,
                                                  [str(p) for p in template.params])
+                    record_part(channel, message.message_id, 0, wamid)
                 else:
                     ticket = Ticket.objects.get(pk=message.ticket_id)
                     if not window_state(ticket, channel).open:
                         return SendResult(ok=False, error=str(window_closed_message()))
-                    wamid = _send_free_form(client, to, message)
+                    wamid = _send_free_form(client, channel, to, message)
             except ProviderError as exc:
                 return SendResult(ok=False, error=describe_error(exc), retryable=exc.retryable)
             return SendResult(ok=True, external_id=wamid)
@@ -99,25 +101,36 @@ def _plain_text(message: OutboundMessage) -> str:
     return message.text.strip() or strip_tags(message.html).strip()
 
 
-def _send_free_form(client: WhatsAppClient, to: str, message: OutboundMessage) -> str:
-    """Text, then each file; the text rides as the first file's caption when it can.
-    Returns the wamid of the first message sent (statuses follow that one)."""
+def _send_free_form(client: WhatsAppClient, channel: Channel, to: str,
+                    message: OutboundMessage) -> str:
+    """Text, then each file; the text rides as the first file's caption when it can. Each
+    accepted part is recorded at once, so a retry after a partial failure skips it. Returns
+    the first part's wamid (the timeline entry's external id)."""
     text = _plain_text(message)
-    wamids: list[str] = []
-    caption_used = False
     kinds = [media_kind(a.content_type) for a in message.attachments]
-    if text and (not kinds or kinds[0] not in CAPTIONED):
-        wamids.append(client.send_text(to, text[:4096]))
-        caption_used = True
-    for attachment, kind in zip(message.attachments, kinds, strict=True):
-        content = _media_content(client, attachment, kind)
-        if not caption_used and kind in CAPTIONED:
-            content["caption"] = text[:1024]
-            caption_used = True
-        wamids.append(client.send(to, kind, content))
-    if not wamids:
+    separate_text = bool(text) and (not kinds or kinds[0] not in CAPTIONED)
+    plan: list[OutboundAttachment | None] = [None] if separate_text else []
+    plan.extend(message.attachments)
+    if not plan:
         raise ProviderError(None, None, _("Nothing to send."))
-    return wamids[0]
+    done = sent_positions(message.organization_id, message.message_id)
+    caption_used = separate_text
+    for position, attachment in enumerate(plan):
+        kind = media_kind(attachment.content_type) if attachment else "text"
+        caption = "" if caption_used or kind not in CAPTIONED else text[:1024]
+        caption_used = caption_used or kind in CAPTIONED
+        if position in done:
+            continue
+        if attachment is None:
+            wamid = client.send_text(to, text[:4096])
+        else:
+            content = _media_content(client, attachment, kind)
+            if caption:
+                content["caption"] = caption
+            wamid = client.send(to, kind, content)
+        record_part(channel, message.message_id, position, wamid)
+        done[position] = wamid
+    return done[0]
 
 
 def media_kind(content_type: str) -> str:

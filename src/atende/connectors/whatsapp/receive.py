@@ -17,9 +17,10 @@ from django.utils import timezone, translation
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import inbound
 from atende.connectors.whatsapp.client import ProviderError
+from atende.connectors.whatsapp.parts import apply_part_status
 from atende.connectors.whatsapp.templates import send_event_template
 from atende.tickets.errors import TicketError
-from atende.tickets.models import Message, Ticket
+from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.ingest import ingest
 from atende.tickets.services.replies import update_delivery_status
@@ -117,14 +118,22 @@ def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
     update = inbound.to_status(event.payload)
     if update is None:
         return _finish(event, InboundStatus.PROCESSED)
-    message = Message.objects.for_org(channel.organization_id).filter(
-        channel=channel, external_id=update.external_id).first()
-    if message is None:
-        # The status may have overtaken the send's answer (the wamid is not stored yet).
+    status, reason = update.status, update.reason
+    message: Message | None
+    applied = apply_part_status(channel, update.external_id, status, reason)
+    if applied is not None:
+        message, status, reason = applied
+    else:  # sent before parts were recorded
+        message = Message.objects.for_org(channel.organization_id).filter(
+            channel=channel, external_id=update.external_id).first()
+    if message is None or message.delivery_status == DeliveryStatus.QUEUED:
+        # The status may have overtaken the send's answer (the wamid is not stored yet, or
+        # the other parts are still going out); the part's own status is kept meanwhile.
         if attempt + 1 < MAX_ATTEMPTS:
             return _later(event, attempt, "no message with this id yet")
-        return _finish(event, InboundStatus.PROCESSED, "no message with this id")
-    update_delivery_status(message, update.status, reason=update.reason, at=update.at)
+        return _finish(event, InboundStatus.PROCESSED, "no message with this id" if message
+                       is None else "the message was still being sent; the part's status is kept")
+    update_delivery_status(message, status, reason=reason, at=update.at)
     return _finish(event, InboundStatus.PROCESSED, message=message)
 
 
