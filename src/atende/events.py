@@ -1,12 +1,27 @@
 """Domain events: one call inside a service's transaction fans out to the realtime outbox
 and to webhook subscriptions. Nothing leaves the process before the transaction commits."""
 
+from collections.abc import Callable
 from typing import Any
 
 from atende.realtime.publish import publish
 from atende.webhooks.services import fan_out
 
+Listener = Callable[[int, str, dict[str, Any]], None]
+_listeners: dict[str, list[Listener]] = {}
+
+
+def listen(event_type: str, listener: Listener) -> None:
+    """Let an app react to a domain event without the emitting domain importing it (a
+    connector registers in its AppConfig.ready). Listeners run inside the emitter's
+    transaction: they must only defer work (on commit, as a task)."""
+    registered = _listeners.setdefault(event_type, [])
+    if listener not in registered:
+        registered.append(listener)
+
 
 def emit(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
     publish(organization_id, event_type, payload)
     fan_out(organization_id, event_type, payload)
+    for listener in _listeners.get(event_type, ()):
+        listener(organization_id, event_type, payload)

@@ -6,3 +6,9 @@ class WhatsAppConfig(AppConfig):
     name = "atende.connectors.whatsapp"
     label = "whatsapp"
     verbose_name = _("WhatsApp")
+
+    def ready(self) -> None:
+        from atende.connectors.whatsapp.ticket_events import on_status_changed
+        from atende.events import listen
+
+        listen("ticket.status_changed", on_status_changed)

@@ -1,8 +1,13 @@
 from django.tasks import task
 
-from atende.connectors.whatsapp import receive
+from atende.connectors.whatsapp import receive, ticket_events
 
 
 @task
 def process_whatsapp_event(event_id: int, attempt: int = 0) -> None:
     receive.process_event(event_id, attempt)
+
+
+@task
+def send_ticket_event_template(organization_id: int, ticket_id: int, event: str) -> None:
+    ticket_events.send_for_ticket(organization_id, ticket_id, event)
