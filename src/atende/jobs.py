@@ -49,6 +49,14 @@ def assign_waiting_tickets() -> None:
 
 
 @db_periodic_task(crontab(minute="*"))
+def expire_absent_agents() -> None:
+    """Agents who closed the workspace stop receiving tickets (CORE-15)."""
+    from atende.tickets.services.assignment import expire_absent_agents as expire
+
+    expire()
+
+
+@db_periodic_task(crontab(minute="*"))
 def expire_idle_whatsapp_attendances() -> None:
     from atende.connectors.whatsapp.expiry import expire_idle_attendances
 

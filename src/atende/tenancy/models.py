@@ -179,6 +179,11 @@ class Membership(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership")
         ]
+        indexes = [
+            # jobs.expire_absent_agents looks for online agents not seen lately.
+            models.Index(fields=["last_seen_at"], condition=models.Q(presence="online"),
+                         name="membership_online_seen"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization_id}"

@@ -39,6 +39,7 @@ urlpatterns = [
     path("attachments/<int:attachment_id>/", ticket.attachment, name="attachment"),
     path("settings/", include("atende.workspace.settings.urls")),
     path("presence/", availability.set_availability, name="presence"),
+    path("heartbeat/", availability.heartbeat, name="heartbeat"),
     path("tickets/<int:ticket_id>/saved-replies/", saved_replies.saved_replies_for_ticket,
          name="saved_replies"),
 ]

@@ -11,8 +11,11 @@ online. Manual assignment (tickets.services.changes.update_ticket) is never bloc
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from atende.tenancy.models import Membership, Presence, Service
@@ -115,6 +118,30 @@ def set_presence(membership: Membership, presence: str) -> None:
 
         membership_id = membership.pk
         transaction.on_commit(lambda: assign_waiting_tickets.enqueue(membership_id))
+
+
+HEARTBEAT_MIN_INTERVAL = timedelta(seconds=20)
+
+
+def record_heartbeat(membership: Membership) -> bool:
+    """The agent's workspace is open: note when. Writes at most once per
+    HEARTBEAT_MIN_INTERVAL per agent (every open tab beats). Returns whether it wrote."""
+    now = timezone.now()
+    if membership.last_seen_at and now - membership.last_seen_at < HEARTBEAT_MIN_INTERVAL:
+        return False
+    membership.last_seen_at = now
+    Membership.objects.filter(pk=membership.pk).update(last_seen_at=now)
+    return True
+
+
+def expire_absent_agents() -> int:
+    """Set offline the online agents whose workspace sent no heartbeat for
+    PRESENCE_TIMEOUT_MINUTES (a closed browser never says goodbye), so new tickets wait for
+    agents who are there. Run by jobs.expire_absent_agents. Returns how many were set."""
+    cutoff = timezone.now() - timedelta(minutes=settings.PRESENCE_TIMEOUT_MINUTES)
+    return Membership.objects.filter(
+        Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True), presence=Presence.ONLINE,
+    ).update(presence=Presence.OFFLINE)
 
 
 def sweep_waiting(per_service: int = 200) -> int:

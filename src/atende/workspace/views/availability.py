@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from atende.tenancy.models import Presence
-from atende.tickets.services.assignment import set_presence
+from atende.tickets.services.assignment import record_heartbeat, set_presence
 from atende.workspace.access import agent_required
 
 
@@ -21,3 +21,14 @@ def set_availability(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": _("Choose online, away or offline.")}, status=400)
     set_presence(request.membership, value)  # type: ignore[attr-defined]
     return JsonResponse({"presence": value})
+
+
+@require_POST
+@agent_required
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    """Sent by every open workspace page (workspace.js); an agent whose pages stop beating
+    is set offline by jobs.expire_absent_agents. Answers the current presence, which that
+    job may have changed while the computer slept."""
+    membership = request.membership  # type: ignore[attr-defined]
+    record_heartbeat(membership)
+    return JsonResponse({"presence": membership.presence})

@@ -53,6 +53,28 @@
       (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)));
   }
 
+  // Presence heartbeat: an agent whose pages stop beating (browser closed) is set offline
+  // by the server after a few minutes, so tickets are not handed to someone who left.
+  var heartbeatUrl = document.body.dataset.heartbeatUrl;
+  function heartbeat() {
+    var token = "";
+    try { token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (err) {}
+    fetch(heartbeatUrl, { method: "POST", credentials: "same-origin",
+                          headers: { "X-CSRFToken": token } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        var select = document.getElementById("presence-switch");
+        if (!data || !select || select.value === data.presence) return;
+        select.value = data.presence;
+        select.className = "presence-" + data.presence;
+      })
+      .catch(function () {});
+  }
+  if (heartbeatUrl) {
+    heartbeat();
+    setInterval(heartbeat, 30000);
+  }
+
   window.Atende = {
     onEvent: function (types, fn) { handlers.push({ types: types, fn: fn }); connect(); },
     typing: typing,
