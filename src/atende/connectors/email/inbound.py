@@ -96,6 +96,8 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
         parsed.text = html_lib.unescape(nh3.clean(parsed.html, tags=set())).strip()
     if parsed.notes:
         parsed.text = "\n\n".join([parsed.text, *parsed.notes]).strip()
+        if parsed.html:  # the timeline shows the HTML: the notes must be there too
+            parsed.html += "".join(f"<p>{html_lib.escape(n)}</p>" for n in parsed.notes)
     return parsed
 
 
