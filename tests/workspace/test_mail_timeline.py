@@ -51,6 +51,7 @@ def test_inline_image_shows_from_the_stored_attachment(
     image = message.attachments.get()
     url = f"/attachments/{image.pk}/?inline=1"
     assert f'src="{url}"' in page
+    assert page.count(url) == 1  # shown in the body, not listed again as a file
     served = admin_client.get(url)
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert b"".join(served.streaming_content) == PNG  # type: ignore[attr-defined]

@@ -53,6 +53,7 @@ class Body:
     html: SafeString
     remote_images: int = 0
     remote_origins: set[str] = field(default_factory=set)
+    inline_ids: set[int] = field(default_factory=set)  # attachments shown in the body
 
 
 def render_html(stored: str, *, attachments: Iterable[Attachment], cids: dict[str, str],
@@ -124,6 +125,7 @@ def _image(tag: str, inline: dict[str, int], allow_remote: bool, body: Body) -> 
         pk = inline.get(url[4:].strip("<>"))
         if pk is None:
             return tag.replace(found.group(0), "")
+        body.inline_ids.add(pk)
         src = reverse("workspace:attachment", args=[pk]) + "?inline=1"
         return tag.replace(found.group(0), f' src="{escape(src)}"')
     if scheme not in ("http", "https"):

@@ -34,7 +34,10 @@ def raw_mail_names(org_id: int, message_ids: Iterable[int]) -> dict[int, dict[st
 def attach_bodies(org_id: int, items: Iterable[object], allowed: set[int]) -> set[str]:
     """Set `body` (and `eml` for stored mail) on each inbound message; returns the image
     origins the page must let the browser load (only those of allowed messages)."""
-    inbound = [i for i in items if isinstance(i, Message) and i.direction == Direction.INBOUND]
+    messages = [i for i in items if isinstance(i, Message)]
+    for message in messages:
+        message.inline_ids = set()  # type: ignore[attr-defined]
+    inbound = [m for m in messages if m.direction == Direction.INBOUND]
     mail = [m for m in inbound if m.channel is not None and m.channel.kind == "email"]
     events = raw_mail_names(org_id, [m.pk for m in mail]) if mail else {}
     origins: set[str] = set()
@@ -50,6 +53,7 @@ def attach_bodies(org_id: int, items: Iterable[object], allowed: set[int]) -> se
             body = render_text(message.text)
         message.body = body  # type: ignore[attr-defined]
         message.eml = bool(payload)  # type: ignore[attr-defined]
+        message.inline_ids = body.inline_ids  # type: ignore[attr-defined]
         origins |= body.remote_origins
     return origins
 
