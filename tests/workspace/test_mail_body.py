@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from atende.tickets.models import Attachment
@@ -67,6 +69,19 @@ def test_quoted_history_is_folded_behind_a_toggle(quote: str) -> None:
     head, _sep, folded = shown.partition("<details")
     assert "New answer" in head and "Old text" not in head
     assert "Old text" in folded and "<summary>" in folded
+
+
+def test_an_earlier_on_in_the_answer_is_not_taken_for_the_attribution() -> None:
+    shown, _b = html("<p>On Monday my order came broken.</p>"
+                     "<p>On Tue, 3 Jun 2026, Ana wrote:</p><p>Old text</p>")
+    head, _sep, folded = shown.partition("<details")
+    assert "On Monday my order came broken." in head and "Old text" in folded
+
+
+def test_hostile_attribution_spam_stays_fast() -> None:
+    started = time.perf_counter()
+    html("<p>" + "On a " * 20_000 + "From: x " * 20_000 + "wrote: Sent:" + "</p>")
+    assert time.perf_counter() - started < 1.0
 
 
 def test_a_message_that_is_only_a_quote_is_shown_whole() -> None:

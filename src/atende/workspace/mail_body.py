@@ -30,15 +30,20 @@ _ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "img": {*nh3.ALLOWED_ATTRIBUTES["img"],
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)  # nh3 escapes ">" inside attributes
 _SRC = re.compile(r'\ssrc="([^"]*)"')
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-_TAG_OR_TEXT = r"(?:[^<>]|<[^>]*>)"
-# Where the quoted history of a reply starts (HTML from mail clients, pt-BR and English).
+# Where the quoted history of a reply starts (HTML from mail clients, pt-BR and English):
+# a quote block or separator, or an attribution ("On … wrote:", "De: … Enviado:") found
+# from its end, looking back a bounded window (a regex scanning forward from every "On"
+# is quadratic on hostile mail).
 _HTML_QUOTE = re.compile(
-    r"<blockquote\b"
-    r"|-{2,}\s*(?:Original Message|Mensagem original)\s*-{2,}"
-    rf"|\b(?:On|Em)\s{_TAG_OR_TEXT}{{1,400}}?\b(?:wrote|escreveu)\s*:"
-    rf"|\b(?:From|De):{_TAG_OR_TEXT}{{1,400}}?\b(?:Sent|Enviad[ao]|Date|Data):",
-    re.IGNORECASE,
+    r"<blockquote\b|-{2,}\s*(?:Original Message|Mensagem original)\s*-{2,}", re.IGNORECASE)
+_ATTRIBUTIONS = (
+    (re.compile(r"\b(?:wrote|escreveu)\s*:", re.IGNORECASE),
+     re.compile(r"\b(?:On|Em)\s", re.IGNORECASE)),
+    (re.compile(r"\b(?:Sent|Enviad[ao]|Date|Data):", re.IGNORECASE),
+     re.compile(r"\b(?:From|De):", re.IGNORECASE)),
 )
+LOOK_BACK = 600  # characters (tags included) between an attribution's start and end
+MAX_TRIES = 20
 _TEXT_QUOTE = re.compile(
     r"^(?:>"
     r"|-{2,}\s*(?:Original Message|Mensagem original)\s*-{2,}"
@@ -62,7 +67,7 @@ def render_html(stored: str, *, attachments: Iterable[Attachment], cids: dict[st
     inline = {cid: by_sha[sha] for cid, sha in cids.items() if sha in by_sha}
     body = Body(mark_safe(""))
     clean = nh3.clean(stored, url_schemes=nh3.ALLOWED_URL_SCHEMES | {"cid"})
-    head, quoted = _split(clean, _HTML_QUOTE, has_content=_has_html_content)
+    head, quoted = _split(clean, _html_quote_start(clean), has_content=_has_html_content)
 
     def finish(part: str) -> str:
         part = _IMG.sub(lambda m: _image(m.group(0), inline, allow_remote, body), part)
@@ -73,18 +78,34 @@ def render_html(stored: str, *, attachments: Iterable[Attachment], cids: dict[st
 
 
 def render_text(text: str) -> Body:
-    head, quoted = _split(text, _TEXT_QUOTE, has_content=lambda s: bool(s.strip()),
-                           is_html=False)
+    found = _TEXT_QUOTE.search(text)
+    head, quoted = _split(text, found.start() if found else None,
+                          has_content=lambda s: bool(s.strip()), is_html=False)
     return Body(_fold(linebreaksbr(head, autoescape=True),
                       linebreaksbr(quoted, autoescape=True) if quoted else ""))
 
 
-def _split(content: str, marker: re.Pattern[str], *,
+def _html_quote_start(content: str) -> int | None:
+    starts = [m.start() for m in [_HTML_QUOTE.search(content)] if m is not None]
+    for end_pattern, start_pattern in _ATTRIBUTIONS:
+        for tries, end in enumerate(end_pattern.finditer(content)):
+            if tries >= MAX_TRIES or (starts and end.start() > min(starts)):
+                break
+            window = start_pattern.finditer(content, max(0, end.start() - LOOK_BACK),
+                                            end.start())
+            begin = max((m.start() for m in window), default=None)  # the nearest one
+            if begin is not None:
+                starts.append(begin)
+                break
+    return min(starts) if starts else None
+
+
+def _split(content: str, start: int | None, *,
            has_content: Callable[[str], bool], is_html: bool = True) -> tuple[str, str]:
-    found = marker.search(content)
-    if found is None:
+    if start is None:
         return content, ""
-    start = _before_opening_tags(content, found.start()) if is_html else found.start()
+    if is_html:
+        start = _before_opening_tags(content, start)
     if not has_content(content[:start]):
         return content, ""  # nothing but a quote: show it all
     return content[:start], content[start:]
