@@ -37,6 +37,7 @@ urlpatterns = [
          name="ticket-finalize"),
     path("tickets/<int:ticket_id>/whatsapp/", whatsapp.whatsapp_panel, name="ticket-whatsapp"),
     path("attachments/<int:attachment_id>/", ticket.attachment, name="attachment"),
+    path("messages/<int:message_id>/original.eml", ticket.original_mail, name="message-eml"),
     path("settings/", include("atende.workspace.settings.urls")),
     path("presence/", availability.set_availability, name="presence"),
     path("heartbeat/", availability.heartbeat, name="heartbeat"),

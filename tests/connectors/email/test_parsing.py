@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
@@ -128,9 +130,24 @@ def test_html_only_mail_gets_text_and_attachments_and_inline_images() -> None:
     assert "Olá" in parsed.text and "mundo" in parsed.text
     assert {a.content_type for a in parsed.attachments} == {"image/png", "application/pdf"}
     assert "../../etc/passwd" in [a.filename for a in parsed.attachments]  # cleaned at storage
+    assert parsed.cids == {"logo": hashlib.sha256(b"\x89PNG fake").hexdigest()}
 
 
 def test_reply_subject_keeps_one_token() -> None:
     assert threading.reply_subject("RES: Re: [#TKT-000009] Pedido", 9) == \
         "Re: [#TKT-000009] Pedido"
     assert threading.reply_subject("Pedido", 12) == "Re: [#TKT-000012] Pedido"
+
+
+def test_notes_about_refused_parts_reach_the_html_the_timeline_shows(settings: Any) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 1024 * 1024
+    msg = EmailMessage()
+    msg["From"] = "a@example.com"
+    msg["Subject"] = "big"
+    msg.set_content("corpo")
+    msg.add_alternative("<p>corpo <b>html</b></p>", subtype="html")
+    msg.add_attachment(b"x" * (2 * 1024 * 1024), maintype="application", subtype="zip",
+                       filename="big<b>.zip")
+    parsed = parse(msg.as_bytes(), ADDRESS)
+    assert "big<b>.zip" in parsed.text and "(2 MB)" in parsed.text
+    assert "big&lt;b&gt;.zip" in parsed.html and "(2 MB)" in parsed.html

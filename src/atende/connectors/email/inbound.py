@@ -37,6 +37,7 @@ from atende.contacts.models import IdentityKind
 
 MAX_DEPTH = 30  # deeper MIME nesting is not read (its parts are noted as skipped)
 MAX_RECIPIENTS = 100
+MAX_CIDS = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class ParsedMail:
     forwarded: bool = False
     report: DeliveryReport | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    cids: dict[str, str] = field(default_factory=dict)  # Content-ID → sha256 of the part
 
 
 def parse(raw: bytes, own_address: str = "") -> ParsedMail:
@@ -94,6 +96,8 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
         parsed.text = html_lib.unescape(nh3.clean(parsed.html, tags=set())).strip()
     if parsed.notes:
         parsed.text = "\n\n".join([parsed.text, *parsed.notes]).strip()
+        if parsed.html:  # the timeline shows the HTML: the notes must be there too
+            parsed.html += "".join(f"<p>{html_lib.escape(n)}</p>" for n in parsed.notes)
     return parsed
 
 
@@ -178,6 +182,9 @@ def _add_attachment(parsed: ParsedMail, part: Message, name: str, ctype: str,
                                  "limit": limit // (1024 * 1024)})
         return
     parsed.attachments.append(InboundAttachment(name, ctype, data))
+    content_id = raw_header(part, "Content-ID").strip().strip("<>").strip()
+    if content_id and len(parsed.cids) < MAX_CIDS:
+        parsed.cids[content_id[:200]] = hashlib.sha256(data).hexdigest()
 
 
 def _delivery_report(part: Message) -> DeliveryReport:

@@ -66,6 +66,9 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
     if parsed is None:
         return _quarantine(event, parse_error)
+    if parsed.cids:  # the timeline shows inline images through this map
+        payload["cids"] = parsed.cids
+        InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
     if parsed.our_loop:
         return _finish(event, InboundStatus.PROCESSED, None, "our own mail: not taken in")
     if parsed.report is not None:

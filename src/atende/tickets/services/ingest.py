@@ -38,8 +38,12 @@ class IngestResult:
     reopened: bool = False
 
 
+# `cid:` stays: inline images of an e-mail point at its parts (resolved when shown).
+URL_SCHEMES = nh3.ALLOWED_URL_SCHEMES | {"cid"}
+
+
 def sanitize_html(html: str) -> str:
-    return nh3.clean(html) if html else ""
+    return nh3.clean(html, url_schemes=URL_SCHEMES) if html else ""
 
 
 def _existing(channel: Channel, external_id: str) -> Message | None:

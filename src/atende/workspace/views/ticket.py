@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -25,6 +27,12 @@ from atende.tickets.models import (
 from atende.tickets.selectors import ticket_for, timeline
 from atende.workspace import presence as presence_store
 from atende.workspace.access import agent_required
+from atende.workspace.message_bodies import (
+    allowed_images,
+    attach_bodies,
+    csp_with_images,
+    raw_mail_names,
+)
 from atende.workspace.tracking import describe
 
 # Served inline for the preview; anything else (SVG included: it can carry script) downloads.
@@ -40,7 +48,8 @@ def load_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
         raise Http404 from exc
 
 
-def live_context(membership: Membership, ticket: Ticket) -> dict[str, Any]:
+def live_context(membership: Membership, ticket: Ticket,
+                 allowed_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
     """What the header, the timeline and the tracking tab need (also the live refresh)."""
     org_id = membership.organization_id
     agents = list(Membership.objects.for_org(org_id).filter(is_active=True)
@@ -49,6 +58,7 @@ def live_context(membership: Membership, ticket: Ticket) -> dict[str, Any]:
     names = {"assignee": {m.user_id: str(m.user) for m in agents},
              "service": {s.pk: s.name for s in services}}
     items = timeline(ticket)
+    image_origins = attach_bodies(org_id, items, set(allowed_images))
     entries = [i for i in items if isinstance(i, AuditEntry)]
     for entry in entries:
         entry.description = describe(entry, names)  # type: ignore[attr-defined]
@@ -63,12 +73,16 @@ def live_context(membership: Membership, ticket: Ticket) -> dict[str, Any]:
         "services": services,
         "custom_values": custom_values,
         "tags_text": ", ".join(t.name for t in ticket.tags.all()),
+        "image_origins": image_origins,
+        "allowed_images": set(allowed_images),
+        "images_query": urlencode([("images", i) for i in sorted(allowed_images)]),
     }
 
 
-def screen_context(membership: Membership, ticket: Ticket) -> dict[str, Any]:
+def screen_context(membership: Membership, ticket: Ticket,
+                   allowed_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
     org_id = membership.organization_id
-    context = live_context(membership, ticket)
+    context = live_context(membership, ticket, allowed_images)
     used = Message.objects.for_org(org_id).filter(ticket__contact_id=ticket.contact_id) \
         .exclude(channel=None).values("channel_id")
     context.update(
@@ -89,7 +103,8 @@ def screen_context(membership: Membership, ticket: Ticket) -> dict[str, Any]:
 def ticket_screen(request: HttpRequest, ticket_id: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
-    return render(request, "workspace/ticket.html", screen_context(membership, ticket))
+    context = screen_context(membership, ticket, allowed_images(request))
+    return _with_image_policy(render(request, "workspace/ticket.html", context), context)
 
 
 @agent_required
@@ -97,8 +112,15 @@ def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Header, timeline and tracking again, for the live refresh (the composer is kept)."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
-    return render(request, "workspace/ticket.html#ticket-live",
-                  live_context(membership, ticket))
+    context = live_context(membership, ticket, allowed_images(request))
+    return render(request, "workspace/ticket.html#ticket-live", context)
+
+
+def _with_image_policy(response: HttpResponse, context: dict[str, Any]) -> HttpResponse:
+    """Remote images the agent allowed load from exactly their origins, on this page only."""
+    if context["image_origins"]:
+        response._csp_config = csp_with_images(context["image_origins"])  # type: ignore[attr-defined]
+    return response
 
 
 @require_POST
@@ -133,3 +155,21 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
                             else "application/octet-stream")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@agent_required
+def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
+    """The .eml as received, for agents of the message's organisation only."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    org_id = membership.organization_id
+    message = Message.objects.for_org(org_id).filter(pk=message_id).first()
+    payload = raw_mail_names(org_id, [message_id]).get(message_id) if message else None
+    name = payload.get("raw") if payload else None
+    if not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/"):
+        raise Http404
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, content_type="message/rfc822",
+                        filename=f"message-{message_id}.eml")

@@ -1,0 +1,67 @@
+"""The timeline's message bodies: inbound mail as folded, image-safe HTML, and its .eml."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from atende.connectors.models import InboundEvent
+from atende.tickets.models import Direction, Message
+from atende.workspace.mail_body import Body, render_html, render_text
+
+MAX_ALLOWED = 20  # messages whose remote images one page may show
+
+
+def allowed_images(request: HttpRequest) -> set[int]:
+    """Messages whose remote images the agent chose to see (`?images=<message id>`)."""
+    ids = {int(v) for v in request.GET.getlist("images")[:MAX_ALLOWED] if v.isdigit()}
+    return {i for i in ids if i < 2**63}
+
+
+def raw_mail_names(org_id: int, message_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+    """The stored inbound event payload (raw .eml name, inline image map) per message."""
+    found: dict[int, dict[str, object]] = {}
+    events = (InboundEvent.objects.for_org(org_id).filter(message_id__in=list(message_ids))
+              .filter(payload__has_key="raw").order_by("-pk").values_list("message_id", "payload"))
+    for message_id, payload in events:
+        if isinstance(payload, dict) and isinstance(payload.get("raw"), str):
+            found[message_id] = payload  # the first event of a message wins (ordered last)
+    return found
+
+
+def attach_bodies(org_id: int, items: Iterable[object], allowed: set[int]) -> set[str]:
+    """Set `body` (and `eml` for stored mail) on each inbound message; returns the image
+    origins the page must let the browser load (only those of allowed messages)."""
+    messages = [i for i in items if isinstance(i, Message)]
+    for message in messages:
+        message.inline_ids = set()  # type: ignore[attr-defined]
+    inbound = [m for m in messages if m.direction == Direction.INBOUND]
+    mail = [m for m in inbound if m.channel is not None and m.channel.kind == "email"]
+    events = raw_mail_names(org_id, [m.pk for m in mail]) if mail else {}
+    origins: set[str] = set()
+    for message in inbound:
+        payload = events.get(message.pk, {})
+        cids = payload.get("cids")
+        body: Body
+        if message.html.strip():
+            body = render_html(message.html, attachments=message.attachments.all(),
+                               cids=cids if isinstance(cids, dict) else {},
+                               allow_remote=message.pk in allowed)
+        else:
+            body = render_text(message.text)
+        message.body = body  # type: ignore[attr-defined]
+        message.eml = bool(payload)  # type: ignore[attr-defined]
+        message.inline_ids = body.inline_ids  # type: ignore[attr-defined]
+        origins |= body.remote_origins
+    return origins
+
+
+def csp_with_images(origins: set[str]) -> dict[str, list[str]]:
+    """The site policy with exactly these image origins added (for one response)."""
+    policy: dict[str, list[str]] = {
+        k: [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
+        for k, v in settings.SECURE_CSP.items()}
+    policy["img-src"] = [*policy.get("img-src", []), *sorted(origins)]
+    return policy
