@@ -229,3 +229,32 @@ def server_command(venv: Path, port: int, workers: int, threads: int) -> list[st
         "--keep-alive", "30", "--log-level", "warning",
     ]
 
+
+
+# The e-mail ingest benchmark's child: `process_queue` (what `manage.py get_email` runs per
+# queue) on a local-directory mailbox, timed; then the ticket of every given Message-ID.
+# Prints one JSON line.
+EMAIL_INGEST = '''\
+import json, logging, os, resource, sys, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdsite.settings")
+django.setup()
+from helpdesk.email import process_queue
+from helpdesk.models import FollowUp, Queue
+folder, ids_file = sys.argv[1], sys.argv[2]
+queue, _ = Queue.objects.get_or_create(
+    slug="support", defaults={"title": "Support", "email_address": "suporte@loja.example.com.br"})
+queue.email_box_type = "local"
+queue.email_box_local_dir = folder
+queue.allow_email_submission = True
+queue.save()
+logger = logging.getLogger("helpdesk.bench")
+logger.setLevel(logging.WARNING)
+started = time.perf_counter()
+process_queue(queue, logger=logger)
+seconds = time.perf_counter() - started
+ids = json.load(open(ids_file))
+found = FollowUp.objects.filter(message_id__in=["<%s>" % i for i in ids])
+tickets = {m.strip("<>"): t for m, t in found.values_list("message_id", "ticket_id")}
+print(json.dumps({"seconds": seconds, "tickets": tickets, "left": len(os.listdir(folder)),
+                  "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+'''
