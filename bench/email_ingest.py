@@ -29,13 +29,13 @@ import json  # noqa: E402
 import mailbox  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import unicodedata  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import datetime  # noqa: E402
 from email.message import EmailMessage  # noqa: E402
@@ -84,6 +84,15 @@ class Spec:
                                maintype="application", subtype="pdf",
                                filename=f"comprovante-{self.n}.pdf")
         return msg.as_bytes()
+
+
+def peak_rss_mib() -> float:
+    """VmHWM of this process: unlike ru_maxrss it is not inherited across fork/exec, so the
+    helpdesk child reports its own peak and not the bench parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def new_id() -> str:
@@ -137,14 +146,17 @@ class Helpdesk:
         self.peak_kib = 0
         self.cpu = 0.0
 
-    def ingest(self, mails: dict[str, bytes], phase: str) -> tuple[float, dict[str, int]]:
+    def ingest(self, mails: Iterable[tuple[str, bytes]], phase: str) -> tuple[
+            float, dict[str, int]]:
         """Seconds spent in process_queue, and ticket id by Message-ID of these mails."""
         folder = self.root / f"mail-{phase}"
         folder.mkdir()
-        for n, raw in enumerate(mails.values()):
+        message_ids = []
+        for n, (message_id, raw) in enumerate(mails):
             (folder / f"{n:05d}.eml").write_bytes(raw)
+            message_ids.append(message_id)
         ids = self.root / f"ids-{phase}.json"
-        ids.write_text(json.dumps(list(mails)))
+        ids.write_text(json.dumps(message_ids))
         out = subprocess.run(
             [str(self.venv / "bin" / "python"), "ingest_bench.py", str(folder), str(ids)],
             cwd=self.root, env={**os.environ, "DJANGO_SETTINGS_MODULE": "hdsite.settings"},
@@ -190,7 +202,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     cpu = [0.0]  # Atende's own CPU seconds in receive(): steadier than wall time when shared
 
-    def atende(raws: list[bytes]) -> float:
+    def atende(raws: Iterable[bytes]) -> float:
         started, cpu_started = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
@@ -201,13 +213,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
         cpu[0] += time.process_time() - cpu_started
         return time.perf_counter() - started
 
-    a_new = atende([box.get_bytes(key) for key in sorted(box.keys())])
+    a_new = atende(box.get_bytes(key) for key in sorted(box.keys()))
     ids = [s.message_id for s in originals]
     a_ticket = dict(Message.objects.filter(channel=channel, external_id__in=ids)
                     .values_list("external_id", "ticket_id"))
     a_number = dict(Message.objects.filter(channel=channel, external_id__in=ids)
                     .values_list("external_id", "ticket__number"))
-    h_new, h_ticket = (helpdesk.ingest({s.message_id: s.render() for s in originals}, "new")
+    h_new, h_ticket = (helpdesk.ingest(((s.message_id, s.render()) for s in originals), "new")
                        if helpdesk else (0.0, {}))
 
     replies: list[tuple[Spec, Spec]] = []  # (reply, the original it answers)
@@ -221,8 +233,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
     def subject(reply: Spec, token: str) -> str | None:
         return None if reply.in_reply_to else f"RES: [{token}] sobre o meu pedido"
 
-    a_replies = atende([r.render(subject(r, f"#TKT-{a_number[t.message_id]:06d}"))
-                        for r, t in replies])
+    a_replies = atende(r.render(subject(r, f"#TKT-{a_number[t.message_id]:06d}"))
+                       for r, t in replies)
     got = dict(Message.objects.filter(channel=channel,
                                       external_id__in=[r.message_id for r, _t in replies])
                .values_list("external_id", "ticket_id"))
@@ -232,14 +244,14 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     total = args.new + args.replies
     profile = "postgres" if args.postgres else "sqlite"
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mib()
     report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
     print(f"  atende CPU in receive(): {cpu[0] * 1000 / total:.1f} ms/mail; "
           f"load average {os.getloadavg()[0]:.1f}")
     if helpdesk:
         h_replies, h_got = helpdesk.ingest(
-            {r.message_id: r.render(subject(r, f"support-{h_ticket.get(t.message_id, 0)}"))
-             for r, t in replies}, "replies")
+            ((r.message_id, r.render(subject(r, f"support-{h_ticket.get(t.message_id, 0)}")))
+             for r, t in replies), "replies")
         h_threaded = sum(h_got.get(r.message_id) == h_ticket.get(t.message_id, -1)
                          for r, t in replies)
         report("django-helpdesk 2.6.1 (sqlite)", total, args, h_new, h_replies, h_threaded,

@@ -235,7 +235,7 @@ def server_command(venv: Path, port: int, workers: int, threads: int) -> list[st
 # queue) on a local-directory mailbox, timed; then the ticket of every given Message-ID.
 # Prints one JSON line.
 EMAIL_INGEST = '''\
-import json, logging, os, resource, sys, time, django
+import json, logging, os, re, sys, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdsite.settings")
 django.setup()
 from helpdesk.email import process_queue
@@ -257,5 +257,6 @@ found = FollowUp.objects.filter(message_id__in=["<%s>" % i for i in ids])
 tickets = {m.strip("<>"): t for m, t in found.values_list("message_id", "ticket_id")}
 print(json.dumps({"seconds": seconds, "cpu": cpu, "tickets": tickets,
                   "left": len(os.listdir(folder)),
-                  "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "rss_kib": int(re.search(r"VmHWM:\\s+(\\d+)",
+                                           open("/proc/self/status").read()).group(1))}))
 '''
