@@ -1,34 +1,48 @@
-"""E-mail ingest benchmark: 2,000 realistic pt-BR mails (1,400 new, 600 replies, half by
-In-Reply-To/References and half by the `[#TKT-…]` subject token; some with 100 KB
-attachments) written to a Maildir, then taken in by the e-mail channel's `receive()` — the
-same path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest) — in one process on a
-fresh database. Prints mails/s, threading correctness and peak RSS.
+"""E-mail ingest benchmark: Atende against django-helpdesk 2.6.1 on the same mails.
 
-    .venv/bin/python bench/email_ingest.py                 # embedded profile (SQLite)
-    .venv/bin/python bench/email_ingest.py --postgres      # a throwaway PostgreSQL database
+2,000 realistic pt-BR mails (1,400 new, 10 % with a 100 KB PDF; 600 replies, half by
+In-Reply-To/References and half by each product's subject token; some with attachments) are
+generated once. Atende takes them from a Maildir through the e-mail channel's `receive()` —
+the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one transaction per
+mail) — in this process on a fresh database. django-helpdesk takes the same files through
+its own `get_email` machinery (`process_queue` on a queue with `email_box_type = "local"`),
+SQLite, in its own venv (see `helpdesk_site.py`). Prints mails/s, threading correctness and
+peak RSS for both.
 
-The django-helpdesk 2.6.1 side (its `get_email` on a local-directory mailbox) is not
-written yet; see docs/benchmarks.md.
+    .venv/bin/python bench/email_ingest.py                  # both, Atende embedded (SQLite)
+    .venv/bin/python bench/email_ingest.py --postgres       # Atende on a throwaway PG database
+    .venv/bin/python bench/email_ingest.py --skip-helpdesk --profile /tmp/ingest.prof
 """
 
 from __future__ import annotations
 
-import argparse
-import mailbox
-import os
-import random
-import resource
 import sys
-import tempfile
-import time
-import unicodedata
-import uuid
-from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
+# bench/queue.py would shadow the stdlib `queue` when this file is run as a script.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import mailbox  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import unicodedata  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+from email.utils import format_datetime  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+ADDRESS = "suporte@loja.example.com.br"
 NAMES = ["Maria Souza", "João Silva", "Ana Oliveira", "Carlos Pereira", "Fernanda Lima",
          "Lucas Costa", "Juliana Alves", "Rafael Gomes", "Patrícia Rocha", "Bruno Martins"]
 SUBJECTS = ["Pedido atrasado", "Cobrança em duplicidade", "Troca de produto", "Nota fiscal",
@@ -39,27 +53,50 @@ BODY = ("Olá, boa tarde.\n\nFiz o pedido {n} na semana passada e até agora nã
         "trânsito' há cinco dias. Poderiam verificar, por favor?\n\nObrigado(a),\n{name}\n")
 
 
-def mail(n: int, name: str, subject: str, *, in_reply_to: str = "", attach: bool = False
-         ) -> tuple[EmailMessage, str]:
-    first = unicodedata.normalize("NFKD", name.split()[0].lower()).encode("ascii", "ignore")
-    address = f"{first.decode()}.{n}@cliente.example.com.br"
-    message_id = f"{uuid.uuid4().hex}@cliente.example.com.br"
-    msg = EmailMessage()
-    msg["From"] = f"{name} <{address}>"
-    msg["To"] = "suporte@loja.example.com.br"
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now().astimezone())
-    msg["Message-ID"] = f"<{message_id}>"
-    if in_reply_to:
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
-        msg["References"] = f"<{in_reply_to}>"
-    msg.set_content(BODY.format(n=n, name=name))
-    msg.add_alternative(f"<p>{BODY.format(n=n, name=name)}</p>".replace("\n", "<br>"),
-                        subtype="html")
-    if attach:
-        msg.add_attachment(random.randbytes(100 * 1024), maintype="application",
-                           subtype="pdf", filename=f"comprovante-{n}.pdf")
-    return msg, message_id
+@dataclass(frozen=True)
+class Spec:
+    """One generated mail, rendered the same for both products but for the subject token."""
+
+    n: int
+    name: str
+    subject: str
+    message_id: str
+    in_reply_to: str = ""
+    attach: bool = False
+
+    def render(self, subject: str | None = None) -> bytes:
+        first = unicodedata.normalize("NFKD", self.name.split()[0].lower()).encode(
+            "ascii", "ignore").decode()
+        msg = EmailMessage()
+        msg["From"] = f"{self.name} <{first}.{self.n}@cliente.example.com.br>"
+        msg["To"] = ADDRESS
+        msg["Subject"] = subject if subject is not None else self.subject
+        msg["Date"] = format_datetime(datetime(2026, 11, 20, 14, 30).astimezone())
+        msg["Message-ID"] = f"<{self.message_id}>"
+        if self.in_reply_to:
+            msg["In-Reply-To"] = f"<{self.in_reply_to}>"
+            msg["References"] = f"<{self.in_reply_to}>"
+        body = BODY.format(n=self.n, name=self.name)
+        msg.set_content(body)
+        msg.add_alternative(f"<p>{body}</p>".replace("\n", "<br>"), subtype="html")
+        if self.attach:
+            msg.add_attachment(random.Random(self.n).randbytes(100 * 1024),
+                               maintype="application", subtype="pdf",
+                               filename=f"comprovante-{self.n}.pdf")
+        return msg.as_bytes()
+
+
+def peak_rss_mib() -> float:
+    """VmHWM of this process: unlike ru_maxrss it is not inherited across fork/exec, so the
+    helpdesk child reports its own peak and not the bench parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def new_id() -> str:
+    return f"{uuid.UUID(int=random.getrandbits(128)).hex}@cliente.example.com.br"
 
 
 def main() -> None:
@@ -67,6 +104,8 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=1400)
     parser.add_argument("--replies", type=int, default=600)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--skip-helpdesk", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
     args = parser.parse_args()
     random.seed(42)
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
@@ -90,10 +129,48 @@ def main() -> None:
             connections.close_all()
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class Helpdesk:
+    """django-helpdesk in its own venv and project; each phase is one child process that
+    runs `process_queue` on a local directory and reports what it threaded."""
+
+    def __init__(self, work: Path) -> None:
+        from bench import helpdesk_site
+
+        self.venv = helpdesk_site.ensure_venv()
+        self.root = work / "helpdesk"
+        helpdesk_site.prepare(self.root, self.venv)
+        (self.root / "ingest_bench.py").write_text(helpdesk_site.EMAIL_INGEST)
+        self.peak_kib = 0
+        self.cpu = 0.0
+
+    def ingest(self, mails: Iterable[tuple[str, bytes]], phase: str) -> tuple[
+            float, dict[str, int]]:
+        """Seconds spent in process_queue, and ticket id by Message-ID of these mails."""
+        folder = self.root / f"mail-{phase}"
+        folder.mkdir()
+        message_ids = []
+        for n, (message_id, raw) in enumerate(mails):
+            (folder / f"{n:05d}.eml").write_bytes(raw)
+            message_ids.append(message_id)
+        ids = self.root / f"ids-{phase}.json"
+        ids.write_text(json.dumps(message_ids))
+        out = subprocess.run(
+            [str(self.venv / "bin" / "python"), "ingest_bench.py", str(folder), str(ids)],
+            cwd=self.root, env={**os.environ, "DJANGO_SETTINGS_MODULE": "hdsite.settings"},
+            check=True, timeout=3600, capture_output=True, text=True).stdout
+        report = json.loads(out.strip().splitlines()[-1])
+        self.peak_kib = max(self.peak_kib, report["rss_kib"])
+        self.cpu += report["cpu"]
+        if report["left"]:
+            print(f"  helpdesk left {report['left']} mails unprocessed in {phase}")
+        return report["seconds"], {k: int(v) for k, v in report["tickets"].items()}
 
 
 def run(args: argparse.Namespace, work: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    sys.path.insert(0, str(_HERE.parent / "src"))
     import django
 
     django.setup()
@@ -107,57 +184,88 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     org = Organization.objects.create(name="Loja", slug=f"loja-{uuid.uuid4().hex[:6]}")
     channel = Channel(organization=org, kind=ChannelKind.EMAIL, name="Suporte",
-                      settings={"address": "suporte@loja.example.com.br"})
+                      settings={"address": ADDRESS})
     channel.secrets = {}
     channel.save()
+    helpdesk = None if args.skip_helpdesk else Helpdesk(work)
 
+    originals = [Spec(n, random.choice(NAMES), random.choice(SUBJECTS), new_id(),
+                      attach=n % 10 == 0) for n in range(args.new)]
     box = mailbox.Maildir(work / "Maildir", create=True)
-    originals: list[str] = []
-    for n in range(args.new):
-        msg, message_id = mail(n, random.choice(NAMES), random.choice(SUBJECTS),
-                               attach=n % 10 == 0)
-        box.add(msg.as_bytes())
-        originals.append(message_id)
+    for spec in originals:
+        box.add(spec.render())
+    profiler = None
+    if args.profile:
+        import cProfile
 
-    started = time.perf_counter()
-    for key in sorted(box.keys()):
-        receive(channel, box.get_bytes(key), source="maildir")
-    first_phase = time.perf_counter() - started
+        profiler = cProfile.Profile()
 
-    by_id = dict(Message.objects.filter(channel=channel, external_id__in=originals)
-                 .values_list("external_id", "ticket_id"))
-    numbers = dict(Message.objects.filter(channel=channel, external_id__in=originals)
-                   .values_list("external_id", "ticket__number"))
-    replies = Path(work / "replies")
-    replies.mkdir()
-    expected: dict[str, int] = {}
+    cpu = [0.0]  # Atende's own CPU seconds in receive(): steadier than wall time when shared
+
+    def atende(raws: Iterable[bytes]) -> float:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        for raw in raws:
+            receive(channel, raw, source="maildir")
+        if profiler:
+            profiler.disable()
+        cpu[0] += time.process_time() - cpu_started
+        return time.perf_counter() - started
+
+    a_new = atende(box.get_bytes(key) for key in sorted(box.keys()))
+    ids = [s.message_id for s in originals]
+    a_ticket = dict(Message.objects.filter(channel=channel, external_id__in=ids)
+                    .values_list("external_id", "ticket_id"))
+    a_number = dict(Message.objects.filter(channel=channel, external_id__in=ids)
+                    .values_list("external_id", "ticket__number"))
+    h_new, h_ticket = (helpdesk.ingest(((s.message_id, s.render()) for s in originals), "new")
+                       if helpdesk else (0.0, {}))
+
+    replies: list[tuple[Spec, Spec]] = []  # (reply, the original it answers)
     for n in range(args.replies):
         target = random.choice(originals)
-        if n % 2:
-            subject = f"RES: [#TKT-{numbers[target]:06d}] sobre o meu pedido"
-            msg, message_id = mail(10_000 + n, random.choice(NAMES), subject)
-        else:
-            msg, message_id = mail(10_000 + n, random.choice(NAMES), "Re: pedido",
-                                   in_reply_to=target, attach=n % 20 == 0)
-        (replies / f"{n:05d}.eml").write_bytes(msg.as_bytes())
-        expected[message_id] = by_id[target]
+        by_header = n % 2 == 0
+        replies.append((Spec(10_000 + n, random.choice(NAMES), "Re: pedido", new_id(),
+                             in_reply_to=target.message_id if by_header else "",
+                             attach=by_header and n % 20 == 0), target))
 
-    started = time.perf_counter()
-    for path in sorted(replies.iterdir()):
-        receive(channel, path.read_bytes(), source="maildir")
-    second_phase = time.perf_counter() - started
+    def subject(reply: Spec, token: str) -> str | None:
+        return None if reply.in_reply_to else f"RES: [{token}] sobre o meu pedido"
 
-    got = dict(Message.objects.filter(channel=channel, external_id__in=list(expected))
+    a_replies = atende(r.render(subject(r, f"#TKT-{a_number[t.message_id]:06d}"))
+                       for r, t in replies)
+    got = dict(Message.objects.filter(channel=channel,
+                                      external_id__in=[r.message_id for r, _t in replies])
                .values_list("external_id", "ticket_id"))
-    threaded = sum(1 for mid, ticket in expected.items() if got.get(mid) == ticket)
+    a_threaded = sum(got.get(r.message_id) == a_ticket[t.message_id] for r, t in replies)
+    if profiler:
+        profiler.dump_stats(args.profile)
+
     total = args.new + args.replies
-    elapsed = first_phase + second_phase
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     profile = "postgres" if args.postgres else "sqlite"
-    print(f"atende ({profile}): {total} mails in {elapsed:.1f}s = {total / elapsed:.1f} mails/s"
-          f" (new {args.new / first_phase:.1f}/s, replies {args.replies / second_phase:.1f}/s)")
-    print(f"threading: {threaded}/{args.replies} replies in the right ticket")
-    print(f"peak RSS: {rss_mib:.0f} MiB")
+    rss = peak_rss_mib()
+    report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
+    print(f"  atende CPU in receive(): {cpu[0] * 1000 / total:.1f} ms/mail; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    if helpdesk:
+        h_replies, h_got = helpdesk.ingest(
+            ((r.message_id, r.render(subject(r, f"support-{h_ticket.get(t.message_id, 0)}")))
+             for r, t in replies), "replies")
+        h_threaded = sum(h_got.get(r.message_id) == h_ticket.get(t.message_id, -1)
+                         for r, t in replies)
+        report("django-helpdesk 2.6.1 (sqlite)", total, args, h_new, h_replies, h_threaded,
+               helpdesk.peak_kib / 1024)
+        print(f"  helpdesk CPU in process_queue(): {helpdesk.cpu * 1000 / total:.1f} ms/mail")
+        ratio = (total / (a_new + a_replies)) / (total / (h_new + h_replies))
+        print(f"ratio atende/helpdesk: {ratio:.1f}x (target >= 10x)")
+
+
+def report(name: str, total: int, args: argparse.Namespace, new: float, replies: float,
+           threaded: int, rss_mib: float) -> None:
+    print(f"{name}: {total} mails in {new + replies:.1f}s = {total / (new + replies):.1f} "
+          f"mails/s (new {args.new / new:.1f}/s, replies {args.replies / replies:.1f}/s); "
+          f"threading {threaded}/{args.replies}; peak RSS {rss_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -229,3 +229,34 @@ def server_command(venv: Path, port: int, workers: int, threads: int) -> list[st
         "--keep-alive", "30", "--log-level", "warning",
     ]
 
+
+
+# The e-mail ingest benchmark's child: `process_queue` (what `manage.py get_email` runs per
+# queue) on a local-directory mailbox, timed; then the ticket of every given Message-ID.
+# Prints one JSON line.
+EMAIL_INGEST = '''\
+import json, logging, os, re, sys, time, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdsite.settings")
+django.setup()
+from helpdesk.email import process_queue
+from helpdesk.models import FollowUp, Queue
+folder, ids_file = sys.argv[1], sys.argv[2]
+queue, _ = Queue.objects.get_or_create(
+    slug="support", defaults={"title": "Support", "email_address": "suporte@loja.example.com.br"})
+queue.email_box_type = "local"
+queue.email_box_local_dir = folder
+queue.allow_email_submission = True
+queue.save()
+logger = logging.getLogger("helpdesk.bench")
+logger.setLevel(logging.WARNING)
+started, cpu = time.perf_counter(), time.process_time()
+process_queue(queue, logger=logger)
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+ids = json.load(open(ids_file))
+found = FollowUp.objects.filter(message_id__in=["<%s>" % i for i in ids])
+tickets = {m.strip("<>"): t for m, t in found.values_list("message_id", "ticket_id")}
+print(json.dumps({"seconds": seconds, "cpu": cpu, "tickets": tickets,
+                  "left": len(os.listdir(folder)),
+                  "rss_kib": int(re.search(r"VmHWM:\\s+(\\d+)",
+                                           open("/proc/self/status").read()).group(1))}))
+'''

@@ -10,7 +10,7 @@ import hashlib
 import html as html_lib
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
-from atende.connectors.email import threading
+from atende.connectors.email import mime, threading
 from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason
 from atende.connectors.email.mime import (
     all_raw_headers,
@@ -72,7 +72,7 @@ class ParsedMail:
 
 
 def parse(raw: bytes, own_address: str = "") -> ParsedMail:
-    msg = message_from_bytes(raw, policy=policy.default)
+    msg = message_from_bytes(raw, policy=mime.POLICY)
     sender_name, sender = _sender(msg)
     recipients = _recipients(msg)
     subject = header(msg, "Subject", limit=300)
@@ -197,7 +197,7 @@ def _delivery_report(part: Message) -> DeliveryReport:
         elif ctype in ("message/rfc822", "text/rfc822-headers"):
             text = part_text(child) if ctype == "text/rfc822-headers" else _embedded(
                 child).decode("utf-8", "replace")
-            head = message_from_bytes(text.encode("utf-8", "replace"), policy=policy.default)
+            head = message_from_bytes(text.encode("utf-8", "replace"), policy=mime.POLICY)
             found = threading.first_message_id(raw_header(head, "Message-ID"))
             if found:
                 ids.append(found)

@@ -9,9 +9,33 @@ from __future__ import annotations
 import re
 from email.header import decode_header, make_header
 from email.message import Message
+from email.policy import EmailPolicy
+from functools import lru_cache
+from typing import Any
 
 MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CACHED_HEADER_CHARS = 2048
+
+
+class _ReusingPolicy(EmailPolicy):
+    """`policy.default`, but a header value is parsed once: the stdlib builds a new header
+    object on every access (`get_content_type()`, `get_filename()`, `msg[name]`), about a
+    fifth of the ingest CPU when each part's Content-Type is read several times. The parsed
+    objects are not mutated by their readers, so equal (name, value) pairs can share one."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and len(value) <= _CACHED_HEADER_CHARS:
+            return _parse_header(self, name, value)
+        return super().header_fetch_parse(name, value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_header(pol: _ReusingPolicy, name: str, value: str) -> Any:
+    return EmailPolicy.header_fetch_parse(pol, name, value)
+
+
+POLICY = _ReusingPolicy()
 
 
 def clean_text(value: str) -> str:

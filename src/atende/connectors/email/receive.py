@@ -97,12 +97,13 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
 
 def _event(channel: Channel, provider_id: str, payload: dict[str, object]) -> tuple[
         InboundEvent, bool]:
+    # Insert first: a new mail is the common case, a redelivery hits the unique constraint.
     try:
         with transaction.atomic():
-            return InboundEvent.objects.get_or_create(
+            return InboundEvent.objects.create(
                 organization_id=channel.organization_id, channel=channel,
-                provider_id=provider_id, defaults={"payload": payload},
-            )
+                provider_id=provider_id, payload=payload,
+            ), True
     except IntegrityError:
         return InboundEvent.objects.get(channel=channel, provider_id=provider_id), False
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import prefetch_related_objects
+
 from atende.connectors.email.inbound import ParsedMail
 from atende.connectors.email.models import ProcessingRule, RuleField, RuleOperator
 from atende.connectors.models import Channel
@@ -54,14 +56,18 @@ def matches(rule: ProcessingRule, mail: ParsedMail) -> bool:
 
 
 def evaluate(channel: Channel, mail: ParsedMail) -> RuleOutcome:
+    # Most channels have no rules: no joins on the per-mail query, the related rows are
+    # loaded only for the rules that matched.
     rules = ProcessingRule.objects.for_org(channel.organization_id).filter(
-        channel=channel, is_active=True).select_related("service", "assignee")
+        channel=channel, is_active=True)
     outcome = RuleOutcome()
     for rule in rules:
         if matches(rule, mail):
             outcome.matched.append(rule)
             if rule.ignore:
                 break
+    if outcome.matched:
+        prefetch_related_objects(outcome.matched, "service", "assignee")
     return outcome
 
 

@@ -130,10 +130,10 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
     for attachment in inbound.attachments:
         store_attachment(message, attachment.filename, attachment.content_type, attachment.data)
     keys = {k[:500] for k in (*inbound.thread_keys, inbound.thread_key) if k}
-    for key in keys:
-        ThreadReference.objects.get_or_create(
-            organization=org, channel=channel, key=key, defaults={"ticket": ticket}
-        )
+    # One statement; a key already leading to a ticket keeps its ticket (ON CONFLICT DO NOTHING).
+    ThreadReference.objects.bulk_create(
+        [ThreadReference(organization=org, channel=channel, key=key, ticket=ticket)
+         for key in sorted(keys)], ignore_conflicts=True)
     return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
 
 
