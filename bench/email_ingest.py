@@ -233,8 +233,9 @@ def run(args: argparse.Namespace, work: Path) -> None:
     def subject(reply: Spec, token: str) -> str | None:
         return None if reply.in_reply_to else f"RES: [{token}] sobre o meu pedido"
 
-    a_replies = atende(r.render(subject(r, f"#TKT-{a_number[t.message_id]:06d}"))
-                       for r, t in replies)
+    # Rendered before the clock starts (the Maildir phase only reads files while timed).
+    a_replies = atende([r.render(subject(r, f"#TKT-{a_number[t.message_id]:06d}"))
+                        for r, t in replies])
     got = dict(Message.objects.filter(channel=channel,
                                       external_id__in=[r.message_id for r, _t in replies])
                .values_list("external_id", "ticket_id"))

@@ -49,11 +49,10 @@ def sanitize_html(html: str) -> str:
 def _existing(channel: Channel, external_id: str) -> Message | None:
     if not external_id:
         return None
-    return (
-        Message.objects.select_related("ticket")
-        .filter(channel=channel, external_id=external_id)
-        .first()
-    )
+    found = Message.objects.filter(channel=channel, external_id=external_id)
+    if not found.exists():  # the common case: skip building the joined query
+        return None
+    return found.select_related("ticket").first()
 
 
 def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
