@@ -18,6 +18,7 @@ from atende.tickets.models import (
     Attachment,
     AuditEntry,
     CustomField,
+    Direction,
     FinalizationTag,
     Message,
     Priority,
@@ -162,10 +163,13 @@ def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
     """The .eml as received, for agents of the message's organisation only."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     org_id = membership.organization_id
-    message = Message.objects.for_org(org_id).filter(pk=message_id).first()
-    payload = raw_mail_names(org_id, [message_id]).get(message_id) if message else None
+    is_mail = Message.objects.for_org(org_id).filter(
+        pk=message_id, direction=Direction.INBOUND, channel__kind="email").exists()
+    payload = raw_mail_names(org_id, [message_id]).get(message_id) if is_mail else None
     name = payload.get("raw") if payload else None
-    if not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/"):
+    # Only what `receive` stored for this organisation (the payload is ours, but be strict).
+    if (not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/")
+            or ".." in name):
         raise Http404
     try:
         handle = default_storage.open(name, "rb")
