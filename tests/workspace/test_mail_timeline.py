@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from atende.connectors.email.receive import receive
+from atende.connectors.models import InboundEvent
 from atende.tickets.models import Message
 from tests.connectors.email.conftest import ADDRESS, make_email_channel
 
@@ -110,6 +111,20 @@ def test_messages_without_a_stored_mail_have_no_download(
     page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "original.eml" not in page and "Olá" in page
     assert admin_client.get(f"/messages/{message.pk}/original.eml").status_code == 404
+
+
+def test_only_stored_mail_of_an_email_message_is_served(
+        tenant: Any, admin_client: Client, make_ticket: Any,
+        received: tuple[Message, bytes]) -> None:
+    mail, _raw = received
+    stored = InboundEvent.objects.get(message=mail).payload["raw"]
+    other = make_ticket(tenant.org, text="via API").messages.get()
+    InboundEvent.objects.create(organization=tenant.org, channel=mail.channel,
+                                provider_id="x-1", payload={"raw": stored}, message=other)
+    assert admin_client.get(f"/messages/{other.pk}/original.eml").status_code == 404
+    InboundEvent.objects.filter(message=mail).update(
+        payload={"raw": f"email/raw/{tenant.org.pk}/../../../etc/passwd"})
+    assert admin_client.get(f"/messages/{mail.pk}/original.eml").status_code == 404
 
 
 def test_screen_queries_do_not_grow_with_mail_count(

@@ -18,6 +18,7 @@ from atende.tickets.models import (
     Attachment,
     AuditEntry,
     CustomField,
+    Direction,
     FinalizationTag,
     Message,
     Priority,
@@ -49,7 +50,7 @@ def load_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
 
 
 def live_context(membership: Membership, ticket: Ticket,
-                 allowed_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
+                 show_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
     """What the header, the timeline and the tracking tab need (also the live refresh)."""
     org_id = membership.organization_id
     agents = list(Membership.objects.for_org(org_id).filter(is_active=True)
@@ -58,7 +59,7 @@ def live_context(membership: Membership, ticket: Ticket,
     names = {"assignee": {m.user_id: str(m.user) for m in agents},
              "service": {s.pk: s.name for s in services}}
     items = timeline(ticket)
-    image_origins = attach_bodies(org_id, items, set(allowed_images))
+    image_origins = attach_bodies(org_id, items, set(show_images))
     entries = [i for i in items if isinstance(i, AuditEntry)]
     for entry in entries:
         entry.description = describe(entry, names)  # type: ignore[attr-defined]
@@ -74,15 +75,15 @@ def live_context(membership: Membership, ticket: Ticket,
         "custom_values": custom_values,
         "tags_text": ", ".join(t.name for t in ticket.tags.all()),
         "image_origins": image_origins,
-        "allowed_images": set(allowed_images),
-        "images_query": urlencode([("images", i) for i in sorted(allowed_images)]),
+        "allowed_images": set(show_images),
+        "images_query": urlencode([("images", i) for i in sorted(show_images)]),
     }
 
 
 def screen_context(membership: Membership, ticket: Ticket,
-                   allowed_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
+                   show_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
     org_id = membership.organization_id
-    context = live_context(membership, ticket, allowed_images)
+    context = live_context(membership, ticket, show_images)
     used = Message.objects.for_org(org_id).filter(ticket__contact_id=ticket.contact_id) \
         .exclude(channel=None).values("channel_id")
     context.update(
@@ -162,10 +163,13 @@ def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
     """The .eml as received, for agents of the message's organisation only."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     org_id = membership.organization_id
-    message = Message.objects.for_org(org_id).filter(pk=message_id).first()
-    payload = raw_mail_names(org_id, [message_id]).get(message_id) if message else None
+    is_mail = Message.objects.for_org(org_id).filter(
+        pk=message_id, direction=Direction.INBOUND, channel__kind="email").exists()
+    payload = raw_mail_names(org_id, [message_id]).get(message_id) if is_mail else None
     name = payload.get("raw") if payload else None
-    if not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/"):
+    # Only what `receive` stored for this organisation (the payload is ours, but be strict).
+    if (not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/")
+            or ".." in name):
         raise Http404
     try:
         handle = default_storage.open(name, "rb")
