@@ -22,13 +22,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left
 
 from atende.contacts.models import ContactIdentity
 from atende.tenancy.models import Membership
 from atende.tickets.models import OPEN_STATUSES, Message, Priority, Status, Ticket
 
 PAGE_SIZE = 50
+# The queue shows a line of the last message: no need to read a whole e-mail per row.
+LAST_MESSAGE_CHARS = 91
 VIEWS = ("mine", "unassigned", "open", "pending", "resolved")
 SORTS = ("updated", "waiting", "priority")
 PROTOCOL = re.compile(r"^\s*(?:tkt-?)?0*(\d{1,15})\s*$", re.IGNORECASE)
@@ -135,7 +137,8 @@ def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bo
     if f.q:
         qs = search(qs, f.q)
     last_text = Message.objects.filter(ticket_id=OuterRef("pk")).exclude(
-        direction="note").order_by("-created_at", "-id").values("text")[:1]
+        direction="note").order_by("-created_at", "-id").values(
+        snippet=Left("text", LAST_MESSAGE_CHARS))[:1]
     qs = qs.annotate(last_message=Subquery(last_text),
                      waiting_since=Coalesce("last_inbound_at", "created_at"))
     if f.sort == "waiting":

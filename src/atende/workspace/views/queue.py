@@ -11,6 +11,7 @@ from atende.tenancy.models import Membership, Service
 from atende.tickets.models import Priority, Status, Tag
 from atende.tickets.queue import COUNT_CAP, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
+from atende.workspace.queue_rows import queue_rows
 
 VIEW_LABELS = {
     "mine": _("Mine"),
@@ -34,7 +35,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     counts = view_counts(membership)
     context = {
         "filters": filters,
-        "tickets": tickets,
+        "rows": queue_rows(tickets),
+        "unassigned_label": str(_("Unassigned")),  # once, not once per row
         "has_next": has_next,
         "views": [(v, label, counts[v]) for v, label in VIEW_LABELS.items()],
         "current_view_label": VIEW_LABELS[filters.view],
