@@ -15,7 +15,6 @@ from atende.connectors.whatsapp.client import ProviderError
 from atende.connectors.whatsapp.outbound import describe_error
 from atende.connectors.whatsapp.templates import approved_templates, send_template
 from atende.connectors.whatsapp.window import window_state
-from atende.tenancy.models import Membership
 from atende.tickets.errors import TicketError
 from atende.tickets.services.actor import Actor
 from atende.workspace.access import agent_required
@@ -29,12 +28,11 @@ def whatsapp_panel(request: HttpRequest, ticket_id: int) -> HttpResponse:
     channel = ticket.channel
     if channel is None or channel.kind != ChannelKind.WHATSAPP:
         raise Http404
-    membership: Membership = request.membership  # type: ignore[attr-defined]
     context: dict[str, object] = {"ticket": ticket}
     if request.method == "POST":
         name, _sep, language = request.POST.get("template", "").partition("|")
         try:
-            send_template(ticket, name, language, [], Actor(user=membership.user))
+            send_template(ticket, name, language, [], Actor(user=request.user))  # type: ignore[arg-type]
             context["sent"] = True
         except TicketError as exc:
             context["error"] = exc.message
