@@ -48,6 +48,14 @@ def assign_waiting_tickets() -> None:
     sweep_waiting()
 
 
+@db_periodic_task(crontab(minute="*/5"))
+def send_answer_reminders() -> None:
+    """Pending tickets whose customer has not answered get one reminder (EM-5, WA-4)."""
+    from atende.tickets.services.reminders import send_due_reminders
+
+    send_due_reminders()
+
+
 @db_periodic_task(crontab(minute="*"))
 def expire_absent_agents() -> None:
     """Agents who closed the workspace stop receiving tickets (CORE-15)."""

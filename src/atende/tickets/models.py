@@ -121,6 +121,10 @@ class Ticket(TenantModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The agent's last public answer; with `answer_reminder_sent_at` it drives the
+    # "answer reminder" (the customer is asked to reply to a pending ticket).
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+    answer_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -140,6 +144,8 @@ class Ticket(TenantModel):
                          name="ticket_org_assignee"),
             models.Index(fields=["organization", "service", "status"], name="ticket_org_service"),
             models.Index(fields=["contact", "-created_at"], name="ticket_contact"),
+            models.Index(fields=["channel", "status", "last_outbound_at"],
+                         name="ticket_channel_reminder"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ class EventType(models.TextChoices):
     TICKET_CREATED = "ticket.created", "ticket.created"
     TICKET_UPDATED = "ticket.updated", "ticket.updated"
     TICKET_STATUS_CHANGED = "ticket.status_changed", "ticket.status_changed"
+    TICKET_ANSWER_REMINDER = "ticket.answer_reminder", "ticket.answer_reminder"
     MESSAGE_CREATED = "message.created", "message.created"
     MESSAGE_STATUS_CHANGED = "message.status_changed", "message.status_changed"
 

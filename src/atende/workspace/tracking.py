@@ -52,6 +52,8 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
         return _("finalized with “%(tag)s”") % {"tag": _value("", entry.after, names)}
     if action == "reopened":
         return _("reopened the ticket")
+    if action == "answer_reminder":
+        return _("reminded the customer to answer")
     field = str(FIELD_LABELS.get(entry.field, entry.field))
     if entry.field:
         return _("changed the %(field)s from %(before)s to %(after)s") % {

@@ -81,6 +81,8 @@ def post_message(
     before_status = ticket.status
     ticket.updated_at = now
     if not internal:
+        ticket.last_outbound_at = now
+        fields.append("last_outbound_at")
         if ticket.first_response_at is None:
             ticket.first_response_at = now
             fields.append("first_response_at")
