@@ -14,7 +14,7 @@ from django.utils.html import linebreaks
 
 from atende.connectors.base import OutboundAttachment
 from atende.connectors.email import threading
-from atende.connectors.email.config import EmailSettings
+from atende.connectors.email.config import EmailSettings, InlineImage
 from atende.connectors.email.loops import LOOP_HEADER, loop_value
 
 KEEP_REFERENCES = 10  # besides the first id: long chains keep the first and the last ten
@@ -58,10 +58,20 @@ def compose(cfg: EmailSettings, draft: Draft, message_id: str) -> EmailMessage:
     html = draft.html or linebreaks(draft.text, autoescape=True)
     if cfg.signature_text:
         text = f"{text}\n\n-- \n{cfg.signature_text}"
-    if cfg.signature_html:
-        html = f"{html}\n<div class=\"signature\">{cfg.signature_html}</div>"
+    signature_html, images = signature_with_images(cfg, message_id)
+    if signature_html:
+        html = f"{html}\n<div class=\"signature\">{signature_html}</div>"
     mail.set_content(text)
     mail.add_alternative(html, subtype="html")
+    if images:
+        # multipart/related around the HTML: the signature's images travel inside the mail,
+        # so the customer's client shows them without asking to load remote images.
+        html_part = mail.get_body(("html",))
+        assert html_part is not None  # just added
+        for cid, image in images:
+            maintype, _sep, subtype = image.content_type.partition("/")
+            html_part.add_related(image.read(), maintype=maintype, subtype=subtype,
+                                  cid=f"<{cid}>")
     for attachment in draft.attachments:
         with default_storage.open(attachment.storage_name, "rb") as stored:
             data = stored.read()
@@ -71,6 +81,21 @@ def compose(cfg: EmailSettings, draft: Draft, message_id: str) -> EmailMessage:
         mail.add_attachment(data, maintype=maintype, subtype=subtype,
                             filename=attachment.filename)
     return mail
+
+
+def signature_with_images(cfg: EmailSettings,
+                          message_id: str) -> tuple[str, list[tuple[str, InlineImage]]]:
+    """The signature's HTML with a Content-ID per image unique to this mail (RFC 2392), and
+    the images it refers to."""
+    html = cfg.signature_html
+    images = []
+    for image in cfg.signature_images:
+        reference = f'src="cid:{image.cid}"'
+        if reference in html:
+            cid = f"{image.cid}.{message_id}"
+            html = html.replace(reference, f'src="cid:{cid}"')
+            images.append((cid, image))
+    return html, images
 
 
 def new_message_id(cfg: EmailSettings, protocol: str) -> str:

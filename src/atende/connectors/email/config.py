@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.storage import default_storage
+
 from atende.connectors.models import Channel
 
 SSL, STARTTLS, PLAIN = "ssl", "starttls", "none"
@@ -29,6 +31,22 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image of the signature, sent as a related part; the HTML refers to `cid:<cid>`."""
+
+    cid: str
+    content_type: str
+    storage_name: str = ""
+    data: bytes = b""  # an image not stored yet (the preview of a pasted image)
+
+    def read(self) -> bytes:
+        if not self.storage_name:
+            return self.data
+        with default_storage.open(self.storage_name, "rb") as stored:
+            return bytes(stored.read())
+
+
+@dataclass(frozen=True)
 class EmailSettings:
     address: str
     from_name: str
@@ -42,6 +60,7 @@ class EmailSettings:
     signature_html: str
     reopen_closed: bool
     auto_daily_cap: int
+    signature_images: tuple[InlineImage, ...] = ()
 
     @property
     def domain(self) -> str:
@@ -74,4 +93,8 @@ class EmailSettings:
             signature_html=s.get("signature_html", ""),
             reopen_closed=bool(s.get("reopen_closed", True)),
             auto_daily_cap=int(s.get("auto_daily_cap", 3)),
+            signature_images=tuple(
+                InlineImage(cid=str(i["cid"]), content_type=str(i["content_type"]),
+                            storage_name=str(i["storage_name"]))
+                for i in s.get("signature_images") or ()),
         )

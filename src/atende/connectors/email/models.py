@@ -101,3 +101,14 @@ class ProcessingRule(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignatureImage(TenantModel):
+    """EM-6: an image uploaded through the signature editor. The stored signature refers to
+    it as `cid:sig-<pk>`; every outbound mail of the channel carries it as an inline part."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    storage_name = models.CharField(max_length=300)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)

@@ -1,14 +1,13 @@
 """The settings of an e-mail channel, validated and saved in one place (agent UI, API).
 
 Passwords go to `Channel.secrets` (encrypted); left blank on an existing channel, the stored
-one is kept. The signature's HTML is sanitised before it is stored.
+one is kept. The signature has its own editor (signature.py), so it is not a field here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import nh3
 from django import forms
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +21,7 @@ PROTOCOL_CHOICES = [(IMAP, "IMAP"), (POP3, "POP3")]
 SETTING_FIELDS = (
     "address", "from_name", "in_protocol", "in_host", "in_port", "in_security", "in_username",
     "in_folder", "pop3_delete", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
-    "poll_seconds", "signature_text", "signature_html", "reopen_closed", "auto_daily_cap",
+    "poll_seconds", "reopen_closed", "auto_daily_cap",
 )
 SECRET_FIELDS = ("in_password", "smtp_password")
 
@@ -58,10 +57,6 @@ class EmailChannelForm(forms.Form):
                                     help_text=_("Leave blank to keep the current password."))
     poll_seconds = forms.IntegerField(label=_("Check for new mail every (seconds)"),
                                       min_value=30, max_value=86400, initial=60)
-    signature_text = forms.CharField(label=_("Signature (text)"), required=False,
-                                     widget=forms.Textarea, max_length=5000)
-    signature_html = forms.CharField(label=_("Signature (HTML)"), required=False,
-                                     widget=forms.Textarea, max_length=50000)
     reopen_closed = forms.BooleanField(
         label=_("A reply to a closed ticket reopens it"), required=False, initial=True,
         help_text=_("Otherwise a new ticket linked to the closed one is opened."))
@@ -84,12 +79,6 @@ class EmailChannelForm(forms.Form):
 
     def clean_in_folder(self) -> str:
         return str(self.cleaned_data.get("in_folder") or "INBOX")
-
-    def clean_signature_html(self) -> str:
-        html = str(self.cleaned_data.get("signature_html") or "")
-        # Inline images of the signature are referenced by cid:, kept by the sanitiser.
-        schemes = nh3.ALLOWED_URL_SCHEMES | {"cid", "data"}
-        return nh3.clean(html, url_schemes=schemes) if html else ""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

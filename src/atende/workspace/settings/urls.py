@@ -4,6 +4,12 @@ from django.urls import path
 
 from atende.workspace.settings import agents, channels, integrations, views
 from atende.workspace.settings.crud import section_urls
+from atende.workspace.settings.email_signature import (
+    signature_editor,
+    signature_image,
+    signature_image_upload,
+    signature_preview,
+)
 from atende.workspace.settings.sections import SECTIONS
 
 app_name = "settings"
@@ -20,6 +26,14 @@ urlpatterns = [
     path("channels/<int:pk>/", channels.channel_edit, name="channel_edit"),
     path("channels/<int:pk>/toggle/", channels.channel_toggle, name="channel_toggle"),
     path("channels/<int:pk>/test/", channels.channel_test, name="channel_test"),
+    path("channels/<int:pk>/signature/", signature_editor,
+         name="email_signature"),
+    path("channels/<int:pk>/signature/preview/", signature_preview,
+         name="email_signature_preview"),
+    path("channels/<int:pk>/signature/images/", signature_image_upload,
+         name="email_signature_images"),
+    path("channels/<int:pk>/signature/images/<int:image_id>/", signature_image,
+         name="email_signature_image"),
     path("api-keys/", integrations.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", integrations.webhooks, name="webhooks"),
