@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.connectors.email.test_signature import png
+from tests.connectors.email.conftest import png
 from tests.e2e.conftest import Site
 from tests.e2e.test_workspace_journeys import SCREENSHOTS, sign_in
 from tests.fakes import processes

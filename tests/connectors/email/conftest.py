@@ -4,7 +4,9 @@ builder for customer mails."""
 from __future__ import annotations
 
 import itertools
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -38,6 +40,17 @@ def customer_mail(subject: str = "Pedido atrasado", text: str = "Meu pedido não
         msg[name.replace("_", "-")] = value
     msg.set_content(text)
     return msg.as_bytes()
+
+
+def png(red: int = 255) -> bytes:
+    """A real one-pixel PNG (no imaging library needed), for signature images."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(bytes([0, red, 0, 0]))) + chunk(b"IEND", b""))
 
 
 @pytest.fixture

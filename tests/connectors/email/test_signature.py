@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,21 +27,10 @@ from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.replies import NewAttachment, post_message
 from tests.conftest import Tenant
-from tests.connectors.email.conftest import SMTP_USER, customer_mail, make_email_channel
+from tests.connectors.email.conftest import SMTP_USER, customer_mail, make_email_channel, png
 from tests.fakes.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
-
-
-def png(red: int = 255) -> bytes:
-    """A real one-pixel PNG (no imaging library needed)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(bytes([0, red, 0, 0]))) + chunk(b"IEND", b""))
 
 
 def page(channel: Channel) -> str:
@@ -262,6 +249,35 @@ def test_automatic_mail_carries_the_signature_image_too(
     assert related.get_content_type() == "multipart/related"
     cid = related.get_payload()[1]["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in related.get_payload()[0].get_content()
+
+
+def test_a_lost_image_file_does_not_stop_the_channels_mail(
+        smtp_channel: Channel, smtp_sink: SmtpSink) -> None:
+    from atende.connectors.email.compose import Draft
+    from atende.connectors.email.outbound import send_automatic
+    from atende.connectors.email.signature_images import store_image
+
+    logo = store_image(smtp_channel, png())
+    save_signature(smtp_channel, f'<p>Acme<img src="cid:sig-{logo.pk}"></p>')
+    smtp_channel.refresh_from_db()
+    default_storage.delete(logo.storage_name)
+    result = send_automatic(smtp_channel, Draft(to="maria@example.com", subject="Recebemos",
+                                                text="Recebemos seu pedido."))
+    assert result.ok, result.error
+    mail = smtp_sink.deliveries[0].message()
+    html = mail.get_body(("html",)).get_content()
+    assert "Acme" in html and "<img" not in html
+    assert not any(p.get_content_maintype() == "image" for p in mail.walk())
+
+
+def test_a_signature_has_at_most_ten_images(email_channel: Channel) -> None:
+    from atende.connectors.email.signature_images import store_image
+
+    images = "".join(f'<img src="cid:sig-{store_image(email_channel, png(n)).pk}">'
+                     for n in range(11))
+    with pytest.raises(SignatureRefused) as refused:
+        prepare(email_channel, f"<p>{images}</p>")
+    assert "at most 10 images" in refused.value.errors[0]
 
 
 # Preview ----------------------------------------------------------------------------------

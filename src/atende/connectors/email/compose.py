@@ -3,8 +3,9 @@ our Message-ID, In-Reply-To / References from the ticket's mails, the `[#TKT-…
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -91,10 +92,17 @@ def signature_with_images(cfg: EmailSettings,
     images = []
     for image in cfg.signature_images:
         reference = f'src="cid:{image.cid}"'
-        if reference in html:
-            cid = f"{image.cid}.{message_id}"
-            html = html.replace(reference, f'src="cid:{cid}"')
-            images.append((cid, image))
+        if reference not in html:
+            continue
+        try:
+            data = image.read()
+        except OSError:
+            # A lost file must not stop the channel's mail: the answer leaves without it.
+            html = re.sub(rf'<img[^>]*{re.escape(reference)}[^>]*>', "", html)
+            continue
+        cid = f"{image.cid}.{message_id}"
+        html = html.replace(reference, f'src="cid:{cid}"')
+        images.append((cid, replace(image, data=data, storage_name="")))
     return html, images
 
 

@@ -112,3 +112,8 @@ class SignatureImage(TenantModel):
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Clean-up on save: the channel's images older than a day.
+        indexes = [models.Index(fields=["channel", "created_at"],
+                                name="email_sig_image_channel")]

@@ -46,6 +46,7 @@ LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
 STORED_CID = re.compile(r"^cid:sig-(\d+)$")
 DATA_URI = re.compile(r"^data:[^,;]*(;[^,]*)?,", re.IGNORECASE)
 MAX_HTML = 200_000
+MAX_IMAGES = 10  # every mail of the channel carries them all
 KEEP_UNUSED_IMAGES = timedelta(days=1)  # an upload may still be in an unsaved editor
 
 
@@ -150,6 +151,9 @@ def prepare(channel: Channel, html: str, image_prefix: str = "", *,
     found = images_of(channel, images.stored)
     if found.keys() != images.stored:
         images.errors.append(_("An image of the signature no longer exists: insert it again."))
+    if len(images.stored) + len(images.pasted) > MAX_IMAGES:
+        images.errors.append(_("A signature can have at most %(count)d images.")
+                             % {"count": MAX_IMAGES})
     if images.errors:
         raise SignatureRefused(list(dict.fromkeys(images.errors)))
     inline = [InlineImage(f"sig-{pk}", row.content_type, row.storage_name)
