@@ -44,6 +44,11 @@ def test_signature_with_bold_text_and_an_image(browser: Browser, site: Site) -> 
     ana.keyboard.type("Ana Lima, Loja Exemplo")
     ana.keyboard.press("Control+A")
     ana.get_by_role("button", name="Bold").click()
+    # Size and alignment leave as inline styles (mail clients ignore classes).
+    ana.locator("#signature-toolbar .ql-size .ql-picker-label").click()
+    ana.locator('#signature-toolbar .ql-size .ql-picker-item[data-value="18px"]').click()
+    ana.locator("#signature-toolbar .ql-align .ql-picker-label").click()
+    ana.locator('#signature-toolbar .ql-align .ql-picker-item[data-value="center"]').click()
     ana.keyboard.press("End")
     ana.keyboard.press("Enter")
     with ana.expect_file_chooser() as chooser:
@@ -57,12 +62,15 @@ def test_signature_with_bold_text_and_an_image(browser: Browser, site: Site) -> 
     expect(preview.locator("strong")).to_have_text("Ana Lima, Loja Exemplo")
     expect(preview.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;"))
     expect(preview.locator("body")).to_contain_text("Your order left our warehouse")
+    expect(preview.get_by_text("Ana Lima, Loja Exemplo")).to_have_css("font-size", "18px")
+    expect(preview.locator("p", has_text="Ana Lima")).to_have_css("text-align", "center")
     ana.screenshot(path=str(SCREENSHOTS / "email-signature-editor.png"))
 
     ana.get_by_role("button", name="Save signature").click()
     expect(ana.locator(".flash")).to_contain_text("Signature saved.")
     ana.reload()
     expect(editor.locator("strong")).to_have_text("Ana Lima, Loja Exemplo")
+    expect(editor.locator("p", has_text="Ana Lima")).to_have_css("text-align", "center")
     expect(editor.locator("img")).to_have_attribute(
         "src", re.compile(rf"/settings/channels/{channel}/signature/images/\d+/$"))
     assert editor.locator("img").evaluate("img => img.naturalWidth") == 1
