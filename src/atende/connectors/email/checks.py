@@ -51,7 +51,7 @@ def check_settings(channel: Channel) -> TestResult:
 
 def _check_incoming(cfg: EmailSettings, token: str) -> None:
     if cfg.protocol == POP3:
-        pop = open_pop3(cfg.inbound)
+        pop = open_pop3(cfg.inbound, token)
         try:
             pop.stat()
         except poplib.error_proto as exc:
