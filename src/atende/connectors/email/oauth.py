@@ -102,6 +102,9 @@ def refresh(channel: Channel, force: bool = False) -> str:
     if secrets.get("oauth_access_token") and secrets["oauth_access_token"] != refused and \
             float(secrets.get("oauth_expires_at", 0)) > time.time() + EARLY_SECONDS:
         return str(secrets["oauth_access_token"])  # another worker just refreshed it
+    if not secrets.get("oauth_refresh_token"):
+        raise MailError("auth", "the mailbox is not connected yet: use Connect in the "
+                                "channel's settings")
     settings = locked.settings or {}
     url = token_url(settings)
     try:
