@@ -250,3 +250,12 @@ def test_the_screen_explains_the_registration_in_portuguese(
     channel = oauth_channel(client, tenant, provider)
     edit = client.get(f"/settings/channels/{channel.pk}/").content.decode()
     assert "Conectar com a Microsoft" in edit and "Ainda não conectado" in edit
+
+
+def test_password_sign_in_still_needs_its_servers_and_user(admin_client: Client,
+                                                           tenant: Tenant) -> None:
+    page = admin_client.post("/settings/channels/new/email/", form_data(
+        tenant, sign_in="password", in_password="pw", oauth_client_id="",
+        oauth_client_secret="")).content.decode()
+    assert page.count("This field is required.") == 3  # in_host, in_username, smtp_host
+    assert not Channel.objects.filter(organization=tenant.org).exists()
