@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.utils import translation
 
 from atende.connectors.email import consent, oauth
+from atende.connectors.email.checks import check_settings
 from atende.connectors.email.client import MailError, open_imap, open_pop3
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
@@ -25,6 +27,7 @@ from tests.connectors.email.conftest import customer_mail, make_email_channel
 from tests.fakes import dovecot as dovecot_module
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.oauth2_server import FakeOAuth2
+from tests.fakes.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
 REDIRECT_URI = "http://127.0.0.1:8000/settings/channels/oauth/callback/"
@@ -139,3 +142,23 @@ def test_a_revoked_consent_is_recorded_on_the_mailbox(
     assert poll_channel(channel.pk) is None
     error = MailboxState.objects.get(channel=channel).last_error
     assert error.startswith("auth:") and "refresh token is invalid" in error
+
+
+def test_test_settings_signs_in_with_the_token_on_both_sides(
+        tenant: Tenant, oauth_dovecot: Dovecot, provider: FakeOAuth2) -> None:
+    with SmtpSink() as sink:
+        channel = connected_channel(tenant, oauth_dovecot, provider, smtp_host=sink.host,
+                                    smtp_port=sink.port, smtp_security="none")
+        sink.handler.oauth = (provider.user, oauth.token_for(channel))
+        result = check_settings(channel)
+        assert result.ok, result.message
+        assert len(sink.deliveries) == 1
+        provider.expire_access_tokens()
+        provider.revoke_refresh_tokens()
+        channel.secrets = {**channel.secrets, "oauth_expires_at": time.time() - 1}
+        channel.save()
+        with translation.override("en"):
+            refused = check_settings(channel)
+        assert not refused.ok and refused.step == "imap.auth"
+        assert "OAuth2 sign-in" in refused.message and "connect the mailbox again" in \
+            refused.message
