@@ -32,14 +32,15 @@ ssl = no
 first_valid_uid = 8
 first_valid_gid = 8
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 # Failed logins are part of the tests: no delay, no per-IP penalty.
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:{dir}/mail/%u
-passdb {{
+{oauth_passdb}passdb {{
   driver = static
   args = password={password}
+  mechanisms = plain login
 }}
 userdb {{
   driver = static
@@ -67,6 +68,21 @@ service anvil {{
   chroot =
 }}
 """
+# Access tokens are checked at the fake provider's RFC 7662 introspection endpoint.
+OAUTH_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH_CONFIG = """introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = email
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+"""
 
 
 def available() -> bool:
@@ -74,7 +90,11 @@ def available() -> bool:
 
 
 class Dovecot:
-    def __init__(self) -> None:
+    """`oauth2_introspection_url`: also accept XOAUTH2/OAUTHBEARER logins whose access token
+    that endpoint says is active (Dovecot's oauth2 passdb); PLAIN with PASSWORD still works."""
+
+    def __init__(self, oauth2_introspection_url: str = "") -> None:
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.dir = Path(tempfile.mkdtemp(prefix="atende-dovecot-"))
         self.imap_port = free_port()
         self.pop3_port = free_port()
@@ -85,8 +105,13 @@ class Dovecot:
         (self.dir / "mail").mkdir()
         shutil.chown(self.dir / "mail", "mail", "mail")
         config = self.dir / "dovecot.conf"
-        config.write_text(CONFIG.format(dir=self.dir, password=PASSWORD, imap=self.imap_port,
-                                        pop3=self.pop3_port))
+        oauth = self.oauth2_introspection_url
+        if oauth:
+            (self.dir / "dovecot-oauth2.conf.ext").write_text(OAUTH_CONFIG.format(url=oauth))
+        config.write_text(CONFIG.format(
+            dir=self.dir, password=PASSWORD, imap=self.imap_port, pop3=self.pop3_port,
+            oauth_mechanisms=" xoauth2 oauthbearer" if oauth else "",
+            oauth_passdb=OAUTH_PASSDB.format(dir=self.dir) if oauth else ""))
         # Output to a file, not a pipe: the daemon keeps its inherited descriptors open.
         with (self.dir / "start.log").open("wb") as out:
             subprocess.run([DOVECOT, "-c", str(config)], check=True, stdout=out,

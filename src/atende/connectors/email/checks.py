@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from atende.connectors.base import TestResult
 from atende.connectors.email.client import MailError, open_imap, open_pop3, open_smtp
 from atende.connectors.email.compose import Draft, compose, new_message_id
-from atende.connectors.email.config import POP3, EmailSettings, Endpoint
+from atende.connectors.email.config import OAUTH2, POP3, EmailSettings, Endpoint
 from atende.connectors.email.imap import select_folder
 from atende.connectors.email.loops import automatic_headers
 from atende.connectors.email.oauth import token_for
@@ -33,6 +33,8 @@ STEP_MESSAGES = {
                            "%(detail)s"),
     "send": gettext_lazy("%(side)s: %(server)s did not accept the test message. %(detail)s"),
 }
+OAUTH2_REFUSED = gettext_lazy("%(side)s: the OAuth2 sign-in at %(server)s was refused; if "
+                              "access was revoked, connect the mailbox again. %(detail)s")
 
 
 def check_settings(channel: Channel) -> TestResult:
@@ -51,7 +53,7 @@ def check_settings(channel: Channel) -> TestResult:
 
 def _check_incoming(cfg: EmailSettings, token: str) -> None:
     if cfg.protocol == POP3:
-        pop = open_pop3(cfg.inbound)
+        pop = open_pop3(cfg.inbound, token)
         try:
             pop.stat()
         except poplib.error_proto as exc:
@@ -87,6 +89,8 @@ def _send_test_message(cfg: EmailSettings, token: str) -> None:
 
 def _failed(side_code: str, side: str, endpoint: Endpoint, exc: MailError) -> TestResult:
     template = STEP_MESSAGES.get(exc.step, STEP_MESSAGES["connect"])
+    if exc.step == "auth" and endpoint.auth == OAUTH2:
+        template = OAUTH2_REFUSED
     message = str(template) % {"side": side, "server": f"{endpoint.host}:{endpoint.port}",
                                "detail": exc.detail[:500]}
     return TestResult(ok=False, message=message.strip(), step=f"{side_code}.{exc.step}")

@@ -10,6 +10,7 @@ import poplib
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 
 from atende.connectors.email.config import OAUTH2, SSL, STARTTLS, TIMEOUT, Endpoint
 
@@ -71,7 +72,7 @@ def open_imap(ep: Endpoint, token: str = "") -> imaplib.IMAP4:
                 raise MailError("tls", _describe(exc)) from exc
         try:
             if ep.auth == OAUTH2:
-                conn.authenticate("XOAUTH2", lambda _: xoauth2(ep.username, token).encode())
+                conn.authenticate("XOAUTH2", _xoauth2_answers(ep.username, token))
             else:
                 conn.login(ep.username, ep.password)
         except imaplib.IMAP4.error as exc:
@@ -82,7 +83,20 @@ def open_imap(ep: Endpoint, token: str = "") -> imaplib.IMAP4:
     return conn
 
 
-def open_pop3(ep: Endpoint) -> poplib.POP3:
+def _xoauth2_answers(user: str, token: str) -> Callable[[bytes], bytes]:
+    """The token first; to the error challenge that may follow (base64 JSON), an empty line,
+    after which the server sends its final NO (CONTRACTS §6.4)."""
+    sent: list[bool] = []
+
+    def answer(_challenge: bytes) -> bytes:
+        if sent:
+            return b""
+        sent.append(True)
+        return xoauth2(user, token).encode()
+    return answer
+
+
+def open_pop3(ep: Endpoint, token: str = "") -> poplib.POP3:
     resolve(ep.host, ep.port)
     try:
         if ep.security == SSL:
@@ -101,14 +115,28 @@ def open_pop3(ep: Endpoint) -> poplib.POP3:
             except (ssl.SSLError, poplib.error_proto, OSError) as exc:
                 raise MailError("tls", _describe(exc)) from exc
         try:
-            conn.user(ep.username)
-            conn.pass_(ep.password)
+            if ep.auth == OAUTH2:
+                _pop3_xoauth2(conn, ep.username, token)
+            else:
+                conn.user(ep.username)
+                conn.pass_(ep.password)
         except poplib.error_proto as exc:
             raise MailError("auth", _describe(exc)) from exc
     except BaseException:
         _close_quietly(conn.close)
         raise
     return conn
+
+
+def _pop3_xoauth2(conn: poplib.POP3, user: str, token: str) -> None:
+    """`AUTH XOAUTH2 <b64>` with the initial response (RFC 5034); poplib has no AUTH."""
+    conn._putcmd("AUTH XOAUTH2 " + xoauth2_base64(user, token))  # type: ignore[attr-defined]
+    resp: bytes = conn._getresp()  # type: ignore[attr-defined]  # raises on -ERR
+    if resp.startswith(b"+ ") or resp == b"+":
+        # A challenge instead of +OK: the token was refused; an empty line gets the -ERR.
+        conn._putcmd("")  # type: ignore[attr-defined]
+        conn._getresp()  # type: ignore[attr-defined]
+        raise poplib.error_proto(resp)
 
 
 def open_smtp(ep: Endpoint, token: str = "", local_hostname: str | None = None) -> smtplib.SMTP:

@@ -20,7 +20,7 @@ from atende.connectors.email.client import MailError, open_smtp
 from atende.connectors.email.compose import Draft, compose, new_message_id, references_chain
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.loops import automatic_headers, claim_automatic_mail
-from atende.connectors.email.oauth import token_for
+from atende.connectors.email.oauth import with_token
 from atende.connectors.models import Channel
 from atende.contacts.models import ContactIdentity, IdentityKind
 from atende.tickets.models import Direction, Message, Ticket
@@ -85,7 +85,8 @@ def thread_headers(channel: Channel, message: OutboundMessage) -> tuple[str, tup
 
 def deliver(cfg: EmailSettings, mail: EmailMessage, to: str, channel: Channel) -> SendResult:
     try:
-        conn = open_smtp(cfg.smtp, token_for(channel), local_hostname=cfg.domain)
+        conn = with_token(channel, lambda token: open_smtp(cfg.smtp, token,
+                                                           local_hostname=cfg.domain))
     except MailError as exc:
         return SendResult(ok=False, error=str(exc), retryable=exc.step != "auth")
     try:

@@ -12,7 +12,7 @@ from atende.connectors.email.client import MailError
 from atende.connectors.email.config import POP3, EmailSettings
 from atende.connectors.email.imap import PollReport, poll_imap
 from atende.connectors.email.models import MailboxState
-from atende.connectors.email.oauth import token_for
+from atende.connectors.email.oauth import with_token
 from atende.connectors.email.pop3 import poll_pop3
 from atende.connectors.models import Channel, ChannelKind
 
@@ -36,8 +36,8 @@ def poll_channel(channel_id: int) -> PollReport | None:
         error = ""
         report = None
         try:
-            report = poll_pop3(channel) if cfg.protocol == POP3 else poll_imap(
-                channel, token_for(channel))
+            poll = poll_pop3 if cfg.protocol == POP3 else poll_imap
+            report = with_token(channel, lambda token: poll(channel, token))
         except MailError as exc:
             error = str(exc)
             logger.warning("e-mail poll of channel %s failed at %s", channel_id, exc.step)

@@ -16,9 +16,9 @@ from atende.connectors.email.receive import receive
 from atende.connectors.models import Channel
 
 
-def poll_pop3(channel: Channel) -> PollReport:
+def poll_pop3(channel: Channel, token: str = "") -> PollReport:
     cfg = EmailSettings.of(channel)
-    conn = open_pop3(cfg.inbound)
+    conn = open_pop3(cfg.inbound, token)
     try:
         listing = _uidl(conn)
         seen = set(Pop3Seen.objects.for_org(channel.organization_id)

@@ -9,12 +9,15 @@ from django import forms
 from atende.connectors.email.settings_form import EmailChannelForm
 from atende.connectors.models import Channel
 from atende.tenancy.models import Organization, User
+from atende.workspace.settings.channel_email_oauth import oauth_panel
 
 
 class EmailChannelScreen:
     def form(self, organization: Organization, data: Any,
              channel: Channel | None) -> forms.Form:
-        return EmailChannelForm(organization.pk, data=data, channel=channel)
+        form = EmailChannelForm(organization.pk, data=data, channel=channel)
+        form.oauth_panel = oauth_panel(channel)  # type: ignore[attr-defined]
+        return form
 
     def create(self, organization: Organization, form: forms.Form,
                user: User) -> tuple[Channel, dict[str, str]]:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from atende.workspace.settings import agents, channels, integrations, views
+from atende.workspace.settings import agents, channel_email_oauth, channels, integrations, views
 from atende.workspace.settings.crud import section_urls
 from atende.workspace.settings.email_signature import (
     signature_editor,
@@ -34,6 +34,10 @@ urlpatterns = [
          name="email_signature_images"),
     path("channels/<int:pk>/signature/images/<int:image_id>/", signature_image,
          name="email_signature_image"),
+    path("channels/<int:pk>/oauth/connect/", channel_email_oauth.channel_oauth_connect,
+         name="channel_oauth_connect"),
+    path("channels/oauth/callback/", channel_email_oauth.channel_oauth_callback,
+         name="channel_oauth_callback"),
     path("api-keys/", integrations.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", integrations.webhooks, name="webhooks"),
