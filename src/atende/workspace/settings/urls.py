@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from atende.workspace.settings import agents, channels, integrations, views
+from atende.workspace.settings import (
+    agents,
+    channel_notifications,
+    channels,
+    integrations,
+    views,
+)
 from atende.workspace.settings.crud import section_urls
 from atende.workspace.settings.sections import SECTIONS
 
@@ -20,6 +26,10 @@ urlpatterns = [
     path("channels/<int:pk>/", channels.channel_edit, name="channel_edit"),
     path("channels/<int:pk>/toggle/", channels.channel_toggle, name="channel_toggle"),
     path("channels/<int:pk>/test/", channels.channel_test, name="channel_test"),
+    path("channels/<int:pk>/notifications/", channel_notifications.notifications,
+         name="channel_notifications"),
+    path("channels/<int:pk>/notifications/preview/", channel_notifications.notification_preview,
+         name="channel_notifications_preview"),
     path("api-keys/", integrations.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", integrations.webhooks, name="webhooks"),
