@@ -105,7 +105,7 @@ def values_for(ticket: Ticket, language: str) -> dict[str, str]:
         status = str(Status(ticket.status).label) if ticket.status in Status.values else ""
     agent = ticket.assignee
     return {
-        "contact.name": ticket.contact.name if ticket.contact_id else "",
+        "contact.name": ticket.contact.name,
         "ticket.protocol": ticket.protocol,
         "ticket.subject": ticket.subject,
         "ticket.status": status,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -45,7 +46,7 @@ def notifications(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-def _sample_ticket(request: HttpRequest, channel: Channel) -> Ticket:
+def _sample_ticket(request: HttpRequest, channel: Channel, language: str) -> Ticket:
     """The channel's latest ticket, or an example one when it has none yet."""
     org = request.membership.organization  # type: ignore[attr-defined]
     ticket = (Ticket.objects.for_org(org.pk).filter(channel=channel)
@@ -53,7 +54,9 @@ def _sample_ticket(request: HttpRequest, channel: Channel) -> Ticket:
               .order_by("-created_at", "-id").first())
     if ticket is not None:
         return ticket
-    return Ticket(organization=org, number=123, subject=_("My order has not arrived"),
+    with translation.override(language):
+        subject = _("My order has not arrived")
+    return Ticket(organization=org, number=123, subject=subject,
                   status=Status.OPEN, contact=Contact(organization=org, name="Maria Souza"),
                   service=channel.service)
 
@@ -70,7 +73,7 @@ def notification_preview(request: HttpRequest, pk: int) -> HttpResponse:
     default = default_text(event, language)
     subject = request.POST.get(field_name(event, language, "subject"), default.subject)
     body = request.POST.get(field_name(event, language, "body"), default.body)
-    ticket = _sample_ticket(request, channel)
+    ticket = _sample_ticket(request, channel, language)
     values = values_for(ticket, language)
     return render(request, "workspace/settings/notification_preview.html", {
         "ticket": ticket, "subject": mail_subject(subject[:250], values, ticket.number),
