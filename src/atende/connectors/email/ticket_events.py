@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from atende.connectors.email.models import NotificationEvent
+from atende.connectors.email.models import NotificationEvent, NotificationTemplate
 from atende.connectors.models import ChannelKind
 from atende.tickets.models import Status
 
@@ -26,6 +26,10 @@ def status_event(previous: str, status: str) -> str | None:
 def _enqueue(organization_id: int, payload: dict[str, Any], event: str) -> None:
     from atende.connectors.email.tasks import send_ticket_notification
 
+    # Most channels send nothing: one indexed look-up spares a task per ticket (ingest).
+    if not NotificationTemplate.objects.for_org(organization_id).filter(
+            channel_id=payload["channel_id"], event=event, enabled=True).exists():
+        return
     ticket_id = int(payload["id"])
     transaction.on_commit(lambda: send_ticket_notification.enqueue(
         organization_id, ticket_id, str(event)))
