@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from atende.connectors.email.models import (
     AutomaticMail,
@@ -25,12 +25,13 @@ from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive
 from atende.connectors.models import Channel
 from atende.contacts.services import find_or_create_contact
-from atende.tickets.models import Direction, Message, Status, ThreadReference, Ticket
+from atende.tickets.models import AuditEntry, Direction, Message, Status, ThreadReference, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.create import open_ticket
 from atende.tickets.services.reminders import send_due_reminders
 from atende.tickets.services.replies import post_message
+from atende.workspace.tracking import describe
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import (
     ADDRESS,
@@ -107,6 +108,10 @@ def test_a_ticket_from_a_mail_is_acknowledged_threaded_and_in_the_timeline(
     assert entry.external_id == our_id and entry.author_user is None
     assert entry.delivery_status == "sent"
     assert AutomaticMail.objects.get(message=entry).event == NotificationEvent.OPENED
+    trail = AuditEntry.objects.get(ticket=ticket, action="notification_sent")
+    assert trail.after["event"] == "opened" and trail.actor_user is None
+    with translation.override("en"):
+        assert describe(trail, {}) == "sent the automatic e-mail “Ticket opened”"
     assert ThreadReference.objects.filter(channel=channel, key=our_id, ticket=ticket).exists()
     # The automatic mail is not an agent's answer: no reminder clock, no first response.
     ticket.refresh_from_db()
@@ -294,3 +299,13 @@ def test_our_own_address_is_never_notified(
     turn_on(channel, NotificationEvent.OPENED)
     deliver(channel, customer_mail(sender=f"Suporte <{ADDRESS}>"))
     assert smtp_sink.deliveries == []
+
+
+def test_the_timeline_tells_the_automatic_mail_from_an_answer(
+        admin_client: Any, channel: Channel, smtp_sink: SmtpSink,
+        deliver: Callable[..., Ticket]) -> None:
+    turn_on(channel, NotificationEvent.OPENED)
+    ticket = deliver(channel, customer_mail())
+    page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "sent the automatic e-mail “Ticket opened”" in page
+    assert "Recebemos sua mensagem e abrimos o chamado" in page

@@ -28,6 +28,8 @@ from atende.contacts.models import ContactIdentity, IdentityKind
 from atende.events import emit
 from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket
 from atende.tickets.payloads import message_payload
+from atende.tickets.services import audit
+from atende.tickets.services.actor import Actor
 from atende.tickets.services.ingest import sanitize_html
 from atende.tickets.services.threads import remember_thread_key
 
@@ -112,5 +114,8 @@ def _record(ticket: Ticket, draft: Draft, event: str, language: str, message_id:
                                  event=event, language=language)
     if message_id and ticket.channel is not None:
         remember_thread_key(ticket.pk, ticket.channel, message_id)
+    # The timeline and the tracking tab tell it apart from an agent's answer.
+    audit.record(ticket, Actor(label="system:email-notification"), "notification_sent",
+                 after={"event": event, "language": language, "message": message.pk})
     emit(ticket.organization_id, "message.created", message_payload(message))
     return message
