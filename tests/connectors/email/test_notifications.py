@@ -309,3 +309,19 @@ def test_the_timeline_tells_the_automatic_mail_from_an_answer(
     page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "sent the automatic e-mail “Ticket opened”" in page
     assert "Recebemos sua mensagem e abrimos o chamado" in page
+
+
+def test_a_temporary_smtp_failure_is_tried_again_within_the_same_daily_count(
+        tenant: Tenant, channel: Channel, smtp_sink: SmtpSink,
+        deliver: Callable[..., Ticket]) -> None:
+    channel.settings["auto_daily_cap"] = 1
+    channel.save()
+    ticket = deliver(channel, customer_mail())
+    turn_on(channel, NotificationEvent.OPENED)
+    smtp_sink.fail_next("451 4.3.0 try later")
+    assert send_notification(tenant.org.pk, ticket.pk, NotificationEvent.OPENED) == "retry"
+    assert not Message.objects.filter(direction=Direction.OUTBOUND).exists()
+    # The retry (attempt 2) is not refused by the cap the first attempt used.
+    assert send_notification(tenant.org.pk, ticket.pk, NotificationEvent.OPENED, 2) == "sent"
+    assert len(smtp_sink.deliveries) == 1
+    assert Message.objects.get(direction=Direction.OUTBOUND).delivery_status == "sent"

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import linebreaks
 
+from atende.backoff import next_delay
 from atende.connectors.email.compose import Draft, references_chain
 from atende.connectors.email.models import AutomaticMail, NotificationEvent
 from atende.connectors.email.notification_texts import (
@@ -38,12 +39,16 @@ logger = logging.getLogger(__name__)
 # RFC 3834: an acknowledgement answers the customer's mail; the others follow an event.
 _KIND: dict[str, str] = {NotificationEvent.OPENED: "auto-replied"}
 
-SENT, OFF, SKIPPED, CAPPED, FAILED = "sent", "off", "skipped", "capped", "failed"
+SENT, OFF, SKIPPED, CAPPED, RETRY, FAILED = "sent", "off", "skipped", "capped", "retry", "failed"
+MAX_ATTEMPTS = 5
 
 
-def send_notification(organization_id: int, ticket_id: int, event: str) -> str:
+def send_notification(organization_id: int, ticket_id: int, event: str,
+                      attempt: int = 1) -> str:
     """Send the channel's `event` notification for the ticket, if it is on. Returns what
-    happened (`sent`, `off`, `skipped`, `capped`, `failed`); never raises for a refusal."""
+    happened (`sent`, `off`, `skipped`, `capped`, `retry`, `failed`); never raises for a
+    refusal. Network trouble and 4xx answers are tried again later (backoff); the last
+    failure shows on the timeline."""
     ticket = (Ticket.objects.for_org(organization_id)
               .select_related("channel", "contact", "organization", "service", "assignee")
               .filter(pk=ticket_id).first())
@@ -74,10 +79,17 @@ def send_notification(organization_id: int, ticket_id: int, event: str) -> str:
     draft = Draft(to=to, subject=subject, text=fill(text.body, values),
                   in_reply_to=inbound[-1], references=references_chain([k for k, _d in rows]))
     result = send_automatic(channel, draft, _KIND.get(event, "auto-generated"),
-                            protocol=ticket.protocol)
+                            protocol=ticket.protocol, counted=attempt > 1)
     if result.error == DAILY_CAP_REACHED:
         logger.info("no %s notification on ticket %s: %s", event, ticket.pk, result.error)
         return CAPPED
+    if not result.ok and result.retryable and attempt < MAX_ATTEMPTS:
+        from atende.connectors.email.tasks import send_ticket_notification
+
+        run_after = timezone.now() + next_delay(attempt)
+        send_ticket_notification.using(run_after=run_after).enqueue(
+            organization_id, ticket_id, event, attempt + 1)
+        return RETRY
     _record(ticket, draft, event, language, result.external_id if result.ok else "",
             "" if result.ok else result.error)
     return SENT if result.ok else FAILED

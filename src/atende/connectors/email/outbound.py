@@ -114,12 +114,13 @@ DAILY_CAP_REACHED = "daily cap of automatic mail reached"
 
 
 def send_automatic(channel: Channel, draft: Draft, kind: str = "auto-replied",
-                   protocol: str = "auto") -> SendResult:
+                   protocol: str = "auto", *, counted: bool = False) -> SendResult:
     """A mail no person wrote (acknowledgement, notification): loop headers always, and at
-    most the channel's daily cap per address. Never call it for mail whose inbound message
-    carries `no_auto_reply`. When sent, `external_id` is the mail's Message-ID."""
+    most the channel's daily cap per address (`counted`: a retry, already counted). Never
+    call it for mail whose inbound message carries `no_auto_reply`. When sent,
+    `external_id` is the mail's Message-ID."""
     cfg = EmailSettings.of(channel)
-    if not claim_automatic_mail(channel, draft.to, cfg.auto_daily_cap):
+    if not counted and not claim_automatic_mail(channel, draft.to, cfg.auto_daily_cap):
         return SendResult(ok=False, error=DAILY_CAP_REACHED)
     headers = tuple(automatic_headers(kind).items())
     draft = replace(draft, extra_headers=(*draft.extra_headers, *headers))
