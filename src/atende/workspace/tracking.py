@@ -54,6 +54,8 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
         return _("reopened the ticket")
     if action == "answer_reminder":
         return _("reminded the customer to answer")
+    if action == "notification_sent":
+        return _("sent the automatic e-mail “%(event)s”") % {"event": _notification(entry.after)}
     field = str(FIELD_LABELS.get(entry.field, entry.field))
     if entry.field:
         return _("changed the %(field)s from %(before)s to %(after)s") % {
@@ -62,3 +64,10 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
             "after": _value(entry.field, entry.after, names),
         }
     return action.replace("_", " ")
+
+
+def _notification(after: Any) -> str:
+    from atende.connectors.email.models import NotificationEvent
+
+    event = after.get("event") if isinstance(after, dict) else None
+    return str(NotificationEvent(event).label) if event in NotificationEvent.values else "—"

@@ -117,3 +117,50 @@ class SignatureImage(TenantModel):
         # Clean-up on save: the channel's images older than a day.
         indexes = [models.Index(fields=["channel", "created_at"],
                                 name="email_sig_image_channel")]
+
+
+class NotificationEvent(models.TextChoices):
+    OPENED = "opened", _("Ticket opened")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    ANSWER_REMINDER = "answer_reminder", _("Answer reminder")
+    RESOLVED = "resolved", _("Ticket resolved")
+
+
+class NotificationLanguage(models.TextChoices):
+    PT_BR = "pt-br", _("Brazilian Portuguese")
+    EN = "en", _("English")
+
+
+class NotificationTemplate(TenantModel):
+    """EM-5: what the customer receives for one ticket event, in one language, on one
+    channel. No row: the built-in default text, switched off."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(_("event"), max_length=20, choices=NotificationEvent.choices)
+    language = models.CharField(_("language"), max_length=10,
+                                choices=NotificationLanguage.choices)
+    enabled = models.BooleanField(_("send"), default=False)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"), max_length=20000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification template")
+        verbose_name_plural = _("notification templates")
+        # Also the lookup index of every send: (channel, event, language).
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "event", "language"],
+                                    name="uniq_notification_template")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.language})"
+
+
+class AutomaticMail(TenantModel):
+    """Marks a timeline message as an automatic notification (not an agent's answer)."""
+
+    message = models.OneToOneField("tickets.Message", on_delete=models.CASCADE,
+                                   related_name="automatic_mail")
+    event = models.CharField(max_length=20, choices=NotificationEvent.choices)
+    language = models.CharField(max_length=10)

@@ -111,13 +111,20 @@ def _answer(code: int, reply: bytes | str) -> SendResult:
     return SendResult(ok=False, error=f"smtp {code}: {text}"[:2000], retryable=400 <= code < 500)
 
 
-def send_automatic(channel: Channel, draft: Draft, kind: str = "auto-replied") -> SendResult:
+DAILY_CAP_REACHED = "daily cap of automatic mail reached"
+
+
+def send_automatic(channel: Channel, draft: Draft, kind: str = "auto-replied",
+                   protocol: str = "auto", *, counted: bool = False) -> SendResult:
     """A mail no person wrote (acknowledgement, notification): loop headers always, and at
-    most the channel's daily cap per address. Never call it for mail whose inbound message
-    carries `no_auto_reply`."""
+    most the channel's daily cap per address (`counted`: a retry, already counted). Never
+    call it for mail whose inbound message carries `no_auto_reply`. When sent,
+    `external_id` is the mail's Message-ID."""
     cfg = EmailSettings.of(channel)
-    if not claim_automatic_mail(channel, draft.to, cfg.auto_daily_cap):
-        return SendResult(ok=False, error="daily cap of automatic mail reached")
+    if not counted and not claim_automatic_mail(channel, draft.to, cfg.auto_daily_cap):
+        return SendResult(ok=False, error=DAILY_CAP_REACHED)
     headers = tuple(automatic_headers(kind).items())
     draft = replace(draft, extra_headers=(*draft.extra_headers, *headers))
-    return deliver(cfg, compose(cfg, draft, new_message_id(cfg, "auto")), draft.to, channel)
+    message_id = new_message_id(cfg, protocol)
+    result = deliver(cfg, compose(cfg, draft, message_id), draft.to, channel)
+    return replace(result, external_id=message_id) if result.ok else result

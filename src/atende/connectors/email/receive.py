@@ -79,6 +79,9 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
                        f"ignored by rule {outcome.ignore.pk}: {outcome.ignore.name}")
     if outcome.no_auto_reply is not None and not parsed.no_auto_reply:
         parsed.no_auto_reply = f"rule {outcome.no_auto_reply.pk}"
+    if parsed.no_auto_reply:  # read by the notifications sent once the ticket committed
+        payload["no_auto_reply"] = parsed.no_auto_reply
+        InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
     try:
         result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
                                    reopen_closed=cfg.reopen_closed))

@@ -22,6 +22,7 @@ SETTING_FIELDS = (
     "address", "from_name", "in_protocol", "in_host", "in_port", "in_security", "in_username",
     "in_folder", "pop3_delete", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
     "poll_seconds", "reopen_closed", "auto_daily_cap", "oauth_client_id", "oauth_tenant",
+    "answer_reminder_hours",
 )
 SECRET_FIELDS = ("in_password", "smtp_password", "oauth_client_secret")
 MICROSOFT, GOOGLE = "microsoft", "google"
@@ -91,6 +92,11 @@ class EmailChannelForm(forms.Form):
         help_text=_("Otherwise a new ticket linked to the closed one is opened."))
     auto_daily_cap = forms.IntegerField(
         label=_("Automatic mails per address per day"), min_value=0, max_value=100, initial=3)
+    answer_reminder_hours = forms.IntegerField(
+        label=_("Answer reminder after (hours)"), min_value=0, max_value=720, initial=0,
+        required=False,
+        help_text=_("A ticket pending on the customer this long after an answer sends the "
+                    "\"answer reminder\" notification once. 0: never."))
 
     def __init__(self, organization_id: int, *args: Any, channel: Channel | None = None,
                  **kwargs: Any) -> None:
@@ -109,6 +115,9 @@ class EmailChannelForm(forms.Form):
 
     def clean_in_folder(self) -> str:
         return str(self.cleaned_data.get("in_folder") or "INBOX")
+
+    def clean_answer_reminder_hours(self) -> int:
+        return int(self.cleaned_data.get("answer_reminder_hours") or 0)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

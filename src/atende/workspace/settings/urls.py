@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from atende.workspace.settings import agents, channel_email_oauth, channels, integrations, views
+from atende.workspace.settings import (
+    agents,
+    channel_email_oauth,
+    channel_notifications,
+    channels,
+    integrations,
+    views,
+)
 from atende.workspace.settings.crud import section_urls
 from atende.workspace.settings.email_signature import (
     signature_editor,
@@ -38,6 +45,10 @@ urlpatterns = [
          name="channel_oauth_connect"),
     path("channels/oauth/callback/", channel_email_oauth.channel_oauth_callback,
          name="channel_oauth_callback"),
+    path("channels/<int:pk>/notifications/", channel_notifications.notifications,
+         name="channel_notifications"),
+    path("channels/<int:pk>/notifications/preview/", channel_notifications.notification_preview,
+         name="channel_notifications_preview"),
     path("api-keys/", integrations.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", integrations.webhooks, name="webhooks"),

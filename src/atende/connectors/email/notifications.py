@@ -1,0 +1,133 @@
+"""Sending one notification (EM-5) for a ticket event, with every loop protection (EM-9).
+
+Runs in a task after the ticket change committed. The mail threads into the ticket (In-Reply-To
+the customer's last mail, References, the subject token, our Message-ID remembered as a
+thread key) and shows in the timeline as an outbound message marked `AutomaticMail`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import linebreaks
+
+from atende.backoff import next_delay
+from atende.connectors.email.compose import Draft, references_chain
+from atende.connectors.email.models import AutomaticMail, NotificationEvent
+from atende.connectors.email.notification_texts import (
+    fill,
+    language_for,
+    mail_subject,
+    template_text,
+    values_for,
+)
+from atende.connectors.email.outbound import DAILY_CAP_REACHED, send_automatic
+from atende.connectors.models import ChannelKind, InboundEvent
+from atende.contacts.models import ContactIdentity, IdentityKind
+from atende.events import emit
+from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket
+from atende.tickets.payloads import message_payload
+from atende.tickets.services import audit
+from atende.tickets.services.actor import Actor
+from atende.tickets.services.ingest import sanitize_html
+from atende.tickets.services.threads import remember_thread_key
+
+logger = logging.getLogger(__name__)
+
+# RFC 3834: an acknowledgement answers the customer's mail; the others follow an event.
+_KIND: dict[str, str] = {NotificationEvent.OPENED: "auto-replied"}
+
+SENT, OFF, SKIPPED, CAPPED, RETRY, FAILED = "sent", "off", "skipped", "capped", "retry", "failed"
+MAX_ATTEMPTS = 5
+
+
+def send_notification(organization_id: int, ticket_id: int, event: str,
+                      attempt: int = 1) -> str:
+    """Send the channel's `event` notification for the ticket, if it is on. Returns what
+    happened (`sent`, `off`, `skipped`, `capped`, `retry`, `failed`); never raises for a
+    refusal. Network trouble and 4xx answers are tried again later (backoff); the last
+    failure shows on the timeline."""
+    ticket = (Ticket.objects.for_org(organization_id)
+              .select_related("channel", "contact", "organization", "service", "assignee")
+              .filter(pk=ticket_id).first())
+    if ticket is None or ticket.channel is None or ticket.channel.kind != ChannelKind.EMAIL \
+            or not ticket.channel.is_active:
+        return SKIPPED
+    channel = ticket.channel
+    language = language_for(ticket)
+    text = template_text(channel.pk, organization_id, event, language)
+    if not text.enabled:
+        return OFF
+    rows = list(Message.objects.for_org(organization_id)
+                .filter(ticket=ticket, channel=channel).exclude(external_id="")
+                .order_by("created_at", "id").values_list("external_id", "direction"))
+    inbound = [key for key, direction in rows if direction == Direction.INBOUND]
+    if not inbound:  # not a ticket that came by mail: nobody wrote to us here
+        return SKIPPED
+    reason = _no_auto_reply(channel.pk, organization_id, inbound[-1])
+    if reason:
+        logger.info("no %s notification on ticket %s: %s", event, ticket.pk, reason)
+        return SKIPPED
+    to = _recipient(ticket)
+    own = str(channel.settings.get("address", "")).lower()
+    if not to or to.lower() == own:
+        return SKIPPED
+    values = values_for(ticket, language)
+    subject = mail_subject(text.subject, values, ticket.number)
+    draft = Draft(to=to, subject=subject, text=fill(text.body, values),
+                  in_reply_to=inbound[-1], references=references_chain([k for k, _d in rows]))
+    result = send_automatic(channel, draft, _KIND.get(event, "auto-generated"),
+                            protocol=ticket.protocol, counted=attempt > 1)
+    if result.error == DAILY_CAP_REACHED:
+        logger.info("no %s notification on ticket %s: %s", event, ticket.pk, result.error)
+        return CAPPED
+    if not result.ok and result.retryable and attempt < MAX_ATTEMPTS:
+        from atende.connectors.email.tasks import send_ticket_notification
+
+        run_after = timezone.now() + next_delay(attempt)
+        send_ticket_notification.using(run_after=run_after).enqueue(
+            organization_id, ticket_id, event, attempt + 1)
+        return RETRY
+    _record(ticket, draft, event, language, result.external_id if result.ok else "",
+            "" if result.ok else result.error)
+    return SENT if result.ok else FAILED
+
+
+def _no_auto_reply(channel_id: int, organization_id: int, message_id: str) -> str:
+    """Why the customer's mail must not be answered automatically, as `receive` noted it
+    (auto-reply, list, bounce, our own address, a `no_auto_reply` rule)."""
+    payload = (InboundEvent.objects.for_org(organization_id)
+               .filter(channel_id=channel_id, provider_id=message_id[:255])
+               .values_list("payload", flat=True).first())
+    return str((payload or {}).get("no_auto_reply") or "")
+
+
+def _recipient(ticket: Ticket) -> str:
+    value: str | None = (ContactIdentity.objects.for_org(ticket.organization_id)
+                         .filter(contact_id=ticket.contact_id, kind=IdentityKind.EMAIL)
+                         .order_by("created_at").values_list("value", flat=True).first())
+    return value or ""
+
+
+@transaction.atomic
+def _record(ticket: Ticket, draft: Draft, event: str, language: str, message_id: str,
+            error: str) -> Message:
+    now = timezone.now()
+    message = Message.objects.create(
+        organization_id=ticket.organization_id, ticket=ticket, direction=Direction.OUTBOUND,
+        channel=ticket.channel, text=draft.text,
+        html=sanitize_html(linebreaks(draft.text, autoescape=True)), external_id=message_id,
+        delivery_status=DeliveryStatus.SENT if message_id else DeliveryStatus.FAILED,
+        failure_reason=error[:2000], sent_at=now if message_id else None, created_at=now,
+    )
+    AutomaticMail.objects.create(organization_id=ticket.organization_id, message=message,
+                                 event=event, language=language)
+    if message_id and ticket.channel is not None:
+        remember_thread_key(ticket.pk, ticket.channel, message_id)
+    # The timeline and the tracking tab tell it apart from an agent's answer.
+    audit.record(ticket, Actor(label="system:email-notification"), "notification_sent",
+                 after={"event": event, "language": language, "message": message.pk})
+    emit(ticket.organization_id, "message.created", message_payload(message))
+    return message

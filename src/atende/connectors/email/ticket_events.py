@@ -1,0 +1,58 @@
+"""Ticket events → e-mail notifications (EM-5). The ticket domain only emits events; this
+app listens (see apps.py) and sends in a task once the change has committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from atende.connectors.email.models import NotificationEvent, NotificationTemplate
+from atende.connectors.models import ChannelKind
+from atende.tickets.models import Status
+
+
+def status_event(previous: str, status: str) -> str | None:
+    """Which notification a status change calls for. Becoming open is left out (the
+    customer's own mail or the first answer did it), and so is closing a resolved ticket
+    (the customer was told when it was resolved)."""
+    if status == Status.RESOLVED:
+        return NotificationEvent.RESOLVED
+    if status == Status.PENDING or (status == Status.CLOSED and previous != Status.RESOLVED):
+        return NotificationEvent.STATUS_CHANGED
+    return None
+
+
+def _enqueue(organization_id: int, payload: dict[str, Any], event: str) -> None:
+    from atende.connectors.email.tasks import send_ticket_notification
+
+    # Most channels send nothing: one indexed look-up spares a task per ticket (ingest).
+    if not NotificationTemplate.objects.for_org(organization_id).filter(
+            channel_id=payload["channel_id"], event=event, enabled=True).exists():
+        return
+    ticket_id = int(payload["id"])
+    transaction.on_commit(lambda: send_ticket_notification.enqueue(
+        organization_id, ticket_id, str(event)))
+
+
+def _by_email(payload: dict[str, Any]) -> bool:
+    return payload.get("origin") == ChannelKind.EMAIL and bool(payload.get("channel_id"))
+
+
+def on_ticket_created(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    # Whether it came from an inbound mail is checked by the task (the customer's mail).
+    if _by_email(payload):
+        _enqueue(organization_id, payload, NotificationEvent.OPENED)
+
+
+def on_status_changed(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    if not _by_email(payload):
+        return
+    event = status_event(str(payload.get("previous_status")), str(payload.get("status")))
+    if event is not None:
+        _enqueue(organization_id, payload, event)
+
+
+def on_answer_reminder(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    if _by_email(payload):
+        _enqueue(organization_id, payload, NotificationEvent.ANSWER_REMINDER)
