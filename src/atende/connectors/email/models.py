@@ -118,3 +118,8 @@ class ProcessingRule(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_priority_display(self) -> str:
+        from atende.tickets.models import Priority
+
+        return str(dict(Priority.choices).get(self.priority, self.priority))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from atende.workspace.settings import agents, channels, integrations, views
+from atende.workspace.settings import agents, channels, email_rules, integrations, views
 from atende.workspace.settings.crud import section_urls
 from atende.workspace.settings.sections import SECTIONS
 
@@ -20,6 +20,16 @@ urlpatterns = [
     path("channels/<int:pk>/", channels.channel_edit, name="channel_edit"),
     path("channels/<int:pk>/toggle/", channels.channel_toggle, name="channel_toggle"),
     path("channels/<int:pk>/test/", channels.channel_test, name="channel_test"),
+    path("channels/<int:pk>/rules/", email_rules.rule_list, name="email_rules"),
+    path("channels/<int:pk>/rules/new/", email_rules.rule_create, name="email_rule_create"),
+    path("channels/<int:pk>/rules/<int:rule_pk>/", email_rules.rule_edit,
+         name="email_rule_edit"),
+    path("channels/<int:pk>/rules/<int:rule_pk>/move/", email_rules.rule_move,
+         name="email_rule_move"),
+    path("channels/<int:pk>/rules/<int:rule_pk>/toggle/", email_rules.rule_toggle,
+         name="email_rule_toggle"),
+    path("channels/<int:pk>/rules/<int:rule_pk>/delete/", email_rules.rule_delete,
+         name="email_rule_delete"),
     path("api-keys/", integrations.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", integrations.webhooks, name="webhooks"),
