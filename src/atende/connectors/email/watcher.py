@@ -95,8 +95,6 @@ class ChannelWatch:
                     logger.warning("mail-idle: channel %s: %s (again in %.0f s)",
                                    self.channel_id, exc, delay)
                     self.stop.wait(delay)
-                finally:
-                    close_old_connections()
         except Exception:
             logger.exception("mail-idle: channel %s stopped", self.channel_id)
         finally:
@@ -105,11 +103,17 @@ class ChannelWatch:
             connection.close()
 
     def _lease(self) -> bool:
-        return leases.acquire(self.organization_id, self.channel_id, leases.IDLE, self.holder,
-                              LEASE_SECONDS)
+        try:
+            return leases.acquire(self.organization_id, self.channel_id, leases.IDLE,
+                                  self.holder, LEASE_SECONDS)
+        finally:
+            _hand_back_db()
 
     def _session(self) -> None:
-        channel = Channel.objects.get(pk=self.channel_id)
+        try:
+            channel = Channel.objects.get(pk=self.channel_id)
+        finally:
+            _hand_back_db()
         cfg = EmailSettings.of(channel)
         conn = open_imap(cfg.inbound, token_for(channel))
         try:
@@ -142,7 +146,16 @@ class ChannelWatch:
 
     def _fetch(self) -> None:
         self.wakes += 1
-        poll_channel(self.channel_id, wait=FETCH_WAIT_SECONDS)
+        try:
+            poll_channel(self.channel_id, wait=FETCH_WAIT_SECONDS)
+        finally:
+            _hand_back_db()
+
+
+def _hand_back_db() -> None:
+    """A thread idles for minutes between queries: it must not keep a database connection
+    (with PostgreSQL, one of the process's pool) for all that time."""
+    connection.close()
 
 
 class Watcher:
@@ -154,7 +167,10 @@ class Watcher:
 
     def sync(self) -> None:
         close_old_connections()
-        wanted = {c.pk: c for c in watched_channels()}
+        try:
+            wanted = {c.pk: c for c in watched_channels()}
+        finally:
+            _hand_back_db()
         for pk, watch in list(self.watches.items()):
             channel = wanted.get(pk)
             if channel is None or fingerprint(channel) != watch.fingerprint:
