@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.db import OperationalError
 
 from atende.connectors.email import leases, watcher
 from atende.connectors.email.client import open_imap
@@ -40,17 +41,38 @@ def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[watcher.Watcher]:
     w.shutdown()
 
 
-def idling(w: watcher.Watcher, channel: Channel, wakes: int = 1) -> watcher.ChannelWatch:
+def idling(w: watcher.Watcher, channel: Channel) -> watcher.ChannelWatch:
     """Started, leased, caught up: the thread is (about to be) in IDLE."""
     w.sync()
     watch = w.watches[channel.pk]
-    wait_for(lambda: watch.wakes >= wakes)
+    wait_for(lambda: watch.fetched >= 1)
     time.sleep(0.3)
     return watch
 
 
 def subjects() -> list[str]:
-    return sorted(Ticket.objects.values_list("subject", flat=True))
+    # The test database is SQLite in memory with a shared cache, where a read racing the
+    # watcher thread's write fails at once ("table is locked") instead of waiting.
+    for _attempt in range(50):
+        try:
+            return sorted(Ticket.objects.values_list("subject", flat=True))
+        except OperationalError:
+            time.sleep(0.05)
+    raise AssertionError("the test database stayed locked")
+
+
+def fetched(watch: watcher.ChannelWatch, subject: str, seconds: float = 5) -> None:
+    """Wait until a fetch of `watch` has taken a mail with `subject` in (the database is
+    read only after a fetch finished, see `subjects`)."""
+    seen = -1
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if watch.fetched != seen:
+            seen = watch.fetched
+            if subject in subjects():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{subject!r} not taken in within {seconds} s: {subjects()}")
 
 
 def test_mail_delivered_while_idling_becomes_a_ticket_within_seconds(
@@ -62,7 +84,7 @@ def test_mail_delivered_while_idling_becomes_a_ticket_within_seconds(
 
     started = time.monotonic()
     mailbox.server.deliver(mailbox.user, customer_mail(subject="durante o IDLE"))
-    wait_for(lambda: "durante o IDLE" in subjects(), seconds=5)
+    fetched(watch, "durante o IDLE")
     assert time.monotonic() - started < 5
     assert watch.wakes == 2  # one fetch on connect, one for the EXISTS: nothing polled
     assert all(b"\\Seen" in f for f in mailbox.flags())
@@ -75,11 +97,10 @@ def test_the_watcher_survives_a_server_restart(
     mailbox.server.restart()
     # Reconnects with backoff (2 s first), catches up, idles again.
     mailbox.server.deliver(mailbox.user, customer_mail(subject="durante a queda"))
-    wait_for(lambda: "durante a queda" in subjects(), seconds=15)
-    wait_for(lambda: watch.wakes >= 2)
+    fetched(watch, "durante a queda", seconds=15)
     time.sleep(0.5)
     mailbox.server.deliver(mailbox.user, customer_mail(subject="depois"))
-    wait_for(lambda: "depois" in subjects(), seconds=5)
+    fetched(watch, "depois")
     assert watch.alive()
 
 
@@ -106,7 +127,7 @@ def test_changed_settings_restart_the_watch(
     imap_channel.save()
     running.sync()
     assert not first.alive()
-    wait_for(lambda: subjects() == ["na pasta"])
+    fetched(running.watches[imap_channel.pk], "na pasta")
 
 
 def test_one_watcher_per_channel_across_processes(
@@ -125,7 +146,7 @@ def test_one_watcher_per_channel_across_processes(
         # The first one goes away: the other takes over within a lease renewal.
         running.shutdown()
         mailbox.server.deliver(mailbox.user, customer_mail(subject="depois da troca"))
-        wait_for(lambda: "depois da troca" in subjects(), seconds=8)
+        fetched(other.watches[imap_channel.pk], "depois da troca", seconds=8)
     finally:
         other.shutdown()
 
@@ -192,3 +213,15 @@ def test_idle_returns_when_asked_to_stop_and_reissues(imap_channel: Channel,
         assert typ == "OK"
     finally:
         conn.logout()
+
+
+def test_token_refreshes_do_not_restart_a_watch_but_new_credentials_do(
+        email_channel: Channel) -> None:
+    before = watcher.fingerprint(email_channel)
+    email_channel.secrets = {**email_channel.secrets, "oauth_access_token": "new",
+                             "oauth_expires_at": 123}
+    email_channel.save()
+    assert watcher.fingerprint(Channel.objects.get(pk=email_channel.pk)) == before
+    email_channel.secrets = {**email_channel.secrets, "in_password": "changed"}
+    email_channel.save()
+    assert watcher.fingerprint(Channel.objects.get(pk=email_channel.pk)) != before

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from atende.backoff import next_delay
 from atende.connectors.email import leases
@@ -44,9 +44,13 @@ TICK = 1.0
 
 
 def fingerprint(channel: Channel) -> str:
-    """Changes whenever anything the connection depends on changes."""
-    text = repr((channel.is_active, sorted((channel.settings or {}).items()),
-                 channel.encrypted_secrets))
+    """Changes whenever anything the connection depends on changes, but not when OAuth2
+    tokens are refreshed (the next connection simply uses the new one)."""
+    try:
+        secrets = sorted((k, v) for k, v in channel.secrets.items() if not k.startswith("oauth_"))
+    except Exception:  # unreadable secrets: the connection will say why
+        secrets = [("encrypted", channel.encrypted_secrets)]
+    text = repr((channel.is_active, sorted((channel.settings or {}).items()), secrets))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -66,7 +70,8 @@ class ChannelWatch:
     holder: str = field(default_factory=leases.new_holder)
     # Set when the server does not offer IDLE: the thread ends, the poller carries on.
     no_idle_at: float | None = None
-    wakes: int = 0
+    wakes: int = 0  # fetches started
+    fetched: int = 0  # fetches finished
     thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -89,7 +94,7 @@ class ChannelWatch:
                     attempt = 0
                     if self.no_idle_at is not None:
                         return
-                except (MailError, OSError, imaplib.IMAP4.error) as exc:
+                except (MailError, OSError, imaplib.IMAP4.error, DatabaseError) as exc:
                     attempt += 1
                     delay = min(next_delay(attempt).total_seconds() / 5, MAX_BACKOFF_SECONDS)
                     logger.warning("mail-idle: channel %s: %s (again in %.0f s)",
@@ -111,11 +116,15 @@ class ChannelWatch:
 
     def _session(self) -> None:
         try:
-            channel = Channel.objects.get(pk=self.channel_id)
+            channel = Channel.objects.filter(pk=self.channel_id).first()
+            if channel is None:  # deleted: the supervisor drops this watch
+                self.stop.set()
+                return
+            cfg = EmailSettings.of(channel)
+            token = token_for(channel)
         finally:
             _hand_back_db()
-        cfg = EmailSettings.of(channel)
-        conn = open_imap(cfg.inbound, token_for(channel))
+        conn = open_imap(cfg.inbound, token)
         try:
             if not supports_idle(conn):
                 logger.info("mail-idle: channel %s: no IDLE on the server, polling only",
@@ -150,6 +159,7 @@ class ChannelWatch:
             poll_channel(self.channel_id, wait=FETCH_WAIT_SECONDS)
         finally:
             _hand_back_db()
+            self.fetched += 1
 
 
 def _hand_back_db() -> None:
