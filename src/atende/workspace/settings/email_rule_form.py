@@ -23,9 +23,9 @@ HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 field name: printable, no c
 
 
 class ProcessingRuleForm(TenantModelForm):
-    priority = forms.ChoiceField(label=_("priority"), required=False,
+    priority = forms.ChoiceField(label=_("Priority"), required=False,
                                  choices=[("", "—"), *Priority.choices])
-    assignee = forms.ModelChoiceField(label=_("assignee"), required=False,
+    assignee = forms.ModelChoiceField(label=_("Assignee"), required=False,
                                       queryset=User.objects.none())
 
     class Meta:
@@ -44,6 +44,7 @@ class ProcessingRuleForm(TenantModelForm):
         self.fields["assignee"].queryset = User.objects.filter(  # type: ignore[attr-defined]
             memberships__organization=organization, memberships__is_active=True,
         ).order_by("name", "email")
+        self.fields["field"].initial = RuleField.SUBJECT
 
     def clean_header_name(self) -> str:
         value: str = self.cleaned_data.get("header_name", "").strip()
