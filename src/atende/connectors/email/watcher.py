@@ -134,7 +134,7 @@ class ChannelWatch:
                 return
             select_folder(conn, cfg.folder)
             self._fetch()  # whatever arrived while nobody was idling
-            renewed = time.monotonic()
+            renewed = 0.0  # a long fetch may have outlived the lease: renew at once
 
             def keep_going() -> bool:
                 nonlocal renewed
@@ -149,6 +149,7 @@ class ChannelWatch:
             while keep_going():
                 if idle(conn, REISSUE_SECONDS, tick=TICK, keep_going=keep_going):
                     self._fetch()
+                    renewed = 0.0
         finally:
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
                 conn.logout()
