@@ -1,7 +1,8 @@
-"""The `atende` console script: run, web, worker, demo, manage.
+"""The `atende` console script: run, web, worker, mail-idle, demo, manage.
 
 `atende run` is the embedded profile in one command: it migrates, then supervises a web
-process (uvicorn) and a worker process (Huey) and stops both when either stops.
+process (uvicorn), a worker process (Huey) and the IMAP IDLE watcher, and stops them all
+when one stops.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ def cmd_worker(opts: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_idle(opts: argparse.Namespace) -> int:
+    _setup_django()
+    from atende.connectors.email.watcher import Watcher
+
+    watcher = Watcher()
+
+    def stop(*_args: object) -> None:
+        watcher.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    watcher.run()
+    return 0
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,7 +83,8 @@ def cmd_run(opts: argparse.Namespace) -> int:
     exe = [sys.executable, "-m", "atende.cli"]
     web = subprocess.Popen([*exe, "web", "--host", opts.host, "--port", str(opts.port)])  # noqa: S603
     worker = subprocess.Popen([*exe, "worker"])  # noqa: S603
-    procs = [web, worker]
+    mail_idle = subprocess.Popen([*exe, "mail-idle"])  # noqa: S603
+    procs = [web, worker, mail_idle]
     url = f"http://{opts.host}:{opts.port}"
 
     def stop(*_args: object) -> None:
@@ -116,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default=os.environ.get("ATENDE_HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("ATENDE_PORT", "8000")))
 
-    run = sub.add_parser("run", help="migrate and start web + worker (embedded profile)")
+    run = sub.add_parser("run", help="migrate and start web + worker + mail-idle (embedded "
+                                     "profile)")
     add_bind(run)
     run.set_defaults(func=cmd_run)
 
@@ -129,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--no-periodic", action="store_true",
                         help="do not run periodic jobs in this worker")
     worker.set_defaults(func=cmd_worker)
+
+    mail_idle = sub.add_parser("mail-idle",
+                               help="keep IMAP mailboxes in IDLE: new mail in seconds")
+    mail_idle.set_defaults(func=cmd_mail_idle)
 
     demo = sub.add_parser("demo", help="create or refresh the demo organisation")
     add_bind(demo)

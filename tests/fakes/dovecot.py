@@ -104,6 +104,9 @@ class Dovecot:
         self.dir.chmod(0o755)
         (self.dir / "mail").mkdir()
         shutil.chown(self.dir / "mail", "mail", "mail")
+        return self._start()
+
+    def _start(self, extra_config: str = "") -> Dovecot:
         config = self.dir / "dovecot.conf"
         oauth = self.oauth2_introspection_url
         if oauth:
@@ -111,7 +114,7 @@ class Dovecot:
         config.write_text(CONFIG.format(
             dir=self.dir, password=PASSWORD, imap=self.imap_port, pop3=self.pop3_port,
             oauth_mechanisms=" xoauth2 oauthbearer" if oauth else "",
-            oauth_passdb=OAUTH_PASSDB.format(dir=self.dir) if oauth else ""))
+            oauth_passdb=OAUTH_PASSDB.format(dir=self.dir) if oauth else "") + extra_config)
         # Output to a file, not a pipe: the daemon keeps its inherited descriptors open.
         with (self.dir / "start.log").open("wb") as out:
             subprocess.run([DOVECOT, "-c", str(config)], check=True, stdout=out,
@@ -128,6 +131,10 @@ class Dovecot:
         raise RuntimeError("dovecot did not start: " + self.log())
 
     def __exit__(self, *exc: object) -> None:
+        self._kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _kill(self) -> None:
         pid_file = self.dir / "run" / "master.pid"
         if pid_file.exists():
             # The daemon leads its own process group (it called setsid): end the master and
@@ -135,7 +142,30 @@ class Dovecot:
             pid = int(pid_file.read_text().strip())
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-        shutil.rmtree(self.dir, ignore_errors=True)
+            pid_file.unlink(missing_ok=True)
+
+    def restart(self, extra_config: str = "") -> None:
+        """Kill the server (every open connection drops) and start it again on the same
+        ports and mail, with `extra_config` appended to the configuration."""
+        self._kill()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the old listener is gone
+            try:
+                socket.create_connection((self.host, self.imap_port), timeout=0.2).close()
+                time.sleep(0.05)
+            except OSError:
+                break
+        self._start(extra_config)
+
+    def deliver(self, user: str, raw: bytes) -> Path:
+        """Drop a mail into the user's Maildir `new/`, as a local delivery agent would (the
+        mailbox must exist: the user logged in once)."""
+        new = self.dir / "mail" / user / "new"
+        name = f"{time.time_ns()}.{os.getpid()}.atende-test"
+        tmp = self.dir / "mail" / user / "tmp" / name
+        tmp.write_bytes(raw)
+        shutil.chown(tmp, "mail", "mail")
+        return tmp.rename(new / name)
 
     def log(self) -> str:
         try:

@@ -73,3 +73,14 @@ def test_rules_of_another_tenant_never_apply(tenant: Tenant, other_tenant: Tenan
     rule(theirs, field="subject", value="pedido", ignore=True)
     assert receive(email_channel, customer_mail(subject="Pedido")).message_id is not None
     assert ProcessingRule.objects.for_org(tenant.org).count() == 0
+
+
+def test_regex_condition_and_a_stale_dangerous_pattern(email_channel: Channel) -> None:
+    rule(email_channel, field="subject", operator="regex", value=r"pedido\s+n?º?\s*\d{5}",
+         category="pedidos")
+    # Saved by hand, past the form: never evaluated, and the mail is still taken in.
+    rule(email_channel, field="body", operator="regex", value=r"(a+)+$", priority="urgent")
+    receipt = receive(email_channel, customer_mail(subject="Sobre o PEDIDO nº 12345",
+                                                   text="a" * 40 + "!"))
+    ticket = Message.objects.get(pk=receipt.message_id).ticket
+    assert (ticket.category, ticket.priority) == ("pedidos", "normal")

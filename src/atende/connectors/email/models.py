@@ -52,6 +52,22 @@ class AutoMailCount(TenantModel):
         ]
 
 
+class MailboxLease(TenantModel):
+    """A time-limited claim on a channel's mailbox, shared by every process and machine
+    (a row, so it also works on SQLite where the cache is per process): `fetch` while a poll
+    or an IDLE wake takes mail in, `idle` while one watcher keeps the IDLE connection."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=10)
+    holder = models.CharField(max_length=100)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "purpose"], name="uniq_mailbox_lease")
+        ]
+
+
 class RuleField(models.TextChoices):
     FROM = "from", _("From")
     TO = "to", _("To")
@@ -65,6 +81,7 @@ class RuleOperator(models.TextChoices):
     CONTAINS = "contains", _("contains")
     EQUALS = "equals", _("is")
     ENDS_WITH = "ends_with", _("ends with")
+    REGEX = "regex", _("matches the regular expression")
 
 
 class ProcessingRule(TenantModel):
@@ -101,6 +118,11 @@ class ProcessingRule(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_priority_display(self) -> str:
+        from atende.tickets.models import Priority
+
+        return str(dict(Priority.choices).get(self.priority, self.priority))
 
 
 class SignatureImage(TenantModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
+from atende.connectors.email import leases
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import POP3, EmailSettings
 from atende.connectors.email.imap import PollReport, poll_imap
@@ -18,20 +19,32 @@ from atende.connectors.models import Channel, ChannelKind
 
 logger = logging.getLogger(__name__)
 LOCK_SECONDS = 15 * 60
+# A channel whose IDLE watcher is live is still polled, as a safety net, but rarely.
+IDLE_SAFETY_POLL_SECONDS = 15 * 60
 
 
 def state_folder(cfg: EmailSettings) -> str:
     return "" if cfg.protocol == POP3 else cfg.folder
 
 
-def poll_channel(channel_id: int) -> PollReport | None:
-    """Poll one channel's mailbox unless a poll of it is already running. Connection and
-    login failures are recorded on the mailbox state (shown in the channel's settings)."""
-    lock = f"email-poll-{channel_id}"
-    if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+def poll_channel(channel_id: int, wait: float = 0) -> PollReport | None:
+    """Poll one channel's mailbox unless a poll of it is already running (waiting up to
+    `wait` seconds for that one to end: an IDLE wake must not be lost to a poll that
+    searched just before the mail arrived). The lock is a row, shared by the worker, the
+    IDLE watcher and every machine. Connection and login failures are recorded on the
+    mailbox state (shown in the channel's settings)."""
+    channel = Channel.objects.filter(pk=channel_id, kind=ChannelKind.EMAIL,
+                                     is_active=True).first()
+    if channel is None:
         return None
+    holder = leases.new_holder()
+    deadline = time.monotonic() + wait
+    while not leases.acquire(channel.organization_id, channel_id, leases.FETCH, holder,
+                             LOCK_SECONDS):
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
     try:
-        channel = Channel.objects.get(pk=channel_id, kind=ChannelKind.EMAIL, is_active=True)
         cfg = EmailSettings.of(channel)
         error = ""
         report = None
@@ -46,22 +59,25 @@ def poll_channel(channel_id: int) -> PollReport | None:
             defaults={"polled_at": timezone.now(), "last_error": error[:2000]},
         )
         return report
-    except Channel.DoesNotExist:
-        return None
     finally:
-        cache.delete(lock)
+        leases.release(channel_id, leases.FETCH, holder)
 
 
 def due_channel_ids() -> list[int]:
-    """Active e-mail channels whose poll interval has passed (one query for the states)."""
+    """Active e-mail channels whose poll interval has passed (one query for the states, one
+    for the live IDLE watchers)."""
     channels = list(Channel.objects.filter(kind=ChannelKind.EMAIL, is_active=True))
     polled = {(s.channel_id, s.folder): s.polled_at for s in MailboxState.objects.filter(
         channel__in=channels)}
+    idling = leases.live_channel_ids(leases.IDLE, [c.pk for c in channels])
     now = timezone.now()
     due = []
     for channel in channels:
         cfg = EmailSettings.of(channel)
         last = polled.get((channel.pk, state_folder(cfg)))
-        if last is None or now - last >= timedelta(seconds=cfg.poll_seconds - 5):
+        interval = cfg.poll_seconds
+        if channel.pk in idling:
+            interval = max(interval, IDLE_SAFETY_POLL_SECONDS)
+        if last is None or now - last >= timedelta(seconds=interval - 5):
             due.append(channel.pk)
     return due

@@ -3,9 +3,12 @@ category, priority, tag, assignee), or ignore the mail, or forbid automatic answ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db.models import prefetch_related_objects
+from django.utils.translation import gettext_lazy as _
 
 from atende.connectors.email.inbound import ParsedMail
 from atende.connectors.email.models import ProcessingRule, RuleField, RuleOperator
@@ -42,7 +45,72 @@ def _values(rule: ProcessingRule, mail: ParsedMail) -> list[str]:
     return [mail.headers.get(rule.header_name.lower(), "")]
 
 
+# Python's `re` has no timeout: a regular expression is kept short, without the shapes that
+# backtrack exponentially (a repeated group that itself repeats or alternates, back-
+# references), and it only ever sees the first REGEX_INPUT_CHARS of a value.
+MAX_PATTERN_CHARS = 200
+REGEX_INPUT_CHARS = 20_000
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+_QUANTIFIERS = "*+?{"
+
+
+def _nested_repeat(pattern: str) -> bool:
+    """A group that repeats (`*`, `+`, `{`) and holds a repetition or an alternative."""
+    stack: list[bool] = []  # per open group: holds a quantifier or `|`
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            stack.append(False)
+        elif ch == ")" and stack:
+            risky = stack.pop()
+            following = pattern[i + 1:i + 2]
+            if risky and following in ("*", "+", "{"):
+                return True
+            if stack and (risky or (following and following in _QUANTIFIERS)):
+                stack[-1] = True
+        elif ch in "*+{|" and stack:
+            stack[-1] = True
+        i += 1
+    return False
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a rule's regular expression (for a person), or None."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return str(_("Use at most %(max)d characters in a regular expression.")
+                   % {"max": MAX_PATTERN_CHARS})
+    if _nested_repeat(pattern) or _BACKREFERENCE.search(pattern):
+        return str(_("This regular expression could take too long on some mails: avoid "
+                     "repeating a group that itself repeats or has alternatives, and "
+                     "back-references."))
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(_("This is not a valid regular expression: %(error)s") % {"error": exc})
+    return None
+
+
+@lru_cache(maxsize=512)
+def compiled(pattern: str) -> re.Pattern[str] | None:
+    """None for a pattern that would not pass the form (a stale or hand-made rule)."""
+    if pattern_problem(pattern) is not None:
+        return None
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def matches(rule: ProcessingRule, mail: ParsedMail) -> bool:
+    if rule.operator == RuleOperator.REGEX:
+        rx = compiled(rule.value)
+        return rx is not None and any(rx.search(v[:REGEX_INPUT_CHARS])
+                                      for v in _values(rule, mail))
     wanted = rule.value.lower()
     for value in _values(rule, mail):
         value = value.lower()
