@@ -12,6 +12,7 @@ from django.db import transaction
 
 from atende.connectors.models import ChannelKind
 from atende.connectors.whatsapp.client import ProviderError
+from atende.connectors.whatsapp.expiry import closing_notice_sent
 from atende.connectors.whatsapp.templates import send_event_template
 from atende.tickets.errors import TicketError
 from atende.tickets.models import Status, Ticket
@@ -34,7 +35,7 @@ def on_status_changed(organization_id: int, event_type: str, payload: dict[str, 
     if payload.get("origin") != ChannelKind.WHATSAPP or not payload.get("channel_id"):
         return
     event = template_event(str(payload.get("previous_status")), str(payload.get("status")))
-    if event is None:
+    if event is None or (event == "resolution" and closing_notice_sent.get()):
         return
     from atende.connectors.whatsapp.tasks import send_ticket_event_template
 
