@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel
+from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotEntry, BotState
 from atende.tenancy.models import Membership, Presence
@@ -80,6 +80,10 @@ def test_conversation_is_with_the_bot_until_it_hands_off(
     assert [b["text"]["body"] for b in wa.sent] == ["Vou chamar um atendente."]
     assert wa.sent[0]["to"] == CUSTOMER
     assert not Ticket.objects.exists()
+    statuses = webhooks.flush()  # sent/delivered of the bot's answer: nothing to wait for
+    assert statuses and set(statuses) == {200}
+    assert InboundEvent.objects.filter(error="an answer of the bot").count() == len(statuses)
+    assert not InboundEvent.objects.filter(status=InboundStatus.RECEIVED).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         handed = tenant.client.post(f"{base}/handoff", {"note": "Cliente quer boleto."})

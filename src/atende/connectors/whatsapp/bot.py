@@ -17,7 +17,10 @@ Design:
   entries, a system entry says who handed off and why; then auto-assignment runs, and the
   opening template and out-of-hours message apply as for any new ticket. A second hand-off
   returns the same ticket. Later messages follow the ticket as usual; once it is finished,
-  the customer's next message goes back to the bot.
+  the customer's next message goes back to the bot. Turning "return to bot" off sends every
+  later message straight to tickets.
+- Delivery statuses of the bot's answers are dropped while the conversation is at the bot
+  (there is no timeline entry to put them on yet); after hand-off they apply as usual.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ def route(event: InboundEvent, channel: Channel) -> BotEntry | None:
     """Keep a customer message at the bot when its conversation is there (or a new one
     starts there); None when it goes to a ticket as usual. Idempotent on the wamid.
     Raises ValidationError for an impossible sender number."""
+    if not channel.settings.get("return_to_bot"):  # the common case costs no query
+        return None
     item: dict[str, Any] = event.payload["message"]
     number = canonical_number(str(item["from"]))
     with transaction.atomic():
@@ -158,6 +163,11 @@ def forward(entry_id: int, attempt: int = 0) -> bool:
         run_after = timezone.now() + timedelta(seconds=10 * 3 ** attempt)
         forward_to_bot.using(run_after=run_after).enqueue(entry.pk, attempt + 1)
     return False
+
+
+def is_bot_answer(channel: Channel, wamid: str) -> bool:
+    return BotEntry.objects.filter(wamid=wamid, inbound=False,
+                                   conversation__channel=channel).exists()
 
 
 def conversation_for(organization_id: int, conversation_id: int) -> BotConversation:

@@ -162,6 +162,8 @@ class BotEntry(TenantModel):
             models.UniqueConstraint(fields=["conversation", "wamid"],
                                     name="whatsapp_bot_entry_wamid"),
         ]
+        # Statuses of the bot's answers are matched by wamid alone.
+        indexes = [models.Index(fields=["wamid"], name="whatsapp_bot_entry_by_wamid")]
 
     def __str__(self) -> str:
         return self.wamid

@@ -142,6 +142,8 @@ def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
     else:  # sent before parts were recorded
         message = Message.objects.for_org(channel.organization_id).filter(
             channel=channel, external_id=update.external_id).first()
+    if message is None and bot.is_bot_answer(channel, update.external_id):
+        return _finish(event, InboundStatus.PROCESSED, "an answer of the bot")
     if message is None or message.delivery_status == DeliveryStatus.QUEUED:
         # The status may have overtaken the send's answer (the wamid is not stored yet, or
         # the other parts are still going out); the part's own status is kept meanwhile.
