@@ -180,3 +180,26 @@ def test_bot_settings_keep_the_secret_and_stay_in_the_tenant(
     assert admin_client.get(f"/settings/bots/{theirs.pk}/").status_code == 404
     unknown = channel_form(tenant, return_to_bot="on", bot_id="deles")
     assert not unknown.is_valid() and "bot_id" in unknown.errors
+
+
+def test_an_unreachable_bot_hands_off_by_itself(
+        wa: FakeDialog360, bot_channel: Channel, webhooks: Webhooks,
+        bot_endpoint: HttpReceiver, django_capture_on_commit_callbacks: Any) -> None:
+    from atende.connectors.whatsapp.bot import FORWARD_ATTEMPTS, forward
+
+    bot_endpoint.respond_with(*[500] * FORWARD_ATTEMPTS)
+    wa.customer_sends(CUSTOMER, "Oi, tem alguém?")
+    webhooks.flush()
+    entry = BotEntry.objects.get()
+    for attempt in range(1, FORWARD_ATTEMPTS - 1):  # the scheduled retries
+        assert forward(entry.pk, attempt) is False
+    assert not Ticket.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert forward(entry.pk, FORWARD_ATTEMPTS - 1) is False  # the last one
+    ticket = Ticket.objects.get()
+    assert len(bot_endpoint.requests) == FORWARD_ATTEMPTS
+    first = ticket.messages.order_by("created_at", "id").first()
+    assert first is not None and first.text == "Oi, tem alguém?"
+    system = ticket.messages.get(direction=Direction.SYSTEM)
+    assert "HTTP 500" in system.text
+    assert BotConversation.objects.get().state == BotState.HANDED_OFF

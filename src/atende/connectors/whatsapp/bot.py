@@ -16,9 +16,11 @@ Design:
   go through the normal ingest (media downloaded then), the bot's answers become outbound
   entries, a system entry says who handed off and why; then auto-assignment runs, and the
   opening template and out-of-hours message apply as for any new ticket. A second hand-off
-  returns the same ticket. Later messages follow the ticket as usual; once it is finished,
-  the customer's next message goes back to the bot. Turning "return to bot" off sends every
-  later message straight to tickets.
+  returns the same ticket. A bot that cannot be reached (every forward attempt failed, or
+  its URL is refused) hands off by itself, so no customer waits for it forever.
+- Later messages follow the ticket as usual; once it is finished, the customer's next
+  message goes back to the bot. Turning "return to bot" off sends every later message
+  straight to tickets.
 - Delivery statuses of the bot's answers are dropped while the conversation is at the bot
   (there is no timeline entry to put them on yet); after hand-off they apply as usual.
 """
@@ -132,7 +134,8 @@ def forward_body(entry: BotEntry) -> dict[str, Any]:
 def forward(entry_id: int, attempt: int = 0) -> bool:
     """POST one customer message to the bot's webhook; retried with backoff on failure.
     Returns whether the bot accepted it (any 2xx)."""
-    entry = (BotEntry.objects.select_related("conversation__bot", "event")
+    entry = (BotEntry.objects.select_related("conversation__bot", "event",
+                                             "conversation__channel__organization")
              .filter(pk=entry_id).first())
     if entry is None or entry.forwarded_at is not None:
         return False
@@ -162,6 +165,11 @@ def forward(entry_id: int, attempt: int = 0) -> bool:
 
         run_after = timezone.now() + timedelta(seconds=10 * 3 ** attempt)
         forward_to_bot.using(run_after=run_after).enqueue(entry.pk, attempt + 1)
+    else:  # the bot is unreachable: the customer must not wait for it forever
+        with translation.override(conversation.channel.organization.language):
+            note = _("The bot could not be reached (%(error)s).") % {"error": error[:300]}
+        hand_off(conversation.organization_id, conversation.pk, note=note,
+                 actor=Actor(label="system:bot-unreachable"))
     return False
 
 
