@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.whatsapp.models import BotConversation
 from atende.webhooks.models import WebhookDelivery
 from tests.conftest import Tenant
 
@@ -41,6 +42,8 @@ def build_objects(owner: Tenant) -> dict[str, int]:
     _ticket(owner)  # produces a delivery for the subscription
     delivery = WebhookDelivery.objects.filter(subscription_id=sub["id"]).first()
     channel = Channel.objects.create(organization=owner.org, kind=ChannelKind.API, name=MARKER)
+    conversation = BotConversation.objects.create(organization=owner.org, channel=channel,
+                                                  number="+5511987654321", name=MARKER)
     return {
         "ticket_id": ticket_id,
         "attachment_id": message["attachments"][0]["id"],
@@ -48,6 +51,7 @@ def build_objects(owner: Tenant) -> dict[str, int]:
         "subscription_id": sub["id"],
         "delivery_id": delivery.pk if delivery else 0,
         "channel_id": channel.pk,
+        "conversation_id": conversation.pk,
     }
 
 
@@ -61,6 +65,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/api/v1/channels/{channel_id}"): {"name": "renamed"},
     ("post", "/api/v1/whatsapp/channels/{channel_id}/test-message"): {"number": "+5511987654321"},
     ("post", "/api/v1/tickets/{ticket_id}/whatsapp/template"): {"name": "ticket_update"},
+    ("post", "/api/v1/whatsapp/conversations/{conversation_id}/messages"): {"text": "oi"},
+    ("post", "/api/v1/whatsapp/conversations/{conversation_id}/handoff"): {"note": "x"},
 }
 
 

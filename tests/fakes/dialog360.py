@@ -5,7 +5,8 @@ What it does, as the real service would:
 - `POST /messages` (Meta schema; answers a wamid) and the statuses that follow it, queued as
   webhook deliveries: sent + delivered, or — for a free-form message more than 24 h after
   the contact last wrote (a per-contact clock) — failed with 131047;
-- `POST|GET /v1/configs/webhook`, `GET /v1/configs/templates`, `POST /media` (multipart),
+- `POST|GET /v1/configs/webhook`, `GET /v1/configs/templates` (Meta direct:
+  `GET /{waba-id}/message_templates?status=APPROVED`, cursor-paged), `POST /media` (multipart),
   `GET /{media-id}` (a lookaside URL) and `GET /whatsapp_business/attachments/`;
 - webhook deliveries to the registered URL with the registered headers (`flush`), replays
   of the same body, any order, and injected faults (`fail_next(503)`, `fail_next(429)`).
@@ -57,6 +58,7 @@ class FakeDialog360:
     api_key: str = "d360-test-key"
     phone: str = "551130000000"
     phone_number_id: str = "106540352242922"
+    waba_id: str = "102290129340398"
     now: float = field(default_factory=time.time)  # the provider's clock, movable
     webhook: dict[str, Any] = field(default_factory=dict)
     templates: list[dict[str, Any]] = field(default_factory=list)
@@ -203,6 +205,22 @@ class FakeDialog360:
         data, mime, filename = fields["file"]
         return 200, {"id": self.store_media(data, mime, filename)}
 
+    def _meta_templates(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """Graph API template list: `status` filter (upper case) and cursor paging."""
+        wanted = query.get("status", [""])[0]
+        rows = [{**t, "status": t["status"].upper(), "id": str(n)}
+                for n, t in enumerate(self.templates)
+                if not wanted or t["status"].upper() == wanted]
+        limit = int(query.get("limit", ["25"])[0])
+        start = int(query.get("after", ["0"])[0])
+        page: dict[str, Any] = {"data": rows[start:start + limit],
+                                "paging": {"cursors": {"before": str(start),
+                                                       "after": str(start + limit)}}}
+        if start + limit < len(rows):
+            page["paging"]["next"] = (f"{self.url}/{self.waba_id}/message_templates?"
+                                      f"status={wanted}&limit={limit}&after={start + limit}")
+        return 200, page
+
     def handle(self, method: str, path: str, headers: dict[str, str],
                body: bytes) -> tuple[int, Any, str]:
         """(status, JSON or bytes, content type) for one request."""
@@ -237,6 +255,8 @@ class FakeDialog360:
             return 200, {"count": len(self.templates), "filters": {}, "limit": 1000,
                          "offset": 0, "sort": ["id"], "total": len(self.templates),
                          "waba_templates": self.templates}, "application/json"
+        if meta and method == "GET" and route == f"/{self.waba_id}/message_templates":
+            return (*self._meta_templates(parse_qs(parts.query)), "application/json")
         if method == "POST" and route == "/media":
             return (*self._upload(headers.get("content-type", ""), body), "application/json")
         if method == "GET" and route == "/whatsapp_business/attachments":

@@ -34,6 +34,11 @@ class Channel(TenantModel):
         Service, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("service")
     )
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    # Empty: attended 24x7. Channels that answer out of hours (WhatsApp) read it.
+    business_calendar = models.ForeignKey(
+        "automation.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("business hours"),
+    )
     encrypted_secrets = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

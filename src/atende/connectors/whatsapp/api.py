@@ -1,5 +1,6 @@
 """REST endpoints of the WhatsApp channel (organisation keys): approved templates of a
-channel, the 24-hour window of a ticket, sending a template on a ticket, a test message."""
+channel, the 24-hour window of a ticket, sending a template on a ticket, a test message,
+and what a bot uses while a conversation is with it (answer, hand off; see bot.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pydantic import Field
 
 from atende.api_errors import ApiError
 from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.whatsapp.bot import conversation_for, hand_off, send_bot_text
 from atende.connectors.whatsapp.channels import send_test_message
 from atende.connectors.whatsapp.client import ProviderError
 from atende.connectors.whatsapp.outbound import describe_error
@@ -26,7 +28,7 @@ from atende.tickets.services.actor import Actor
 
 router = Router(tags=["whatsapp"])
 ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                   429: ErrorOut, 502: ErrorOut}
+                                   409: ErrorOut, 429: ErrorOut, 502: ErrorOut}
 
 
 class TemplateOut(Schema):
@@ -64,6 +66,25 @@ class TestMessageIn(Schema):
 class TestMessageOut(Schema):
     ok: bool
     message: str
+
+
+class BotTextIn(Schema):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class BotTextOut(Schema):
+    id: str
+
+
+class HandOffIn(Schema):
+    service_id: int | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class HandOffOut(Schema):
+    ticket_id: int
+    protocol: str
+    handed_off: bool = Field(description="False when it had been handed off already")
 
 
 def _channel(request: HttpRequest, channel_id: int) -> Channel:
@@ -126,3 +147,28 @@ def post_template(request: HttpRequest, ticket_id: int,
         raise _provider_down(exc) from None
     return Status(201, {"message_id": message.pk, "text": message.text,
                         "delivery_status": message.delivery_status})
+
+
+@router.post("/whatsapp/conversations/{conversation_id}/messages",
+             response={201: BotTextOut, **ERRORS},
+             summary="Answer the customer as the bot while the conversation is with it")
+def bot_message(request: HttpRequest, conversation_id: int,
+                payload: BotTextIn) -> Status[dict[str, Any]]:
+    conversation = conversation_for(org_key(request).organization_id, conversation_id)
+    try:
+        entry = send_bot_text(conversation, payload.text)
+    except ProviderError as exc:
+        raise _provider_down(exc) from None
+    return Status(201, {"id": entry.wamid})
+
+
+@router.post("/whatsapp/conversations/{conversation_id}/handoff",
+             response={200: HandOffOut, **ERRORS},
+             summary="Hand a conversation from the bot to the queue (opens its ticket)")
+def bot_handoff(request: HttpRequest, conversation_id: int,
+                payload: HandOffIn) -> dict[str, Any]:
+    key = org_key(request)
+    result = hand_off(key.organization_id, conversation_id, service_id=payload.service_id,
+                      note=payload.note, actor=Actor(label=f"api-key:{key.name}"))
+    return {"ticket_id": result.ticket.pk, "protocol": result.ticket.protocol,
+            "handed_off": result.created}

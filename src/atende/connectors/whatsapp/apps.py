@@ -8,7 +8,11 @@ class WhatsAppConfig(AppConfig):
     verbose_name = _("WhatsApp")
 
     def ready(self) -> None:
-        from atende.connectors.whatsapp.ticket_events import on_status_changed
+        from atende.connectors.whatsapp.ticket_events import (
+            on_answer_reminder,
+            on_status_changed,
+        )
         from atende.events import listen
 
         listen("ticket.status_changed", on_status_changed)
+        listen("ticket.answer_reminder", on_answer_reminder)

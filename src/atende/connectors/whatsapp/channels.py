@@ -53,6 +53,7 @@ def save_channel(organization: Organization, form: WhatsAppChannelForm,
         stored = channel.secrets if channel.encrypted_secrets else {}
         channel.name = data["name"]
         channel.service = data.get("service")
+        channel.business_calendar = data.get("business_calendar")
         # base_url is kept: it is set by operators (or tests), never by the form.
         channel.settings = {**form.channel_settings(),
                             **({"base_url": channel.settings["base_url"]}
@@ -102,9 +103,11 @@ def form_initial(channel: Channel) -> dict[str, Any]:
     """The form's initial values for an existing channel (the API key is never shown)."""
     options = channel.settings
     initial: dict[str, Any] = {k: options.get(k) for k in (
-        "provider", "number", "phone_number_id", "idle_expiry_minutes", "idle_message",
-        "return_to_bot", "bot_id", "hsm_enabled", "hsm_opens_attendance")}
-    initial.update(name=channel.name, service=channel.service_id)
+        "provider", "number", "phone_number_id", "waba_id", "idle_expiry_minutes",
+        "idle_message", "out_of_hours_message", "answer_reminder_hours", "return_to_bot",
+        "bot_id", "hsm_enabled", "hsm_opens_attendance")}
+    initial.update(name=channel.name, service=channel.service_id,
+                   business_calendar=channel.business_calendar_id)
     for event, mapping in (options.get("templates") or {}).items():
         initial[f"template_{event}"] = mapping.get("name", "")
         initial["template_language"] = mapping.get("language", "pt_BR")

@@ -22,6 +22,7 @@ DEFAULT_BASE_URLS = {DIALOG360: "https://waba-v2.360dialog.io",
                      META: "https://graph.facebook.com/v21.0"}
 TIMEOUT = 15.0
 RETRYABLE_STATUSES = frozenset({408, 429})
+MAX_TEMPLATE_PAGES = 20
 
 
 @dataclass
@@ -48,11 +49,12 @@ class Media:
 
 class WhatsAppClient:
     def __init__(self, provider: str, api_key: str, *, base_url: str = "",
-                 phone_number_id: str = "") -> None:
+                 phone_number_id: str = "", waba_id: str = "") -> None:
         self.provider = provider if provider in DEFAULT_BASE_URLS else DIALOG360
         self.api_key = api_key
         self.base_url = (base_url or _configured_base(self.provider)).rstrip("/")
         self.phone_number_id = phone_number_id
+        self.waba_id = waba_id
 
     @classmethod
     def for_channel(cls, channel: Channel) -> WhatsAppClient:
@@ -60,7 +62,8 @@ class WhatsAppClient:
         return cls(str(options.get("provider") or DIALOG360),
                    str(channel.secrets.get("api_key") or ""),
                    base_url=str(options.get("base_url") or ""),
-                   phone_number_id=str(options.get("phone_number_id") or ""))
+                   phone_number_id=str(options.get("phone_number_id") or ""),
+                   waba_id=str(options.get("waba_id") or ""))
 
     # --- messages -------------------------------------------------------------------------
 
@@ -126,10 +129,33 @@ class WhatsAppClient:
         return answer if isinstance(answer, dict) else {}
 
     def list_templates(self) -> list[dict[str, Any]]:
+        if self.provider == META:
+            return self._meta_templates()
         answer = self._json("GET", "/v1/configs/templates",
                             params={"limit": 1000, "offset": 0, "sort": "id"})
         rows = answer.get("waba_templates") if isinstance(answer, dict) else None
         return [r for r in rows or [] if isinstance(r, dict)]
+
+    def _meta_templates(self) -> list[dict[str, Any]]:
+        """Graph API: `GET /{waba-id}/message_templates?status=APPROVED`, following the
+        cursor pages (bounded, in case a page points at itself)."""
+        if not self.waba_id:
+            raise ProviderError(None, None, "the WhatsApp Business Account id is not set")
+        rows: list[dict[str, Any]] = []
+        url = f"/{self.waba_id}/message_templates"
+        params: dict[str, Any] | None = {
+            "status": "APPROVED", "limit": 250,
+            "fields": "name,language,status,category,components"}
+        for _page in range(MAX_TEMPLATE_PAGES):
+            answer = self._json("GET", url, params=params)
+            if not isinstance(answer, dict):
+                break
+            rows += [r for r in answer.get("data") or [] if isinstance(r, dict)]
+            following = (answer.get("paging") or {}).get("next")
+            if not following:
+                break
+            url, params = str(following), None  # the next URL carries its own query
+        return rows
 
     # --- transport ------------------------------------------------------------------------
 

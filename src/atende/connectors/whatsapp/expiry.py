@@ -1,9 +1,16 @@
 """Idle expiry (WA-7): an attendance with no customer message for the channel's configured
-minutes is finished, with a system entry in the timeline and, optionally, a message."""
+minutes is finished, with a system entry in the timeline and, optionally, a message.
+
+The customer gets one closing notice, never two: the channel's idle message when one is
+set and the 24-hour window is still open (free text is refused after it); otherwise the
+resolution template, if one is mapped, as for any other resolution (templates reach the
+customer whatever the window). The status-change listener is told to skip the template
+through `closing_notice_sent`."""
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -11,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.whatsapp.window import window_state
 from atende.events import emit
 from atende.tickets.models import OPEN_STATUSES, DeliveryStatus, Direction, Message, Status, Ticket
 from atende.tickets.payloads import message_payload
@@ -20,6 +28,8 @@ from atende.tickets.services.replies import post_message
 
 logger = logging.getLogger(__name__)
 BATCH = 200
+# True while expire() resolves a ticket whose customer already got the idle message.
+closing_notice_sent: ContextVar[bool] = ContextVar("closing_notice_sent", default=False)
 
 
 def expire_idle_attendances(now: datetime | None = None) -> int:
@@ -48,11 +58,13 @@ def expire_idle_attendances(now: datetime | None = None) -> int:
 
 @transaction.atomic
 def expire(ticket: Ticket, channel: Channel, minutes: int) -> Ticket:
-    """The optional goodbye message, the system entry, then the ticket resolved."""
+    """The goodbye message (see the module docstring), the system entry, then the ticket
+    resolved."""
     actor = Actor(label=f"channel:{channel.pk}:idle-expiry")
     with translation.override(channel.organization.language):
         goodbye = str(channel.settings.get("idle_message") or "").strip()
-        if goodbye:
+        said_goodbye = bool(goodbye) and window_state(ticket, channel).open
+        if said_goodbye:
             post_message(ticket, actor, text=goodbye, channel=channel)
         entry = Message.objects.create(
             organization_id=ticket.organization_id, ticket=ticket, direction=Direction.SYSTEM,
@@ -61,4 +73,8 @@ def expire(ticket: Ticket, channel: Channel, minutes: int) -> Ticket:
                    "customer.") % {"minutes": minutes},
         )
         emit(ticket.organization_id, "message.created", message_payload(entry))
-        return update_ticket(ticket, actor, status=Status.RESOLVED)
+        token = closing_notice_sent.set(said_goodbye)
+        try:
+            return update_ticket(ticket, actor, status=Status.RESOLVED)
+        finally:
+            closing_notice_sent.reset(token)

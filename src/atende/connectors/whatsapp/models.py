@@ -1,8 +1,11 @@
 """What the WhatsApp channel needs beyond the shared ticket models."""
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from atende.crypto import decrypt_json, encrypt_json
 from atende.tenancy.models import TenantModel
 
 
@@ -47,6 +50,120 @@ class SentPart(TenantModel):
             # Also the index statuses are looked up by.
             models.UniqueConstraint(fields=["channel", "wamid"], name="whatsapp_part_wamid"),
         ]
+
+    def __str__(self) -> str:
+        return self.wamid
+
+
+class OutOfHoursNotice(TenantModel):
+    """The out-of-hours message sent on a ticket. One row per ticket: the unique constraint
+    is what makes the notice go out once per conversation, whatever the number of customer
+    messages, redeliveries or concurrent workers."""
+
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE,
+                                  related_name="+")
+    message = models.ForeignKey("tickets.Message", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("out-of-hours notice")
+        verbose_name_plural = _("out-of-hours notices")
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id}"
+
+
+class Bot(TenantModel):
+    """A chatbot new WhatsApp conversations go to first ("return to bot"): the channel's bot
+    id names one. Customer messages are forwarded to `webhook_url`, signed with the secret
+    like Atende's outbound webhooks."""
+
+    bot_id = models.SlugField(_("bot id"), max_length=120, help_text=_(
+        "The id typed on the WhatsApp channel's \"Bot id\" option."))
+    name = models.CharField(_("name"), max_length=120)
+    webhook_url = models.URLField(_("webhook URL"), max_length=1000)
+    encrypted_secret = models.TextField(blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("bot")
+        verbose_name_plural = _("bots")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "bot_id"], name="whatsapp_bot_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secret(self) -> str:
+        return str(decrypt_json(self.encrypted_secret).get("secret") or "")
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.encrypted_secret = encrypt_json({"secret": value})
+
+
+class BotState(models.TextChoices):
+    AT_BOT = "bot", _("With the bot")
+    HANDED_OFF = "handed_off", _("Handed off")
+
+
+class BotConversation(TenantModel):
+    """A customer's conversation while it is with the bot, before any ticket exists. At most
+    one per channel and number is with the bot at a time (partial unique index, also the
+    lookup path of every inbound message)."""
+
+    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE,
+                                related_name="+")
+    bot = models.ForeignKey(Bot, null=True, on_delete=models.SET_NULL, related_name="+")
+    number = models.CharField(max_length=32)  # E.164
+    name = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=12, choices=BotState.choices, default=BotState.AT_BOT)
+    ticket = models.ForeignKey("tickets.Ticket", null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bot conversation")
+        verbose_name_plural = _("bot conversations")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "number"], condition=Q(state="bot"),
+                                    name="whatsapp_one_bot_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.state})"
+
+
+class BotEntry(TenantModel):
+    """One message of a conversation at the bot: the customer's (its stored webhook event,
+    turned into a timeline entry at hand-off) or the bot's (sent through the API)."""
+
+    conversation = models.ForeignKey(BotConversation, on_delete=models.CASCADE,
+                                     related_name="entries")
+    inbound = models.BooleanField()
+    event = models.ForeignKey("connectors.InboundEvent", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    wamid = models.CharField(max_length=255)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+    forward_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("bot conversation message")
+        verbose_name_plural = _("bot conversation messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "wamid"],
+                                    name="whatsapp_bot_entry_wamid"),
+        ]
+        # Statuses of the bot's answers are matched by wamid alone.
+        indexes = [models.Index(fields=["wamid"], name="whatsapp_bot_entry_by_wamid")]
 
     def __str__(self) -> str:
         return self.wamid

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
-from atende.connectors.whatsapp import inbound
+from atende.connectors.whatsapp import bot, inbound
 from atende.connectors.whatsapp.client import ProviderError
+from atende.connectors.whatsapp.out_of_hours import notify_if_closed
 from atende.connectors.whatsapp.parts import apply_part_status
 from atende.connectors.whatsapp.templates import send_event_template
 from atende.tickets.errors import TicketError
@@ -67,7 +68,8 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
 def process_event(event_id: int, attempt: int = 0) -> str:
     """Process one stored event; returns its resulting status. Never raises for bad input:
     the event is quarantined with the reason instead."""
-    event = InboundEvent.objects.select_related("channel__organization").get(pk=event_id)
+    event = InboundEvent.objects.select_related(
+        "channel__organization", "channel__business_calendar").get(pk=event_id)
     if event.status not in PENDING:
         return str(event.status)
     channel = event.channel
@@ -89,6 +91,10 @@ def process_event(event_id: int, attempt: int = 0) -> str:
 
 
 def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
+    at_bot = bot.route(event, channel)
+    if at_bot is not None:  # no ticket yet: the bot has the conversation
+        return _finish(event, InboundStatus.PROCESSED,
+                       f"with the bot (conversation {at_bot.conversation_id})")
     try:
         message = inbound.to_inbound(channel, event.payload)
     except ProviderError as exc:
@@ -98,12 +104,22 @@ def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
         message = inbound.to_inbound(channel, event.payload, media_error=str(exc))
     result = ingest(message)
     if result.created_ticket:
-        _confirm_opening(channel, result.ticket)
+        confirm_opening(channel, result.ticket)
+    if not result.duplicate:
+        _out_of_hours(channel, result.ticket, result.message)
     return _finish(event, InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED,
                    message=result.message)
 
 
-def _confirm_opening(channel: Channel, ticket: Ticket) -> None:
+def _out_of_hours(channel: Channel, ticket: Ticket, message: Message) -> None:
+    """A failure to send the notice is logged and never loses the customer's message."""
+    try:
+        notify_if_closed(channel, ticket, message.created_at)
+    except TicketError as exc:
+        logger.warning("out-of-hours message for ticket %s not sent: %s", ticket.pk, exc)
+
+
+def confirm_opening(channel: Channel, ticket: Ticket) -> None:
     """The template mapped to "opening confirmation", if any; a failure to send it is
     logged and never loses the customer's message."""
     if not (channel.settings.get("templates") or {}).get("opening"):
@@ -126,6 +142,8 @@ def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
     else:  # sent before parts were recorded
         message = Message.objects.for_org(channel.organization_id).filter(
             channel=channel, external_id=update.external_id).first()
+    if message is None and bot.is_bot_answer(channel, update.external_id):
+        return _finish(event, InboundStatus.PROCESSED, "an answer of the bot")
     if message is None or message.delivery_status == DeliveryStatus.QUEUED:
         # The status may have overtaken the send's answer (the wamid is not stored yet, or
         # the other parts are still going out); the part's own status is kept meanwhile.

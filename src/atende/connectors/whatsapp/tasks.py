@@ -1,6 +1,6 @@
 from django.tasks import task
 
-from atende.connectors.whatsapp import receive, ticket_events
+from atende.connectors.whatsapp import bot, receive, ticket_events
 
 
 @task
@@ -11,3 +11,8 @@ def process_whatsapp_event(event_id: int, attempt: int = 0) -> None:
 @task
 def send_ticket_event_template(organization_id: int, ticket_id: int, event: str) -> None:
     ticket_events.send_for_ticket(organization_id, ticket_id, event)
+
+
+@task
+def forward_to_bot(entry_id: int, attempt: int = 0) -> None:
+    bot.forward(entry_id, attempt)

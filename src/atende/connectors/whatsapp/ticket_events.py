@@ -1,6 +1,7 @@
 """Status-update and resolution templates (WA-4) sent when a WhatsApp ticket's status
-changes. The ticket domain only emits `ticket.status_changed`; this app listens (see
-apps.py) and sends the mapped template in a task, after the change has committed."""
+changes, and the answer-reminder template on `ticket.answer_reminder`. The ticket domain
+only emits events; this app listens (see apps.py) and sends the mapped template in a task,
+after the change has committed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import transaction
 
 from atende.connectors.models import ChannelKind
 from atende.connectors.whatsapp.client import ProviderError
+from atende.connectors.whatsapp.expiry import closing_notice_sent
 from atende.connectors.whatsapp.templates import send_event_template
 from atende.tickets.errors import TicketError
 from atende.tickets.models import Status, Ticket
@@ -33,13 +35,25 @@ def on_status_changed(organization_id: int, event_type: str, payload: dict[str, 
     if payload.get("origin") != ChannelKind.WHATSAPP or not payload.get("channel_id"):
         return
     event = template_event(str(payload.get("previous_status")), str(payload.get("status")))
-    if event is None:
+    if event is None or (event == "resolution" and closing_notice_sent.get()):
         return
     from atende.connectors.whatsapp.tasks import send_ticket_event_template
 
     ticket_id = int(payload["id"])
     transaction.on_commit(lambda: send_ticket_event_template.enqueue(
         organization_id, ticket_id, event))
+
+
+def on_answer_reminder(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    """The core decided a pending ticket needs the answer reminder (tickets.services.
+    reminders, once per answer): send the template mapped to it, after commit."""
+    if payload.get("origin") != ChannelKind.WHATSAPP or not payload.get("channel_id"):
+        return
+    from atende.connectors.whatsapp.tasks import send_ticket_event_template
+
+    ticket_id = int(payload["id"])
+    transaction.on_commit(lambda: send_ticket_event_template.enqueue(
+        organization_id, ticket_id, "answer_reminder"))
 
 
 def send_for_ticket(organization_id: int, ticket_id: int, event: str) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.models import BusinessCalendar, SavedReply
+from atende.connectors.whatsapp.models import Bot
 from atende.tenancy.models import AccessProfile, Permission, Service
 from atende.tickets.models import CustomField, FinalizationTag, Tag
-from atende.workspace.settings import automation_forms, forms
+from atende.workspace.settings import automation_forms, bot_forms, forms
 from atende.workspace.settings.crud import Column, Section
 
 
@@ -78,5 +79,13 @@ SECTIONS = [
                 "are told when they write outside those hours."),
         columns=(Column("name", _("Name")), Column("timezone", _("Time zone")),
                  Column("always_open", _("24x7"), _yes_no)),
+    ),
+    Section(
+        slug="bots", model=Bot, form=bot_forms.BotForm,
+        title=_("Bots"), add_label=_("New bot"),
+        empty=_("No bots yet. A bot receives the new WhatsApp conversations of channels "
+                "with \"Return to bot\" on, and hands them off to the queue through the API."),
+        columns=(Column("name", _("Name")), Column("bot_id", _("Bot id")),
+                 Column("webhook_url", _("Webhook URL"))),
     ),
 ]

@@ -1,0 +1,39 @@
+"""The bots of "return to bot" (WA-7): where new WhatsApp conversations go first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from atende.connectors.whatsapp.models import Bot
+from atende.workspace.settings.forms import TenantModelForm
+
+
+class BotForm(TenantModelForm):
+    # Written, never shown again: blank on edit keeps the stored one.
+    signing_secret = forms.CharField(
+        label=_("Signing secret"), required=False, min_length=16, max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Atende signs each forwarded message with it (X-Atende-Signature, like "
+                    "its webhooks). Leave blank to keep the current one."))
+
+    class Meta:
+        model = Bot
+        fields = ["bot_id", "name", "webhook_url"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("signing_secret") and not self.instance.encrypted_secret:
+            self.add_error("signing_secret", forms.ValidationError(
+                _("Enter the secret the bot uses to check Atende's signature.")))
+        return data
+
+    def save(self, commit: bool = True) -> Bot:
+        bot: Bot = super().save(commit=False)
+        if self.cleaned_data.get("signing_secret"):
+            bot.secret = self.cleaned_data["signing_secret"]
+        if commit:
+            bot.save()
+        return bot
