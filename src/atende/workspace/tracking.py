@@ -54,6 +54,10 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
         return _("reopened the ticket")
     if action == "answer_reminder":
         return _("reminded the customer to answer")
+    if action == "sla_breached":
+        if entry.field == "first_response":
+            return _("missed the first-response target (SLA)")
+        return _("missed the resolution target (SLA)")
     field = str(FIELD_LABELS.get(entry.field, entry.field))
     if entry.field:
         return _("changed the %(field)s from %(before)s to %(after)s") % {
