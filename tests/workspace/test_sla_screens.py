@@ -16,7 +16,7 @@ from atende.tickets.models import SlaPolicy, Status
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.replies import post_message
-from atende.tickets.services.sla import set_scope
+from atende.tickets.services.sla import set_scope, sweep_breaches
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,16 @@ def test_ticket_header_shows_both_clocks(tenant: Tenant, admin_client: Client,
     # The live partial carries them too.
     live = admin_client.get(f"/tickets/{ticket.pk}/live/").content.decode()
     assert "paused while waiting on the customer" in live
+
+
+def test_breach_is_a_line_of_interaction_tracking(tenant: Tenant, admin_client: Client,
+                                                 make_ticket: Any) -> None:
+    _default_policy(tenant)
+    ticket = make_ticket(tenant.org, "late", created_at=_ago(45))
+    assert sweep_breaches() == 1
+    page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "missed the first-response target (SLA)" in page
+    assert re.search(r'sla-breached">First response: <time[^>]*>overdue 15 min<', page)
 
 
 def test_ticket_without_policy_has_no_sla_row(tenant: Tenant, admin_client: Client,
