@@ -226,3 +226,9 @@ def test_set_scope_moves_channels_and_services(tenant: Any) -> None:
     set_scope(policy, [b], [])
     assert list(policy.channel_links.values_list("channel_id", flat=True)) == [b.pk]
     assert not policy.service_links.exists()
+
+
+def test_an_absurd_target_set_outside_the_form_is_capped_not_a_crash(tenant: Any) -> None:
+    _policy(tenant.org, "Eterna", 2_000_000_000, 2_000_000_000, is_default=True)
+    ticket = _ticket(tenant)
+    assert ticket.first_response_due_at == ticket.created_at + timedelta(days=366)

@@ -170,6 +170,10 @@ def test_settings_validation_is_for_a_person(tenant: Tenant, admin_client: Clien
         "name": "Zero", "first_response_minutes": "0"})
     assert "greater than or equal to 1" in page.content.decode()
     page = admin_client.post("/settings/sla-policies/new/", {
+        "name": "Eterna", "resolution_minutes": "9999999999"})
+    assert page.status_code == 200
+    assert "less than or equal to 527040" in page.content.decode()
+    page = admin_client.post("/settings/sla-policies/new/", {
         "name": "Bronze", "first_response_minutes": "10", "channels": [channel.pk],
         "is_default": "on"})
     body = page.content.decode()

@@ -50,6 +50,9 @@ STOPPED = frozenset({Status.PENDING, Status.RESOLVED, Status.CLOSED})
 CLOCK_FIELDS = ("sla_policy_id", "first_response_due_at", "resolution_due_at", "sla_paused_at",
                 "sla_paused_seconds", "sla_due_at", "sla_check_at")
 BATCH = 200
+# A year: longer targets mean nothing (the form refuses them; a value set elsewhere, e.g.
+# in the admin, is capped so business-time arithmetic stays bounded).
+MAX_TARGET_MINUTES = 366 * 24 * 60
 SWEEP_ACTOR = Actor(label="system:sla")
 
 
@@ -113,6 +116,8 @@ def track(ticket: Ticket, now: datetime, *, repolicy: bool = False) -> list[str]
         ticket.sla_paused_at = None
 
     first, resolution = policy.targets(ticket.priority) if policy else (None, None)
+    first = min(first, MAX_TARGET_MINUTES) if first else None
+    resolution = min(resolution, MAX_TARGET_MINUTES) if resolution else None
     ticket.first_response_due_at = (add_business_minutes(calendar, ticket.created_at, first)
                                     if first else None)
     ticket.resolution_due_at = (

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from atende.connectors.models import Channel
 from atende.tenancy.models import Service
 from atende.tickets.models import SlaPolicy, SlaPolicyChannel, SlaPolicyService
-from atende.tickets.services.sla import set_scope
+from atende.tickets.services.sla import MAX_TARGET_MINUTES, set_scope
 from atende.workspace.settings.forms import TenantModelForm
 
 TARGETS = ["first_response_minutes", "resolution_minutes", "high_first_response_minutes",
@@ -39,8 +39,8 @@ class SlaPolicyForm(TenantModelForm):
         super().__init__(*args, **kwargs)
         for name in TARGETS:
             field = self.fields[name]
-            field.widget.attrs["min"] = 1
-            field.validators.append(MinValueValidator(1))
+            field.widget.attrs.update(min=1, max=MAX_TARGET_MINUTES)
+            field.validators += [MinValueValidator(1), MaxValueValidator(MAX_TARGET_MINUTES)]
         self.fields["high_first_response_minutes"].help_text = _(
             "Optional: tighter targets for high and urgent tickets; empty uses the ones above.")
         if self.instance.pk:
