@@ -57,6 +57,14 @@ def send_answer_reminders() -> None:
 
 
 @db_periodic_task(crontab(minute="*"))
+def mark_sla_breaches() -> None:
+    """Clocks past their SLA target are recorded as breached, once (CORE-13)."""
+    from atende.tickets.services.sla import sweep_breaches
+
+    sweep_breaches()
+
+
+@db_periodic_task(crontab(minute="*"))
 def expire_absent_agents() -> None:
     """Agents who closed the workspace stop receiving tickets (CORE-15)."""
     from atende.tickets.services.assignment import expire_absent_agents as expire

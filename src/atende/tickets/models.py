@@ -89,6 +89,79 @@ class CustomField(TenantModel):
         return self.label
 
 
+class SlaPolicy(TenantModel):
+    """Service-level targets (CORE-13): minutes to the first public answer and to resolution,
+    optionally tighter for high and urgent tickets, counted on a business-hours calendar.
+
+    It applies to the channels and services linked to it; a ticket takes its channel's
+    policy, else its service's, else the organisation's default (see tickets.services.sla).
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response (minutes)"), null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (minutes)"), null=True, blank=True)
+    high_first_response_minutes = models.PositiveIntegerField(
+        _("first response, high priority (minutes)"), null=True, blank=True)
+    high_resolution_minutes = models.PositiveIntegerField(
+        _("resolution, high priority (minutes)"), null=True, blank=True)
+    urgent_first_response_minutes = models.PositiveIntegerField(
+        _("first response, urgent (minutes)"), null=True, blank=True)
+    urgent_resolution_minutes = models.PositiveIntegerField(
+        _("resolution, urgent (minutes)"), null=True, blank=True)
+    calendar = models.ForeignKey(
+        "automation.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("business hours"),
+        help_text=_("Targets count only open time of this calendar; empty: every minute."))
+    is_default = models.BooleanField(
+        _("organisation default"), default=False,
+        help_text=_("Used by tickets whose channel and service have no policy."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="uniq_sla_policy"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True),
+                name="uniq_sla_default",
+                violation_error_message=_("Another policy is already the default.")),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def targets(self, priority: str) -> tuple[int | None, int | None]:
+        """(first response, resolution) minutes for a ticket of this priority."""
+        first, resolution = self.first_response_minutes, self.resolution_minutes
+        if priority == Priority.URGENT:
+            first = self.urgent_first_response_minutes or first
+            resolution = self.urgent_resolution_minutes or resolution
+        elif priority == Priority.HIGH:
+            first = self.high_first_response_minutes or first
+            resolution = self.high_resolution_minutes or resolution
+        return first, resolution
+
+
+class SlaPolicyChannel(TenantModel):
+    """A channel follows one policy at most (the unique channel)."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="channel_links")
+    channel = models.OneToOneField("connectors.Channel", on_delete=models.CASCADE,
+                                   related_name="sla_link")
+
+
+class SlaPolicyService(TenantModel):
+    """A service follows one policy at most (the unique service)."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="service_links")
+    service = models.OneToOneField("tenancy.Service", on_delete=models.CASCADE,
+                                   related_name="sla_link")
+
+
 class Ticket(TenantModel):
     number = models.PositiveBigIntegerField(_("number"), editable=False)
     subject = models.CharField(_("subject"), max_length=300)
@@ -128,6 +201,21 @@ class Ticket(TenantModel):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # SLA clocks (CORE-13), kept by tickets.services.sla. The resolution clock stops while
+    # the ticket is pending, resolved or closed (`sla_paused_at`); the open time it stood
+    # still is summed in `sla_paused_seconds` and added to the target when it runs again.
+    sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("SLA policy"))
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(default=0)
+    # The nearest due moment of a running clock (the queue's column and sort), and the
+    # nearest one not yet marked breached (the breach sweep): both null when nothing runs.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_check_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")
@@ -146,6 +234,9 @@ class Ticket(TenantModel):
             models.Index(fields=["contact", "-created_at"], name="ticket_contact"),
             models.Index(fields=["channel", "status", "last_outbound_at"],
                          name="ticket_channel_reminder"),
+            models.Index(fields=["organization", "sla_due_at"], name="ticket_org_sla_due"),
+            models.Index(fields=["sla_check_at"], condition=Q(sla_check_at__isnull=False),
+                         name="ticket_sla_check"),
         ]
 
     def __str__(self) -> str:

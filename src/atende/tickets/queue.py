@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import (
     Case,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -32,7 +33,7 @@ PAGE_SIZE = 50
 # The queue shows a line of the last message: no need to read a whole e-mail per row.
 LAST_MESSAGE_CHARS = 91
 VIEWS = ("mine", "unassigned", "open", "pending", "resolved")
-SORTS = ("updated", "waiting", "priority")
+SORTS = ("updated", "waiting", "priority", "sla")
 PROTOCOL = re.compile(r"^\s*(?:tkt-?)?0*(\d{1,15})\s*$", re.IGNORECASE)
 
 
@@ -143,6 +144,9 @@ def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bo
                      waiting_since=Coalesce("last_inbound_at", "created_at"))
     if f.sort == "waiting":
         qs = qs.order_by("waiting_since", "id")
+    elif f.sort == "sla":
+        # Tickets without a running clock last (ticket_org_sla_due index).
+        qs = qs.order_by(F("sla_due_at").asc(nulls_last=True), "id")
     elif f.sort == "priority":
         qs = qs.order_by(PRIORITY_ORDER, "-updated_at", "-id")
     else:

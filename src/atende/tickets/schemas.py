@@ -112,6 +112,12 @@ class TicketOut(Schema):
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    sla_policy_id: int | None = Field(description="The SLA policy the ticket follows.")
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None = Field(
+        description="Moves later while the ticket is pending, resolved or closed.")
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
 
 
 class TicketDetailOut(TicketOut):

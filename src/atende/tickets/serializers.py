@@ -30,6 +30,11 @@ def ticket_out(ticket: Ticket) -> dict[str, Any]:
         "custom_fields": ticket.custom_fields, "created_at": ticket.created_at,
         "updated_at": ticket.updated_at, "first_response_at": ticket.first_response_at,
         "resolved_at": ticket.resolved_at, "closed_at": ticket.closed_at,
+        "sla_policy_id": ticket.sla_policy_id,
+        "first_response_due_at": ticket.first_response_due_at,
+        "resolution_due_at": ticket.resolution_due_at,
+        "first_response_breached_at": ticket.first_response_breached_at,
+        "resolution_breached_at": ticket.resolution_breached_at,
     }
 
 

@@ -20,7 +20,8 @@ router = Router(tags=["webhooks"])
 ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
                                    429: ErrorOut}
 EventName = Literal["ticket.created", "ticket.updated", "ticket.status_changed",
-                    "ticket.answer_reminder", "message.created", "message.status_changed"]
+                    "ticket.answer_reminder", "ticket.sla_breached", "message.created",
+                    "message.status_changed"]
 
 class SubscriptionIn(Schema):
     url: str = Field(min_length=8, max_length=1000, pattern=r"^https?://")

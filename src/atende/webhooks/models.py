@@ -16,6 +16,7 @@ class EventType(models.TextChoices):
     TICKET_UPDATED = "ticket.updated", "ticket.updated"
     TICKET_STATUS_CHANGED = "ticket.status_changed", "ticket.status_changed"
     TICKET_ANSWER_REMINDER = "ticket.answer_reminder", "ticket.answer_reminder"
+    TICKET_SLA_BREACHED = "ticket.sla_breached", "ticket.sla_breached"
     MESSAGE_CREATED = "message.created", "message.created"
     MESSAGE_STATUS_CHANGED = "message.status_changed", "message.status_changed"
 

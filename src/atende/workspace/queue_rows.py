@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.timesince import timesince
-from django.utils.timezone import localtime
+from django.utils.timezone import localtime, now
 
 from atende.connectors.models import ChannelKind
 from atende.tickets.models import Priority, Status, Ticket
+from atende.workspace.sla_display import Clock, SlaText, queue_clock
 
 SNIPPET_CHARS = 90
 CLOSED = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -40,6 +41,7 @@ class QueueRow:
     status_label: str
     waiting_iso: str  # "" once resolved or closed: nothing is waiting
     waiting: str
+    sla: Clock | None = None  # the nearest running SLA clock
 
 
 def snippet(text: str | None) -> str:
@@ -56,6 +58,7 @@ def queue_rows(tickets: list[Ticket]) -> list[QueueRow]:
     statuses = {k: str(label) for k, label in Status.choices}
     # One reverse() per page: the ticket URL differs only by its id.
     href = reverse("workspace:ticket", args=[0]).replace("/0/", "/{}/")
+    sla_words, at = SlaText(), now()
     rows = []
     for t in tickets:
         waiting_since = None if t.status in CLOSED else t.waiting_since  # type: ignore[attr-defined]
@@ -70,5 +73,6 @@ def queue_rows(tickets: list[Ticket]) -> list[QueueRow]:
             status=t.status, status_label=statuses.get(t.status, t.status),
             waiting_iso=localtime(waiting_since).isoformat() if waiting_since else "",
             waiting=timesince(waiting_since) if waiting_since else "",
+            sla=queue_clock(t, sla_words, at),
         ))
     return rows

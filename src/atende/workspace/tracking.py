@@ -56,6 +56,10 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
         return _("reminded the customer to answer")
     if action == "notification_sent":
         return _("sent the automatic e-mail “%(event)s”") % {"event": _notification(entry.after)}
+    if action == "sla_breached":
+        if entry.field == "first_response":
+            return _("missed the first-response target (SLA)")
+        return _("missed the resolution target (SLA)")
     field = str(FIELD_LABELS.get(entry.field, entry.field))
     if entry.field:
         return _("changed the %(field)s from %(before)s to %(after)s") % {

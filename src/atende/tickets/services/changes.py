@@ -18,7 +18,7 @@ from atende.tenancy.models import Membership, Service, User
 from atende.tickets.errors import InvalidTransition, TicketError
 from atende.tickets.models import FinalizationTag, Priority, Status, Ticket
 from atende.tickets.payloads import ticket_payload
-from atende.tickets.services import audit
+from atende.tickets.services import audit, sla
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.create import tags_by_name
 
@@ -117,6 +117,9 @@ def update_ticket(
     for field, before, after in changes:
         if field != "status":
             audit.record(ticket, actor, "changed", field, before, after)
+    changed = {c[0] for c in changes}
+    if changed & {"status", "priority", "service"}:
+        sla.track(ticket, now, repolicy="service" in changed)
     ticket.updated_at = now
     ticket.save()
     payload = ticket_payload(ticket, new_tags)
@@ -147,6 +150,7 @@ def finalize(ticket: Ticket, actor: Actor, tag: FinalizationTag, *,
     if resolve and ticket.status in (Status.NEW, Status.OPEN, Status.PENDING):
         _apply_status(ticket, Status.RESOLVED, now)
         audit.record(ticket, actor, "status_changed", "status", previous_status, Status.RESOLVED)
+        sla.track(ticket, now)
     ticket.updated_at = now
     ticket.save()
     payload = ticket_payload(ticket)

@@ -14,7 +14,7 @@ from atende.events import emit
 from atende.tenancy.models import Organization, Service
 from atende.tickets.models import Direction, Message, Priority, Status, Tag, Ticket
 from atende.tickets.payloads import message_payload, ticket_payload
-from atende.tickets.services import assignment, audit
+from atende.tickets.services import assignment, audit, sla
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.numbers import allocate_number
 
@@ -59,7 +59,7 @@ def open_ticket(
     Custom fields must already be validated.
     """
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         organization=organization,
         number=allocate_number(organization.pk),
         subject=subject[:300] or "—",
@@ -76,6 +76,8 @@ def open_ticket(
         updated_at=now,
         last_inbound_at=now,
     )
+    sla.track(ticket, now, repolicy=True)
+    ticket.save(force_insert=True)
     tag_objs = tags_by_name(organization.pk, tags)
     if tag_objs:
         ticket.tags.add(*tag_objs)

@@ -23,7 +23,7 @@ from atende.tickets.models import (
     Ticket,
 )
 from atende.tickets.payloads import message_payload, ticket_payload
-from atende.tickets.services import audit
+from atende.tickets.services import audit, sla
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.attachments import store_attachment
 from atende.tickets.services.create import open_ticket
@@ -155,7 +155,10 @@ def _touch_on_inbound(ticket: Ticket, actor: Actor) -> bool:
                      before, Status.OPEN)
     ticket.updated_at = timezone.now()
     ticket.last_inbound_at = ticket.updated_at
-    ticket.save(update_fields=["status", "updated_at", "last_inbound_at"])
+    fields = ["status", "updated_at", "last_inbound_at"]
+    if before != ticket.status:
+        fields += sla.track(ticket, ticket.updated_at)
+    ticket.save(update_fields=fields)
     payload = ticket_payload(ticket)
     emit(ticket.organization_id, "ticket.updated", payload)
     if before != ticket.status:

@@ -21,7 +21,7 @@ from atende.tickets.models import (
     Ticket,
 )
 from atende.tickets.payloads import message_payload, ticket_payload
-from atende.tickets.services import audit
+from atende.tickets.services import audit, sla
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.attachments import check_size, store_attachment
 from atende.tickets.services.ingest import sanitize_html
@@ -89,6 +89,8 @@ def post_message(
         if ticket.status == Status.NEW:
             ticket.status = Status.OPEN
             fields.append("status")
+        if "first_response_at" in fields or "status" in fields:
+            fields += sla.track(ticket, now)
     ticket.save(update_fields=fields)
     audit.record(ticket, actor, "note_added" if internal else "replied",
                  after={"message": message.pk})

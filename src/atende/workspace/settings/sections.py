@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from atende.automation.models import BusinessCalendar, SavedReply
 from atende.connectors.whatsapp.models import Bot
 from atende.tenancy.models import AccessProfile, Permission, Service
-from atende.tickets.models import CustomField, FinalizationTag, Tag
-from atende.workspace.settings import automation_forms, bot_forms, forms
+from atende.tickets.models import CustomField, FinalizationTag, SlaPolicy, Tag
+from atende.workspace.settings import automation_forms, bot_forms, forms, sla_forms
 from atende.workspace.settings.crud import Column, Section
 
 
@@ -22,6 +22,15 @@ def _permissions(values: list[str]) -> str:
 
 def _yes_no(value: Any) -> Any:
     return _("Yes") if value else _("No")
+
+
+def _minutes(value: int | None) -> Any:
+    return value if value else "—"
+
+
+def _linked(attr: str) -> Any:
+    """The channels or services of a policy's (prefetched) links."""
+    return lambda links: ", ".join(str(getattr(link, attr)) for link in links.all()) or "—"
 
 
 SECTIONS = [
@@ -87,5 +96,19 @@ SECTIONS = [
                 "with \"Return to bot\" on, and hands them off to the queue through the API."),
         columns=(Column("name", _("Name")), Column("bot_id", _("Bot id")),
                  Column("webhook_url", _("Webhook URL"))),
+    ),
+    Section(
+        slug="sla-policies", model=SlaPolicy, form=sla_forms.SlaPolicyForm,
+        title=_("SLA policies"), add_label=_("New SLA policy"),
+        empty=_("No SLA policies yet. Set how soon your team answers and solves tickets "
+                "of a channel or a service; the queue then shows what is due first."),
+        columns=(Column("name", _("Name")),
+                 Column("first_response_minutes", _("First response (min)"), _minutes),
+                 Column("resolution_minutes", _("Resolution (min)"), _minutes),
+                 Column("calendar", _("Business hours"), lambda c: c or "—"),
+                 Column("is_default", _("Default"), _yes_no),
+                 Column("channel_links", _("Channels"), _linked("channel")),
+                 Column("service_links", _("Services"), _linked("service"))),
+        prefetch=("calendar", "channel_links__channel", "service_links__service"),
     ),
 ]

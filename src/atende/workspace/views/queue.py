@@ -24,6 +24,7 @@ SORT_LABELS = {
     "updated": _("Last update"),
     "waiting": _("Longest waiting"),
     "priority": _("Priority"),
+    "sla": _("SLA due soonest"),
 }
 
 

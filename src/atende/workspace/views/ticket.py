@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from atende.connectors.models import Channel
@@ -34,6 +35,7 @@ from atende.workspace.message_bodies import (
     csp_with_images,
     raw_mail_names,
 )
+from atende.workspace.sla_display import ticket_clocks
 from atende.workspace.tracking import describe
 
 # Served inline for the preview; anything else (SVG included: it can carry script) downloads.
@@ -73,6 +75,7 @@ def live_context(membership: Membership, ticket: Ticket,
         "agents": agents,
         "services": services,
         "custom_values": custom_values,
+        "sla_clocks": ticket_clocks(ticket, timezone.now()),
         "tags_text": ", ".join(t.name for t in ticket.tags.all()),
         "image_origins": image_origins,
         "allowed_images": set(show_images),

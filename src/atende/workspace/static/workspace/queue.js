@@ -82,5 +82,5 @@
   });
 
   window.Atende.onEvent(["ticket.created", "ticket.updated", "ticket.status_changed",
-                         "message.created"], schedule);
+                         "message.created", "ticket.sla_breached"], schedule);
 })();

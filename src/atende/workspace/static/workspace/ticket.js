@@ -55,7 +55,7 @@
   }
 
   window.Atende.onEvent(["ticket.updated", "ticket.status_changed", "message.created",
-                         "message.status_changed"], function (type, data) {
+                         "message.status_changed", "ticket.sla_breached"], function (type, data) {
     var id = type.indexOf("message.") === 0 ? data.ticket_id : data.id;
     if (Number(id) === ticketId) schedule();
   });
