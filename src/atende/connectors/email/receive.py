@@ -61,11 +61,20 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         parsed = None
         parse_error = f"unreadable mail: {type(exc).__name__}: {exc}"
     provider_id = parsed.message_id if parsed else "sha256:" + stored.rsplit("/", 1)[-1][:-4]
-    event, created = _event(channel, provider_id[:255], payload)
-    if not created and event.status != InboundStatus.RECEIVED:
-        return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
-    if parsed is None:
-        return _quarantine(event, parse_error)
+    # One transaction per mail, bookkeeping included: the event row, the ticket entry and
+    # the event's outcome commit together (the raw file is already stored). The caller marks
+    # the mail seen only after this returns.
+    with transaction.atomic():
+        event, created = _event(channel, provider_id[:255], payload)
+        if not created and event.status != InboundStatus.RECEIVED:
+            return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
+        if parsed is None:
+            return _quarantine(event, parse_error)
+        return _take_in(channel, cfg, event, parsed, payload)
+
+
+def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: ParsedMail,
+             payload: dict[str, object]) -> Receipt:
     if parsed.cids:  # the timeline shows inline images through this map
         payload["cids"] = parsed.cids
         InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
@@ -80,15 +89,18 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
     if outcome.no_auto_reply is not None and not parsed.no_auto_reply:
         parsed.no_auto_reply = f"rule {outcome.no_auto_reply.pk}"
     try:
-        result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
-                                   reopen_closed=cfg.reopen_closed))
+        # A savepoint: a failed ingest leaves the transaction usable for the quarantine.
+        with transaction.atomic():
+            result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
+                                       reopen_closed=cfg.reopen_closed), channel=channel)
     except Exception as exc:
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(exc).__name__)
         return _quarantine(event, _reason(exc))
     if result.created_ticket and outcome.matched:
         try:
-            route(result.ticket, outcome)
+            with transaction.atomic():
+                route(result.ticket, outcome)
         except TicketError as exc:  # a stale rule (e.g. bad priority) never loses the mail
             logger.warning("e-mail rules on channel %s: %s", channel.pk, exc.message)
     status = InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED
