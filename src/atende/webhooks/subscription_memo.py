@@ -28,7 +28,7 @@ Active = list[tuple[int, frozenset[str]]]  # (subscription id, its event types)
 
 
 class _Memo:
-    __slots__ = ("position", "by_org")
+    __slots__ = ("by_org", "position")
 
     def __init__(self, position: int) -> None:
         self.position = position  # where its marker sits in connection.run_on_commit

@@ -70,11 +70,11 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
             return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
         if parsed is None:
             return _quarantine(event, parse_error)
-        return _take_in(channel, cfg, event, parsed, payload)
+        return _take_in(channel, cfg, event, parsed, payload, first_delivery=created)
 
 
 def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: ParsedMail,
-             payload: dict[str, object]) -> Receipt:
+             payload: dict[str, object], *, first_delivery: bool) -> Receipt:
     if parsed.cids:  # the timeline shows inline images through this map
         payload["cids"] = parsed.cids
         InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
@@ -92,7 +92,8 @@ def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: 
         # A savepoint: a failed ingest leaves the transaction usable for the quarantine.
         with transaction.atomic():
             result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
-                                       reopen_closed=cfg.reopen_closed), channel=channel)
+                                       reopen_closed=cfg.reopen_closed),
+                            channel=channel, first_delivery=first_delivery)
     except Exception as exc:
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(exc).__name__)

@@ -71,7 +71,8 @@ def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
     )
 
 
-def ingest(inbound: InboundMessage, *, channel: Channel | None = None) -> IngestResult:
+def ingest(inbound: InboundMessage, *, channel: Channel | None = None,
+           first_delivery: bool = False) -> IngestResult:
     """Turn one normalised inbound message into a ticket entry.
 
     Idempotent on (channel, external_id): a redelivery returns the stored message with
@@ -79,12 +80,14 @@ def ingest(inbound: InboundMessage, *, channel: Channel | None = None) -> Ingest
     lookup, ticket, message, attachments, audit; events are sent on commit.
     Raises django ValidationError when the sender's identity is invalid.
     A caller that already holds the channel (a poller, freshly loaded) passes it to save
-    re-reading it per message.
+    re-reading it per message. `first_delivery`: the caller's own dedupe (an inbound event
+    created in this transaction) says the message is new, so the lookup is skipped; a
+    duplicate still ends as one, through the unique constraint.
     """
     if channel is None or channel.pk != inbound.channel_id:
         channel = Channel.objects.select_related("organization", "service").get(
             pk=inbound.channel_id)
-    existing = _existing(channel, inbound.external_id)
+    existing = None if first_delivery else _existing(channel, inbound.external_id)
     if existing is not None:
         return IngestResult(existing.ticket, existing, duplicate=True)
     try:
