@@ -61,6 +61,8 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         parsed = None
         parse_error = f"unreadable mail: {type(exc).__name__}: {exc}"
     provider_id = parsed.message_id if parsed else "sha256:" + stored.rsplit("/", 1)[-1][:-4]
+    if parsed is not None and parsed.cids:  # the timeline shows inline images through this map
+        payload["cids"] = parsed.cids
     # One transaction per mail, bookkeeping included: the event row, the ticket entry and
     # the event's outcome commit together (the raw file is already stored). The caller marks
     # the mail seen only after this returns.
@@ -75,8 +77,7 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
 
 def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: ParsedMail,
              payload: dict[str, object], *, first_delivery: bool) -> Receipt:
-    if parsed.cids:  # the timeline shows inline images through this map
-        payload["cids"] = parsed.cids
+    if parsed.cids and not first_delivery:  # an event stored before without its map
         InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
     if parsed.our_loop:
         return _finish(event, InboundStatus.PROCESSED, None, "our own mail: not taken in")
