@@ -33,6 +33,7 @@ from atende.webhooks.models import (
     new_signing_secret,
 )
 from atende.webhooks.signing import signed_headers
+from atende.webhooks.subscription_memo import active_subscriptions
 
 logger = logging.getLogger(__name__)
 # How long an attempt owns a delivery; past it, the sweeper may try again (the worker died).
@@ -58,16 +59,13 @@ def create_subscription(
 
 def fan_out(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """Create one delivery per active subscription to `event_type`; attempt after commit."""
-    subs = [
-        s for s in WebhookSubscription.objects.for_org(organization_id).filter(is_active=True)
-        if event_type in s.events
-    ]
-    if not subs:
+    sub_ids = [pk for pk, events in active_subscriptions(organization_id) if event_type in events]
+    if not sub_ids:
         return
     deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(organization_id=organization_id, subscription=s, event_type=event_type,
-                        payload=payload)
-        for s in subs
+        WebhookDelivery(organization_id=organization_id, subscription_id=pk,
+                        event_type=event_type, payload=payload)
+        for pk in sub_ids
     )
     from atende.webhooks.tasks import deliver_webhook
 

@@ -61,13 +61,23 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         parsed = None
         parse_error = f"unreadable mail: {type(exc).__name__}: {exc}"
     provider_id = parsed.message_id if parsed else "sha256:" + stored.rsplit("/", 1)[-1][:-4]
-    event, created = _event(channel, provider_id[:255], payload)
-    if not created and event.status != InboundStatus.RECEIVED:
-        return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
-    if parsed is None:
-        return _quarantine(event, parse_error)
-    if parsed.cids:  # the timeline shows inline images through this map
+    if parsed is not None and parsed.cids:  # the timeline shows inline images through this map
         payload["cids"] = parsed.cids
+    # One transaction per mail, bookkeeping included: the event row, the ticket entry and
+    # the event's outcome commit together (the raw file is already stored). The caller marks
+    # the mail seen only after this returns.
+    with transaction.atomic():
+        event, created = _event(channel, provider_id[:255], payload)
+        if not created and event.status != InboundStatus.RECEIVED:
+            return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
+        if parsed is None:
+            return _quarantine(event, parse_error)
+        return _take_in(channel, cfg, event, parsed, payload, first_delivery=created)
+
+
+def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: ParsedMail,
+             payload: dict[str, object], *, first_delivery: bool) -> Receipt:
+    if parsed.cids and not first_delivery:  # an event stored before without its map
         InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
     if parsed.our_loop:
         return _finish(event, InboundStatus.PROCESSED, None, "our own mail: not taken in")
@@ -83,15 +93,19 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
         payload["no_auto_reply"] = parsed.no_auto_reply
         InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
     try:
-        result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
-                                   reopen_closed=cfg.reopen_closed))
+        # A savepoint: a failed ingest leaves the transaction usable for the quarantine.
+        with transaction.atomic():
+            result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
+                                       reopen_closed=cfg.reopen_closed),
+                            channel=channel, first_delivery=first_delivery)
     except Exception as exc:
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(exc).__name__)
         return _quarantine(event, _reason(exc))
     if result.created_ticket and outcome.matched:
         try:
-            route(result.ticket, outcome)
+            with transaction.atomic():
+                route(result.ticket, outcome)
         except TicketError as exc:  # a stale rule (e.g. bad priority) never loses the mail
             logger.warning("e-mail rules on channel %s: %s", channel.pk, exc.message)
     status = InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED

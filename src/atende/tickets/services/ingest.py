@@ -7,6 +7,7 @@ from datetime import datetime
 
 import nh3
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from atende.connectors.base import InboundMessage
@@ -49,34 +50,44 @@ def sanitize_html(html: str) -> str:
 def _existing(channel: Channel, external_id: str) -> Message | None:
     if not external_id:
         return None
-    found = Message.objects.filter(channel=channel, external_id=external_id)
+    # The redundant `<> ''` lets SQLite use the partial unique index (channel, external_id);
+    # without it the lookup scans every message of the channel.
+    found = Message.objects.filter(~Q(external_id=""), channel=channel, external_id=external_id)
     if not found.exists():  # the common case: skip building the joined query
         return None
     return found.select_related("ticket").first()
 
 
 def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
+    """The ticket a thread key leads to, locked (the message is appended to it)."""
     if not keys:
         return None
-    ref = (
-        ThreadReference.objects.select_related("ticket")
-        .filter(channel=channel, key__in=[k[:500] for k in keys])
-        .order_by("-ticket__updated_at")
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(organization_id=channel.organization_id, thread_refs__channel=channel,
+                thread_refs__key__in=[k[:500] for k in keys])
+        .order_by("-updated_at")
         .first()
     )
-    return ref.ticket if ref else None
 
 
-def ingest(inbound: InboundMessage) -> IngestResult:
+def ingest(inbound: InboundMessage, *, channel: Channel | None = None,
+           first_delivery: bool = False) -> IngestResult:
     """Turn one normalised inbound message into a ticket entry.
 
     Idempotent on (channel, external_id): a redelivery returns the stored message with
     `duplicate=True`, also when two deliveries race. One transaction: contact, thread
     lookup, ticket, message, attachments, audit; events are sent on commit.
     Raises django ValidationError when the sender's identity is invalid.
+    A caller that already holds the channel (a poller, freshly loaded) passes it to save
+    re-reading it per message. `first_delivery`: the caller's own dedupe (an inbound event
+    created in this transaction) says the message is new, so the lookup is skipped; a
+    duplicate still ends as one, through the unique constraint.
     """
-    channel = Channel.objects.select_related("organization", "service").get(pk=inbound.channel_id)
-    existing = _existing(channel, inbound.external_id)
+    if channel is None or channel.pk != inbound.channel_id:
+        channel = Channel.objects.select_related("organization", "service").get(
+            pk=inbound.channel_id)
+    existing = None if first_delivery else _existing(channel, inbound.external_id)
     if existing is not None:
         return IngestResult(existing.ticket, existing, duplicate=True)
     try:
@@ -102,7 +113,8 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
 
     ticket = _find_thread(channel, inbound.thread_keys)
     if ticket is None and inbound.ticket_number:
-        ticket = Ticket.objects.filter(organization=org, number=inbound.ticket_number).first()
+        ticket = Ticket.objects.select_for_update().filter(
+            organization=org, number=inbound.ticket_number).first()
     linked_from = None
     if ticket is not None and ticket.status == Status.CLOSED and not inbound.reopen_closed:
         linked_from, ticket = ticket, None
@@ -120,8 +132,7 @@ def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
         if first is None:  # an empty message (e.g. attachment only) still gets its entry
             first = _append(ticket, channel, contact, inbound, html, sent_at)
         message = first
-    else:
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    else:  # already locked by the lookup above
         message = _append(ticket, channel, contact, inbound, html, sent_at)
         reopened = _touch_on_inbound(ticket, actor)
         emit(org.pk, "message.created", message_payload(message))
