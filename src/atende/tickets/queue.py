@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Left
 from atende.contacts.models import ContactIdentity
 from atende.tenancy.models import Membership
 from atende.tickets.models import OPEN_STATUSES, Message, Priority, Status, Ticket
+from atende.tickets.visibility import visible_tickets
 
 PAGE_SIZE = 50
 # The queue shows a line of the last message: no need to read a whole e-mail per row.
@@ -92,7 +93,7 @@ COUNT_CAP = 1000
 
 def view_counts(membership: Membership) -> dict[str, int]:
     """Tickets in every view (up to COUNT_CAP each), one bounded query per view."""
-    qs = Ticket.objects.for_org(membership.organization_id)
+    qs = visible_tickets(membership)
     return {v: qs.filter(view_filter(v, membership.user_id))[:COUNT_CAP].count()
             for v in VIEWS}
 
@@ -118,8 +119,9 @@ PRIORITY_ORDER = Case(
 
 
 def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bool]:
-    """One page of the agent's queue and whether there is a next page."""
-    qs: QuerySet[Ticket] = Ticket.objects.for_org(membership.organization_id).filter(
+    """One page of the agent's queue (only tickets they may see) and whether there is a
+    next page."""
+    qs: QuerySet[Ticket] = visible_tickets(membership).filter(
         view_filter(f.view, membership.user_id))
     if f.channel:
         qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \

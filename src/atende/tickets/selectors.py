@@ -10,17 +10,24 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from atende.tenancy.models import Membership
 from atende.tickets.models import AuditEntry, Message, Ticket
+from atende.tickets.visibility import restrict
 
 
 class BadCursor(ValueError):
     pass
 
 
-def ticket_for(organization_id: int, ticket_id: int) -> Ticket:
-    """Raises Ticket.DoesNotExist for another organisation's ticket, as for a missing one."""
+def ticket_for(organization_id: int, ticket_id: int,
+               visible_to: Membership | None = None) -> Ticket:
+    """Raises Ticket.DoesNotExist for another organisation's ticket, as for a missing one
+    (and, with `visible_to`, for a ticket that agent may not see)."""
+    qs: QuerySet[Ticket] = Ticket.objects.for_org(organization_id)
+    if visible_to is not None:
+        qs = restrict(qs, visible_to)
     return (
-        Ticket.objects.for_org(organization_id)
+        qs
         .select_related("contact", "assignee", "service", "channel", "finalization_tag")
         .prefetch_related("tags", "contact__identities")
         .get(pk=ticket_id)

@@ -26,6 +26,7 @@ from atende.tickets.models import (
     Ticket,
 )
 from atende.tickets.selectors import ticket_for, timeline
+from atende.tickets.visibility import restrict, visible_tickets
 from atende.workspace import presence as presence_store
 from atende.workspace.access import agent_required
 from atende.workspace.message_bodies import (
@@ -41,10 +42,11 @@ PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 def load_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
-    """The ticket in the agent's organisation; another organisation's id is a 404."""
+    """The ticket, if the agent may see it; another organisation's id, or a ticket outside
+    the agent's services and assignments, is a 404."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     try:
-        return ticket_for(membership.organization_id, ticket_id)
+        return ticket_for(membership.organization_id, ticket_id, visible_to=membership)
     except Ticket.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -91,7 +93,7 @@ def screen_context(membership: Membership, ticket: Ticket,
                             .filter(Q(pk__in=used) | Q(pk=ticket.channel_id)).order_by("name")),
         finalization_tags=list(FinalizationTag.objects.for_org(org_id).filter(is_active=True)
                                .order_by("name")),
-        earlier=list(Ticket.objects.for_org(org_id).filter(contact_id=ticket.contact_id)
+        earlier=list(visible_tickets(membership).filter(contact_id=ticket.contact_id)
                      .exclude(pk=ticket.pk).order_by("-created_at")[:10]),
         statuses=Status.choices,
         priorities=Priority.choices,
@@ -128,7 +130,7 @@ def _with_image_policy(response: HttpResponse, context: dict[str, Any]) -> HttpR
 @agent_required
 def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
-    if not Ticket.objects.for_org(membership.organization_id).filter(pk=ticket_id).exists():
+    if not visible_tickets(membership).filter(pk=ticket_id).exists():
         raise Http404
     if request.POST.get("leave"):
         presence_store.leave(membership.organization_id, ticket_id, membership.user_id)
@@ -140,10 +142,11 @@ def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
-    """Files only for agents of the attachment's organisation."""
+    """Files only for agents who may see the attachment's ticket."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     try:
-        item = Attachment.objects.for_org(membership.organization_id).get(pk=attachment_id)
+        item = restrict(Attachment.objects.for_org(membership.organization_id), membership,
+                        "message__ticket__").get(pk=attachment_id)
     except Attachment.DoesNotExist as exc:
         raise Http404 from exc
     inline = request.GET.get("inline") == "1" and item.content_type in PREVIEW_TYPES
@@ -160,10 +163,10 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
 
 @agent_required
 def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
-    """The .eml as received, for agents of the message's organisation only."""
+    """The .eml as received, for agents who may see the message's ticket only."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     org_id = membership.organization_id
-    is_mail = Message.objects.for_org(org_id).filter(
+    is_mail = restrict(Message.objects.for_org(org_id), membership, "ticket__").filter(
         pk=message_id, direction=Direction.INBOUND, channel__kind="email").exists()
     payload = raw_mail_names(org_id, [message_id]).get(message_id) if is_mail else None
     name = payload.get("raw") if payload else None
