@@ -25,7 +25,13 @@ from atende.tickets.models import (
     Status,
     Ticket,
 )
-from atende.tickets.selectors import ticket_for, timeline
+from atende.tickets.selectors import (
+    TIMELINE_PAGE,
+    BadCursor,
+    TimelineKey,
+    ticket_for,
+    timeline_page,
+)
 from atende.tickets.visibility import restrict, visible_tickets
 from atende.workspace import presence as presence_store
 from atende.workspace.access import agent_required
@@ -51,35 +57,81 @@ def load_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
         raise Http404 from exc
 
 
-def live_context(membership: Membership, ticket: Ticket,
-                 show_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
-    """What the header, the timeline and the tracking tab need (also the live refresh)."""
+# The tracking tab lists this many newest audit entries (the timeline pages the rest).
+TRACKING_LIMIT = 200
+# A live refresh re-renders from the oldest entry the agent loaded, up to this many.
+LIVE_LIMIT = 500
+
+
+def _key(request: HttpRequest, name: str) -> TimelineKey | None:
+    """A timeline position from the query string; a malformed one means "none"."""
+    raw = request.GET.get(name, "")
+    try:
+        return TimelineKey.decode(raw) if raw else None
+    except BadCursor:
+        return None
+
+
+def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, Any],
+                     show_images: frozenset[int] | set[int], *,
+                     before: TimelineKey | None = None, since: TimelineKey | None = None,
+                     ) -> dict[str, Any]:
+    """One page of the timeline, its bodies rendered and system entries described."""
+    items, has_older = timeline_page(ticket, before=before, since=since,
+                                     limit=LIVE_LIMIT if since else TIMELINE_PAGE)
+    image_origins = attach_bodies(membership.organization_id, items, set(show_images))
+    for item in items:
+        item.timeline_key = TimelineKey.of(item).encode()  # type: ignore[union-attr]
+        if isinstance(item, AuditEntry):
+            item.description = describe(item, names)  # type: ignore[attr-defined]
+    return {
+        "ticket": ticket,
+        "items": items,
+        "older_cursor": items[0].timeline_key if has_older and items else "",  # type: ignore[union-attr]
+        "image_origins": image_origins,
+        "allowed_images": set(show_images),
+        "images_query": urlencode([("images", i) for i in sorted(show_images)]),
+    }
+
+
+def _names(membership: Membership) -> tuple[list[Membership], list[Service], dict[str, Any]]:
     org_id = membership.organization_id
     agents = list(Membership.objects.for_org(org_id).filter(is_active=True)
                   .select_related("user").order_by("user__name", "user__email"))
     services = list(Service.objects.for_org(org_id).filter(is_active=True).order_by("name"))
     names = {"assignee": {m.user_id: str(m.user) for m in agents},
              "service": {s.pk: s.name for s in services}}
-    items = timeline(ticket)
-    image_origins = attach_bodies(org_id, items, set(show_images))
-    entries = [i for i in items if isinstance(i, AuditEntry)]
-    for entry in entries:
+    return agents, services, names
+
+
+def live_context(membership: Membership, ticket: Ticket,
+                 show_images: frozenset[int] | set[int] = frozenset(),
+                 since: TimelineKey | None = None) -> dict[str, Any]:
+    """What the header, the timeline and the tracking tab need (also the live refresh,
+    which passes `since`: the oldest entry the agent has loaded)."""
+    org_id = membership.organization_id
+    agents, services, names = _names(membership)
+    context = timeline_context(membership, ticket, names, show_images, since=since)
+    tracking = list(AuditEntry.objects.for_org(org_id).filter(ticket=ticket)
+                    .select_related("actor_user").order_by("-created_at", "-id")
+                    [:TRACKING_LIMIT + 1])
+    more_tracking = len(tracking) > TRACKING_LIMIT
+    tracking = tracking[:TRACKING_LIMIT][::-1]
+    for entry in tracking:
         entry.description = describe(entry, names)  # type: ignore[attr-defined]
     fields = {f.key: f for f in CustomField.objects.for_org(org_id)}
     custom_values = [(fields[k].label if k in fields else k, v)
                      for k, v in sorted(ticket.custom_fields.items())]
-    return {
-        "ticket": ticket,
-        "items": items,
-        "tracking": entries,
-        "agents": agents,
-        "services": services,
-        "custom_values": custom_values,
-        "tags_text": ", ".join(t.name for t in ticket.tags.all()),
-        "image_origins": image_origins,
-        "allowed_images": set(show_images),
-        "images_query": urlencode([("images", i) for i in sorted(show_images)]),
-    }
+    context.update(
+        tracking=tracking,
+        more_tracking=more_tracking,
+        tracking_limit=TRACKING_LIMIT,
+        agents=agents,
+        services=services,
+        custom_values=custom_values,
+        tags_text=", ".join(t.name for t in ticket.tags.all()),
+    )
+    return context
 
 
 def screen_context(membership: Membership, ticket: Ticket,
@@ -112,11 +164,28 @@ def ticket_screen(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Header, timeline and tracking again, for the live refresh (the composer is kept)."""
+    """Header, timeline and tracking again, for the live refresh (the composer is kept);
+    `?from=` keeps the older entries the agent loaded."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
-    context = live_context(membership, ticket, allowed_images(request))
-    return render(request, "workspace/ticket.html#ticket-live", context)
+    context = live_context(membership, ticket, allowed_images(request), _key(request, "from"))
+    return _with_image_policy(render(request, "workspace/ticket.html#ticket-live", context),
+                              context)
+
+
+@agent_required
+def ticket_timeline(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """"Show older messages": the page before `?before=`, with its own "show older"."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    ticket = load_ticket(request, ticket_id)
+    before = _key(request, "before")
+    if before is None:
+        raise Http404
+    _agents, _services, names = _names(membership)
+    context = timeline_context(membership, ticket, names, allowed_images(request),
+                               before=before)
+    return _with_image_policy(render(request, "workspace/ticket.html#timeline-page", context),
+                              context)
 
 
 def _with_image_policy(response: HttpResponse, context: dict[str, Any]) -> HttpResponse:

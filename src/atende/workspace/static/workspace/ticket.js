@@ -24,8 +24,17 @@
     });
   }
 
+  // The live refresh starts at the oldest entry on screen, so older pages the agent
+  // loaded with "Show older messages" stay.
+  function liveUrl() {
+    var url = root.dataset.liveUrl;
+    var first = document.querySelector("#tab-timeline [data-key]");
+    if (!first) return url;
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "from=" + encodeURIComponent(first.dataset.key);
+  }
+
   function refresh() {
-    fetch(root.dataset.liveUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    fetch(liveUrl(), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
         var tpl = document.createElement("template");
