@@ -8,6 +8,7 @@ message as a subquery), one prefetch for tags and one capped count per view.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,11 +119,15 @@ PRIORITY_ORDER = Case(
 )
 
 
-def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bool]:
+def queue_for(membership: Membership, f: QueueFilters,
+              only: Collection[int] | None = None) -> tuple[list[Ticket], bool]:
     """One page of the agent's queue (only tickets they may see) and whether there is a
-    next page."""
+    next page. With `only`: those of these tickets that belong in the queue (the live
+    update of a few rows), whatever their page."""
     qs: QuerySet[Ticket] = visible_tickets(membership).filter(
         view_filter(f.view, membership.user_id))
+    if only is not None:
+        qs = qs.filter(pk__in=list(only))
     if f.channel:
         qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \
             else qs.filter(origin=f.channel)
@@ -149,7 +154,7 @@ def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bo
         qs = qs.order_by(PRIORITY_ORDER, "-updated_at", "-id")
     else:
         qs = qs.order_by("-updated_at", "-id")
-    start = (f.page - 1) * PAGE_SIZE
+    start = (f.page - 1) * PAGE_SIZE if only is None else 0
     rows: list[Ticket] = list(
         qs.select_related("contact", "assignee", "service", "channel")
         .prefetch_related("tags")[start:start + PAGE_SIZE + 1]
