@@ -35,8 +35,13 @@
 
   function refresh() {
     fetch(liveUrl(), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (r) {
+        if (r.status === 404) { gone(); return ""; }
+        if (!r.ok) throw new Error(r.status);
+        return r.text();
+      })
       .then(function (html) {
+        if (!html) return;
         var tpl = document.createElement("template");
         tpl.innerHTML = html.trim();
         var fresh = tpl.content.getElementById("ticket-live");
@@ -50,6 +55,14 @@
         refreshChannelPanel();
       })
       .catch(function () { document.body.classList.add("offline"); });
+  }
+
+  // Transferred out of the agent's reach meanwhile: say so instead of "offline".
+  function gone() {
+    var box = document.getElementById("notice");
+    if (!box) return;
+    box.textContent = root.dataset.goneText || "";
+    box.hidden = false;
   }
 
   // A customer message reopens the WhatsApp window: the panel asks the server again.
