@@ -49,6 +49,7 @@
         if (!fresh || !current) return;
         var y = window.scrollY;
         current.replaceWith(fresh);
+        if (window.htmx) window.htmx.process(fresh);  // "Show older messages" is hx-get
         showTab(tab);
         window.scrollTo(window.scrollX, y);
         document.body.classList.remove("offline");
