@@ -32,7 +32,8 @@
   function update() {
     if (inFlight) { again = true; return; }
     var ids = Object.keys(changed);
-    var full = whole || !ids.length || !liveTable();
+    // Many changes at once (more than the server answers per update): the whole list.
+    var full = whole || !ids.length || ids.length > 50 || !liveTable();
     changed = {};
     whole = false;
     inFlight = true;
@@ -44,7 +45,10 @@
         else if (!applyDelta(content)) { whole = true; again = true; }
         document.body.classList.remove("offline");
       })
-      .catch(function () { document.body.classList.add("offline"); })
+      .catch(function () {
+        document.body.classList.add("offline");
+        whole = true;  // those rows were not updated: the next update fetches the list
+      })
       .finally(function () {
         inFlight = false;
         if (again) { again = false; schedule(); }
