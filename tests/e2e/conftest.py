@@ -32,7 +32,8 @@ ana = User.objects.create_user("ana@loja.test", "PASSWORD", name="Ana Lima")
 Membership.objects.create(organization=org, user=ana, role=Role.ADMIN)
 bruno = User.objects.create_user("bruno@loja.test", "PASSWORD", name="Bruno Reis")
 plain = AccessProfile.objects.create(organization=org, name="Atendimento", permissions=[])
-Membership.objects.create(organization=org, user=bruno, role=Role.AGENT, access_profile=plain)
+Membership.objects.create(organization=org, user=bruno, role=Role.AGENT, access_profile=plain
+                          ).services.add(service)
 FinalizationTag.objects.create(organization=org, name="Resolvido no primeiro contato")
 channel, raw_key, _secret = create_api_channel(org, name="Loja online", service=service,
                                                webhook_url="WEBHOOK_URL")

@@ -71,6 +71,8 @@ def test_portuguese_journey_live_queue_answer_through_webhook_and_status_in_coll
     assert ana.evaluate("window.__noReload") is True
     expect(bruno.locator(f"#ticket-row-{created['ticket_id']}")).to_contain_text(
         "Novo", timeout=LIVE)
+    # From now on only the changed row is swapped: the list element itself stays.
+    bruno.evaluate("document.getElementById('queue-live').dataset.kept = '1'")
     ana.screenshot(path=str(SCREENSHOTS / "queue.png"))
     expect(bruno).to_have_url(re.compile(r"/\?view=open&channel=api&sort=priority$"))
     expect(bruno.locator("select[name=sort]")).to_have_value("priority")
@@ -101,6 +103,8 @@ def test_portuguese_journey_live_queue_answer_through_webhook_and_status_in_coll
     ana.locator("form.actions button[type=submit]").click()
     expect(ana.locator("#ticket-live [data-field=status]")).to_have_text("Pendente")
     expect(bruno_row).to_contain_text("Pendente", timeout=LIVE)
+    expect(bruno.locator("#queue-live[data-kept='1']")).to_have_count(1)
+    expect(bruno.locator(".view-tab[data-view=pending] .count")).to_have_text("1")
     ana.locator(".tab[data-tab=tracking]").click()
     expect(ana.locator("#tab-tracking")).to_contain_text("alterou status de Aberto para Pendente")
     ana.locator(".tab[data-tab=timeline]").click()

@@ -27,11 +27,13 @@ class SSEClient:
     """Connects on `start()`; `next()` returns events in arrival order."""
 
     def __init__(self, url: str, api_key: str | None = None,
-                 last_event_id: int | None = None) -> None:
+                 last_event_id: int | None = None, cookie: str | None = None) -> None:
         self.url = url
         self.headers = {"Accept": "text/event-stream"}
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
+        if cookie:  # a signed-in agent's session, as a browser sends it
+            self.headers["Cookie"] = cookie
         if last_event_id is not None:
             self.headers["Last-Event-ID"] = str(last_event_id)
         self.events: queue.Queue[ReceivedEvent] = queue.Queue()

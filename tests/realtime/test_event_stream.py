@@ -122,11 +122,11 @@ def test_a_stream_without_last_event_id_starts_after_the_latest_event(tenant: An
     publish(other_tenant.org.pk, "t", {})
     request = RequestFactory().get("/realtime/stream",
                                    HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}")
-    assert views._open_stream(request) == (tenant.org.pk, own.pk)
+    assert views._open_stream(request) == (tenant.org.pk, own.pk, None)
 
     request = RequestFactory().get("/realtime/stream", HTTP_LAST_EVENT_ID="3",
                                    HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}")
-    assert views._open_stream(request) == (tenant.org.pk, 3)
+    assert views._open_stream(request) == (tenant.org.pk, 3, None)
 
     anonymous = RequestFactory().get("/realtime/stream")
     anonymous.user = AnonymousUser()

@@ -187,3 +187,65 @@ def _assert_no_redis_subscribers_left(site: Site) -> None:
     finally:
         client.close()
 
+
+
+RESTRICTED_AGENT = """
+from atende.tenancy.models import Membership, Role, Service, User
+team = Service.objects.create(organization_id=ORG_ID, name="Team")
+other = Service.objects.create(organization_id=ORG_ID, name="Other")
+user = User.objects.create_user("carla@acme.test", "a-long-password-1")
+Membership.objects.create(organization_id=ORG_ID, user=user, role=Role.AGENT).services.add(team)
+result = {"team": team.pk, "other": other.pk}
+"""
+
+OPEN_IN_SERVICE = """
+from atende.contacts.models import IdentityKind
+from atende.contacts.services import find_or_create_contact
+from atende.tenancy.models import Organization, Service
+from atende.tickets.services.actor import Actor
+from atende.tickets.services.create import open_ticket
+org = Organization.objects.get(pk=ORG_ID)
+contact = find_or_create_contact(org, IdentityKind.EMAIL, "SUBJECT@example.com", "X")
+ticket, _m = open_ticket(organization=org, contact=contact, subject="SUBJECT",
+                         description="text of SUBJECT", actor=Actor(label="worker"),
+                         origin="api", service=Service.objects.get(pk=SERVICE_ID))
+result = ticket.pk
+"""
+
+
+def _session_cookie(url: str, email: str) -> str:
+    import re
+
+    with httpx.Client(base_url=url, timeout=10) as browser:
+        form = browser.get("/login/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+        assert token, form[:500]
+        signed_in = browser.post("/login/", data={
+            "csrfmiddlewaretoken": token[1], "username": email,
+            "password": "a-long-password-1"})
+        assert signed_in.status_code == 302, signed_in.text[:500]
+        return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+
+
+def test_a_restricted_agents_stream_carries_only_tickets_they_may_see(site: Site) -> None:
+    org = site.acme.id
+    services = site.run(RESTRICTED_AGENT.replace("ORG_ID", str(org)))
+    cookie = _session_cookie(site.web.url, "carla@acme.test")
+
+    def open_in(service: int, subject: str) -> int:
+        code = (OPEN_IN_SERVICE.replace("ORG_ID", str(org))
+                .replace("SERVICE_ID", str(service)).replace("SUBJECT", subject))
+        ticket: int = site.run(code)
+        return ticket
+
+    with SSEClient(site.stream_url, cookie=cookie) as client:
+        hidden = open_in(services["other"], "hidden")
+        shown = open_in(services["team"], "shown")
+        received = client.take(2)
+        with pytest.raises(AssertionError):
+            client.next(timeout=1.5)  # nothing else: the hidden ticket's events were dropped
+    # In order: had the hidden ticket's events been sent, they would have come first.
+    assert [e.type for e in received] == ["ticket.created", "message.created"]
+    assert received[0].data["data"]["id"] == shown
+    assert received[1].data["data"]["ticket_id"] == shown
+    assert "hidden" not in json.dumps([e.data for e in received]) and hidden != shown

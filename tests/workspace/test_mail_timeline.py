@@ -141,3 +141,16 @@ def test_screen_queries_do_not_grow_with_mail_count(
     assert Message.objects.filter(ticket_id=ticket_id).count() == 6
     with django_assert_max_num_queries(len(baseline.captured_queries)):
         admin_client.get(f"/tickets/{ticket_id}/")
+
+
+def test_original_mail_is_404_for_an_agent_who_may_not_see_its_ticket(
+        received: tuple[Message, bytes], tenant: Any, make_agent: Any) -> None:
+    from atende.tickets.services.actor import Actor
+    from atende.tickets.services.changes import update_ticket
+
+    message, _raw = received
+    carla, client = make_agent(tenant.org, "carla@example.com")
+    url = f"/messages/{message.pk}/original.eml"
+    assert client.get(url).status_code == 404
+    update_ticket(message.ticket, Actor(user=tenant.admin), assignee=carla)
+    assert client.get(url).status_code == 200

@@ -100,8 +100,9 @@ def test_agent_in_two_organisations_switches_but_not_into_a_foreign_one(
     agent: User, make_tenant: Any, make_ticket: Any
 ) -> None:
     second, foreign = make_tenant("Second"), make_tenant("Foreign")
-    Membership.objects.create(organization=second.org, user=agent, role=Role.AGENT)
-    make_ticket(second.org, "Only in second")
+    Membership.objects.create(organization=second.org, user=agent, role=Role.AGENT
+                              ).services.add(second.service)
+    make_ticket(second.org, "Only in second", service=second.service)
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(agent)
     assert "Only in second" not in client.get("/").content.decode()

@@ -173,10 +173,11 @@ def test_finalize_records_the_tag_in_tracking_and_leaves_the_open_views(
 def test_two_agents_on_one_ticket_see_each_other(
     tenant: Any, admin_client: Client, make_ticket: Any, make_agent: Any
 ) -> None:
-    _agent, bia = make_agent(tenant.org, "bia@example.com", name="Bia")
+    agent, bia = make_agent(tenant.org, "bia@example.com", name="Bia")
+    agent.memberships.get().services.add(tenant.service)
     tenant.admin.name = "Admin Ana"
     tenant.admin.save()
-    ticket = make_ticket(tenant.org)
+    ticket = make_ticket(tenant.org, service=tenant.service)
     assert "also viewing" not in admin_client.post(
         f"/tickets/{ticket.pk}/presence/").content.decode()
     assert "Admin Ana is also viewing this ticket." in bia.post(

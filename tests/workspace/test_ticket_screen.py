@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -109,10 +110,11 @@ def test_ticket_screen_query_count_is_constant(
         post_message(ticket, actor, text=f"answer {n}", internal=n % 2 == 0,
                      attachments=[NewAttachment(f"f{n}.txt", "text/plain", b"x")])
         make_ticket(tenant.org, f"earlier {n}", email="c1@example.com")
-    with django_assert_max_num_queries(16):
+    # +1 since the tracking tab reads its audit entries apart from the (paged) timeline.
+    with django_assert_max_num_queries(17):
         response = admin_client.get(f"/tickets/{ticket.pk}/")
     assert response.content.decode().count('class="entry entry-') >= entries
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         live = admin_client.get(f"/tickets/{ticket.pk}/live/")
     assert live.content.decode().lstrip().startswith('<div id="ticket-live">')
 
@@ -131,3 +133,61 @@ def test_times_are_shown_in_the_organisations_time_zone(tenant: Any, admin_clien
     tenant.org.timezone = "Not/AZone"
     tenant.org.save()
     assert admin_client.get(f"/tickets/{ticket.pk}/").status_code == 200
+
+
+def test_a_long_timeline_opens_on_its_newest_page_and_loads_older_ones(
+    tenant: Any, admin_client: Client, make_ticket: Any, django_assert_max_num_queries: Any,
+) -> None:
+    from datetime import timedelta
+
+    from atende.tickets.selectors import TIMELINE_PAGE
+
+    ticket = make_ticket(tenant.org, "Chatty", "message 0")
+    first = ticket.messages.get()
+    # Many messages, several sharing one instant: the keyset must order ties by id.
+    total = TIMELINE_PAGE * 2 + 10
+    Message.objects.bulk_create([
+        Message(organization=tenant.org, ticket=ticket, direction=Direction.INBOUND,
+                text=f"message {n}", created_at=first.created_at + timedelta(seconds=n // 3))
+        for n in range(1, total)])
+
+    def shown(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r"message (\d+)<", html)]
+
+    with django_assert_max_num_queries(17):
+        page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    numbers = shown(page)
+    assert numbers == list(range(total - TIMELINE_PAGE, total))
+    older_urls = re.findall(r'hx-get="(/tickets/\d+/timeline/\?before=[^"]+)"', page)
+    assert len(older_urls) == 1 and "Show older messages" in page
+
+    seen = numbers
+    url = older_urls[0]
+    while url:
+        with django_assert_max_num_queries(12):
+            chunk = admin_client.get(url).content.decode()
+        seen = shown(chunk) + seen
+        found = re.findall(r'hx-get="(/tickets/\d+/timeline/\?before=[^"]+)"', chunk)
+        url = found[0] if found else ""
+    # Every message exactly once, in order, and the opening audit entries too.
+    assert seen == list(range(total))
+
+    # The live refresh from the oldest loaded entry keeps them all, with no "older" left.
+    oldest = re.findall(r'data-key="([^"]+)"', chunk)[0]
+    live = admin_client.get(f"/tickets/{ticket.pk}/live/", {"from": oldest}).content.decode()
+    assert shown(live) == list(range(total)) and "Show older messages" not in live
+    live = admin_client.get(f"/tickets/{ticket.pk}/live/").content.decode()
+    assert len(shown(live)) == TIMELINE_PAGE and "Show older messages" in live
+
+
+def test_a_bad_timeline_cursor_is_not_an_error(tenant: Any, admin_client: Client,
+                                               make_ticket: Any, other_tenant: Any) -> None:
+    ticket = make_ticket(tenant.org)
+    assert admin_client.get(f"/tickets/{ticket.pk}/timeline/?before=%%%").status_code == 404
+    assert admin_client.get(f"/tickets/{ticket.pk}/timeline/").status_code == 404
+    assert admin_client.get(f"/tickets/{ticket.pk}/live/?from=garbage").status_code == 200
+    stranger = Client()
+    stranger.force_login(other_tenant.admin)
+    key = re.findall(r'data-key="([^"]+)"',
+                     admin_client.get(f"/tickets/{ticket.pk}/").content.decode())[0]
+    assert stranger.get(f"/tickets/{ticket.pk}/timeline/?before={key}").status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
@@ -15,7 +15,10 @@ from atende.realtime import outbox
 from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
 from atende.realtime.outbox import releasing_connection
-from atende.tenancy.access import organization_for_stream
+from atende.tenancy.access import active_membership, bearer_token, organization_for_stream
+
+# Per-stream event filter: the event as given, another one in its place, or None to skip.
+EventFilter = Callable[[Event], Awaitable[Event | None]]
 
 HEARTBEAT_SECONDS = 15.0
 RECONNECT_MILLISECONDS = 2000
@@ -34,7 +37,8 @@ async def _next(events: AsyncGenerator[Event, None]) -> Event | None:
         return None
 
 
-async def event_stream(organization_id: int, after_id: int | None) -> AsyncIterator[bytes]:
+async def event_stream(organization_id: int, after_id: int | None,
+                       event_filter: EventFilter | None = None) -> AsyncIterator[bytes]:
     """SSE frames: the preamble, then events, with a comment line when idle (it keeps
     proxies from timing out and lets the server notice a vanished client).
 
@@ -58,6 +62,10 @@ async def event_stream(organization_id: int, after_id: int | None) -> AsyncItera
             pending = None
             if event is None:  # the subscription ended; the client reconnects and replays
                 return
+            if event_filter is not None:
+                event = await event_filter(event)
+                if event is None:
+                    continue
             yield format_sse(event)
     finally:
         if pending is not None:
@@ -77,20 +85,30 @@ def _last_event_id(request: HttpRequest) -> int | None:
 
 
 @releasing_connection
-def _open_stream(request: HttpRequest) -> tuple[int, int] | None:
-    """The caller's organisation and the outbox id its stream starts after, or None.
+def _open_stream(request: HttpRequest) -> tuple[int, int, EventFilter | None] | None:
+    """The caller's organisation, the outbox id its stream starts after and, for an agent
+    who may not see every ticket, the filter that keeps the others' data out; or None.
 
     The start is fixed here, before the response begins: an event committed after the
     client sees the stream open is never missed, however long subscribing takes. The
     connection is released at once, as the response lives for hours.
     """
-    organization_id = organization_for_stream(request)
+    event_filter: EventFilter | None = None
+    if bearer_token(request):
+        organization_id = organization_for_stream(request)
+    else:
+        membership = active_membership(request)
+        organization_id = membership.organization_id if membership else None
+        if membership is not None:
+            from atende.tickets.event_visibility import stream_visibility
+
+            event_filter = stream_visibility(membership)
     if organization_id is None:
         return None
     after_id = _last_event_id(request)
     if after_id is None:
         after_id = outbox.latest_id_for_org(organization_id)
-    return organization_id, after_id
+    return organization_id, after_id, event_filter
 
 
 async def stream(request: HttpRequest) -> HttpResponseBase:

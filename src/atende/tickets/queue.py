@@ -8,6 +8,7 @@ message as a subquery), one prefetch for tags and one capped count per view.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.db.models.functions import Coalesce, Left
 from atende.contacts.models import ContactIdentity
 from atende.tenancy.models import Membership
 from atende.tickets.models import OPEN_STATUSES, Message, Priority, Status, Ticket
+from atende.tickets.visibility import visible_tickets
 
 PAGE_SIZE = 50
 # The queue shows a line of the last message: no need to read a whole e-mail per row.
@@ -93,7 +95,7 @@ COUNT_CAP = 1000
 
 def view_counts(membership: Membership) -> dict[str, int]:
     """Tickets in every view (up to COUNT_CAP each), one bounded query per view."""
-    qs = Ticket.objects.for_org(membership.organization_id)
+    qs = visible_tickets(membership)
     return {v: qs.filter(view_filter(v, membership.user_id))[:COUNT_CAP].count()
             for v in VIEWS}
 
@@ -118,10 +120,15 @@ PRIORITY_ORDER = Case(
 )
 
 
-def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bool]:
-    """One page of the agent's queue and whether there is a next page."""
-    qs: QuerySet[Ticket] = Ticket.objects.for_org(membership.organization_id).filter(
+def queue_for(membership: Membership, f: QueueFilters,
+              only: Collection[int] | None = None) -> tuple[list[Ticket], bool]:
+    """One page of the agent's queue (only tickets they may see) and whether there is a
+    next page. With `only`: those of these tickets that belong in the queue (the live
+    update of a few rows), whatever their page."""
+    qs: QuerySet[Ticket] = visible_tickets(membership).filter(
         view_filter(f.view, membership.user_id))
+    if only is not None:
+        qs = qs.filter(pk__in=list(only))
     if f.channel:
         qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \
             else qs.filter(origin=f.channel)
@@ -151,7 +158,7 @@ def queue_for(membership: Membership, f: QueueFilters) -> tuple[list[Ticket], bo
         qs = qs.order_by(PRIORITY_ORDER, "-updated_at", "-id")
     else:
         qs = qs.order_by("-updated_at", "-id")
-    start = (f.page - 1) * PAGE_SIZE
+    start = (f.page - 1) * PAGE_SIZE if only is None else 0
     rows: list[Ticket] = list(
         qs.select_related("contact", "assignee", "service", "channel")
         .prefetch_related("tags")[start:start + PAGE_SIZE + 1]

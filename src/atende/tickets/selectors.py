@@ -10,17 +10,24 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from atende.tenancy.models import Membership
 from atende.tickets.models import AuditEntry, Message, Ticket
+from atende.tickets.visibility import restrict
 
 
 class BadCursor(ValueError):
     pass
 
 
-def ticket_for(organization_id: int, ticket_id: int) -> Ticket:
-    """Raises Ticket.DoesNotExist for another organisation's ticket, as for a missing one."""
+def ticket_for(organization_id: int, ticket_id: int,
+               visible_to: Membership | None = None) -> Ticket:
+    """Raises Ticket.DoesNotExist for another organisation's ticket, as for a missing one
+    (and, with `visible_to`, for a ticket that agent may not see)."""
+    qs: QuerySet[Ticket] = Ticket.objects.for_org(organization_id)
+    if visible_to is not None:
+        qs = restrict(qs, visible_to)
     return (
-        Ticket.objects.for_org(organization_id)
+        qs
         .select_related("contact", "assignee", "service", "channel", "finalization_tag")
         .prefetch_related("tags", "contact__identities")
         .get(pk=ticket_id)
@@ -42,6 +49,84 @@ def timeline(ticket: Ticket) -> list[Message | AuditEntry]:
     items.sort(key=lambda item: (item.created_at, 0 if isinstance(item, AuditEntry) else 1,
                                  item.pk))
     return items
+
+
+# The ticket screen shows this many newest entries; older ones load a page at a time.
+TIMELINE_PAGE = 50
+AUDIT, MESSAGE = 0, 1  # at the same instant an audit entry sorts before a message
+
+
+@dataclass(frozen=True, order=True)
+class TimelineKey:
+    """Where an entry sits in the timeline: (created_at, kind, id), as `timeline` sorts."""
+
+    at: datetime
+    kind: int
+    pk: int
+
+    @classmethod
+    def of(cls, item: Message | AuditEntry) -> TimelineKey:
+        return cls(item.created_at, AUDIT if isinstance(item, AuditEntry) else MESSAGE,
+                   item.pk)
+
+    def encode(self) -> str:
+        raw = json.dumps([self.at.isoformat(), self.kind, self.pk]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> TimelineKey:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            at, kind, pk = json.loads(base64.urlsafe_b64decode(padded))
+            key = cls(datetime.fromisoformat(at), int(kind), int(pk))
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+            raise BadCursor(cursor) from exc
+        if key.kind not in (AUDIT, MESSAGE) or key.at.tzinfo is None:
+            raise BadCursor(cursor)
+        return key
+
+
+def _keyset(key: TimelineKey, kind: int, *, older: bool) -> Q:
+    """Rows of a table holding entries of `kind` strictly older than `key` (older=True) or
+    at `key` and newer (older=False)."""
+    if older:
+        same = Q(pk__lt=key.pk) if kind == key.kind else Q() if kind < key.kind else Q(pk__in=[])
+        return Q(created_at__lt=key.at) | (Q(created_at=key.at) & same)
+    same = Q(pk__gte=key.pk) if kind == key.kind else Q() if kind > key.kind else Q(pk__in=[])
+    return Q(created_at__gt=key.at) | (Q(created_at=key.at) & same)
+
+
+def timeline_page(ticket: Ticket, *, before: TimelineKey | None = None,
+                  since: TimelineKey | None = None, limit: int = TIMELINE_PAGE,
+                  ) -> tuple[list[Message | AuditEntry], bool]:
+    """The newest `limit` entries older than `before` / from `since` on, oldest first, and
+    whether older ones remain. Keyset on (created_at, id) in each table: the cost is one
+    page's whatever the ticket's length (indexes message_ticket_time, audit_ticket_time)."""
+    messages = (Message.objects.for_org(ticket.organization_id).filter(ticket=ticket)
+                .select_related("author_user", "channel").prefetch_related("attachments"))
+    entries = (AuditEntry.objects.for_org(ticket.organization_id).filter(ticket=ticket)
+               .select_related("actor_user"))
+    for key, older in ((before, True), (since, False)):
+        if key is not None:
+            messages = messages.filter(_keyset(key, MESSAGE, older=older))
+            entries = entries.filter(_keyset(key, AUDIT, older=older))
+    newest_first = ("-created_at", "-id")
+    items: list[Message | AuditEntry] = [
+        *messages.order_by(*newest_first)[:limit + 1],
+        *entries.order_by(*newest_first)[:limit + 1],
+    ]
+    items.sort(key=TimelineKey.of, reverse=True)
+    page = items[:limit]
+    page.reverse()
+    has_older = len(items) > limit
+    if since is not None and not has_older:
+        # Everything from `since` fitted: are there entries before it? (two LIMIT 1 reads)
+        has_older = (
+            Message.objects.for_org(ticket.organization_id).filter(ticket=ticket)
+            .filter(_keyset(since, MESSAGE, older=True)).exists()
+            or AuditEntry.objects.for_org(ticket.organization_id).filter(ticket=ticket)
+            .filter(_keyset(since, AUDIT, older=True)).exists())
+    return page, has_older
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ machinery. See docs/benchmarks.md for the figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.urls import reverse
 from django.utils.timesince import timesince
@@ -42,6 +43,9 @@ class QueueRow:
     waiting_iso: str  # "" once resolved or closed: nothing is waiting
     waiting: str
     sla: Clock | None = None  # the nearest running SLA clock
+    # Rows sorted by this string (ascending) are in the page's order: the live update
+    # puts a changed row in its place without asking for the whole list.
+    sort_key: str = ""
 
 
 def snippet(text: str | None) -> str:
@@ -50,7 +54,30 @@ def snippet(text: str | None) -> str:
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
 
 
-def queue_rows(tickets: list[Ticket]) -> list[QueueRow]:
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TOP = 10**19 - 1  # keys are 19-digit numbers; TOP - n reverses an order
+PRIORITY_RANK: dict[str, int] = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
+
+
+def _micros(when: datetime) -> int:
+    return (when - EPOCH) // timedelta(microseconds=1)
+
+
+def sort_key(ticket: Ticket, sort: str) -> str:
+    """The queue's ORDER BY (tickets.queue.queue_for) as one string that sorts the same."""
+    if sort == "waiting":
+        return f"{_micros(ticket.waiting_since):019d}|{ticket.pk:019d}"  # type: ignore[attr-defined]
+    if sort == "sla":  # soonest due first, tickets without a running clock last
+        due = ticket.sla_due_at
+        return (f"1|{0:019d}|{ticket.pk:019d}" if due is None
+                else f"0|{_micros(due):019d}|{ticket.pk:019d}")
+    newest = f"{TOP - _micros(ticket.updated_at):019d}|{TOP - ticket.pk:019d}"
+    if sort == "priority":
+        return f"{PRIORITY_RANK.get(ticket.priority, 3)}|{newest}"
+    return newest
+
+
+def queue_rows(tickets: list[Ticket], sort: str = "updated") -> list[QueueRow]:
     """Rows of `queue_for`'s tickets (contact, assignee, service selected; tags prefetched)."""
     # Labels translated once per page in the active language, not once per row.
     channels = {k: str(label) for k, label in ChannelKind.choices}
@@ -74,5 +101,6 @@ def queue_rows(tickets: list[Ticket]) -> list[QueueRow]:
             waiting_iso=localtime(waiting_since).isoformat() if waiting_since else "",
             waiting=timesince(waiting_since) if waiting_since else "",
             sla=queue_clock(t, sla_words, at),
+            sort_key=sort_key(t, sort),
         ))
     return rows

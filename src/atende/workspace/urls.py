@@ -30,6 +30,7 @@ urlpatterns = [
     path("", queue.queue, name="queue"),
     path("tickets/<int:ticket_id>/", ticket.ticket_screen, name="ticket"),
     path("tickets/<int:ticket_id>/live/", ticket.ticket_live, name="ticket-live"),
+    path("tickets/<int:ticket_id>/timeline/", ticket.ticket_timeline, name="ticket-timeline"),
     path("tickets/<int:ticket_id>/presence/", ticket.presence, name="ticket-presence"),
     path("tickets/<int:ticket_id>/reply/", ticket_actions.reply, name="ticket-reply"),
     path("tickets/<int:ticket_id>/change/", ticket_actions.change, name="ticket-change"),

@@ -30,7 +30,7 @@ def test_a_mailbox_set_up_on_the_screen_passes_test_settings(
     admin_client: Client, tenant: Tenant, mailbox: Mailbox, smtp_sink: SmtpSink
 ) -> None:
     created = admin_client.post("/settings/channels/new/email/",
-                                _form(mailbox, smtp_sink, tenant))
+                                _form(mailbox, smtp_sink, tenant), follow=True)
     assert created.status_code == 200, created.content.decode()[:500]
     channel = Channel.objects.get(organization=tenant.org, kind=ChannelKind.EMAIL)
     assert PASSWORD not in str(channel.settings)

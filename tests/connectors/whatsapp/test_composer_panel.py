@@ -72,3 +72,19 @@ def test_the_panel_is_tenant_scoped(
     assert outsider.post(f"/tickets/{ticket.pk}/whatsapp/",
                          {"template": "ticket_update|pt_BR"}).status_code == 404
     assert wa.sent == []
+
+
+def test_the_panel_is_404_for_an_agent_who_may_not_see_the_ticket(
+        tenant: Tenant, wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks) -> None:
+    from atende.tenancy.models import Membership, Role, User
+    from atende.tickets.services.actor import Actor
+    from atende.tickets.services.changes import update_ticket
+
+    ticket = _ticket(wa, webhooks, hours_ago=2)
+    carla = User.objects.create_user("carla@example.com", "a-long-password-1")
+    Membership.objects.create(organization=tenant.org, user=carla, role=Role.AGENT)
+    client = Client()
+    client.force_login(carla)
+    assert client.get(f"/tickets/{ticket.pk}/whatsapp/").status_code == 404
+    update_ticket(ticket, Actor(user=tenant.admin), assignee=carla)
+    assert 'data-window="open"' in client.get(f"/tickets/{ticket.pk}/whatsapp/").content.decode()

@@ -18,7 +18,7 @@ def test_connecting_a_number_registers_the_webhook_and_keeps_the_key_secret(
 ) -> None:
     form = {"name": "WhatsApp Vendas", "provider": "360dialog", "api_key": wa.api_key,
             "number": "+55 11 3000-0000", "service": tenant.service.pk, "hsm_enabled": "on"}
-    response = admin_client.post("/settings/channels/new/whatsapp/", form)
+    response = admin_client.post("/settings/channels/new/whatsapp/", form, follow=True)
 
     assert response.status_code == 200
     channel = Channel.objects.get(organization=tenant.org, kind=ChannelKind.WHATSAPP)

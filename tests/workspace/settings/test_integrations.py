@@ -30,7 +30,8 @@ def receiver() -> Iterator[HttpReceiver]:
 
 def test_api_key_is_shown_once_works_and_can_be_revoked(tenant: Tenant,
                                                         admin_client: Client) -> None:
-    created = admin_client.post("/settings/api-keys/", {"name": "ERP"}).content.decode()
+    created = admin_client.post("/settings/api-keys/", {"name": "ERP"},
+                                follow=True).content.decode()
     (raw,) = SECRET.findall(created)
     key = authenticate_api_key(raw)
     assert key is not None and key.organization_id == tenant.org.pk and key.name == "ERP"
@@ -55,7 +56,7 @@ def test_webhook_subscription_and_delivery_log(tenant: Tenant, other_tenant: Ten
                                                admin_client: Client) -> None:
     page = admin_client.post("/settings/webhooks/", {
         "url": "https://hooks.example.com/atende", "events": ["ticket.created"],
-        "description": "CRM"}).content.decode()
+        "description": "CRM"}, follow=True).content.decode()
     (secret,) = SECRET.findall(page)
     sub = WebhookSubscription.objects.get(organization=tenant.org)
     assert sub.secret == secret and sub.events == ["ticket.created"]
@@ -88,7 +89,7 @@ def test_create_and_edit_an_api_channel(tenant: Tenant, admin_client: Client,
     assert "New API channel" in admin_client.get("/settings/channels/").content.decode()
     page = admin_client.post("/settings/channels/new/api/", {
         "name": "ERP", "service": tenant.service.pk, "webhook_url": receiver.url,
-    }).content.decode()
+    }, follow=True).content.decode()
     raw_key, signing_secret = SECRET.findall(page)
     channel = Channel.objects.get(organization=tenant.org)
     assert channel.secrets["signing_secret"] == signing_secret
@@ -147,3 +148,48 @@ def test_settings_forms_need_the_csrf_token(tenant: Tenant) -> None:
     assert not ApiKey.objects.filter(name="x").exists()
     page = client.get("/settings/api-keys/").content.decode()
     assert 'name="csrfmiddlewaretoken"' in page
+
+
+def test_api_key_post_redirects_and_a_reload_neither_shows_nor_creates_another(
+        tenant: Tenant, admin_client: Client) -> None:
+    before = ApiKey.objects.for_org(tenant.org).count()
+    response = admin_client.post("/settings/api-keys/", {"name": "ERP"})
+    assert response.status_code == 302 and response["Location"] == "/settings/api-keys/"
+    (raw,) = SECRET.findall(admin_client.get("/settings/api-keys/").content.decode())
+    assert authenticate_api_key(raw) is not None
+    assert SECRET.findall(admin_client.get("/settings/api-keys/").content.decode()) == []
+    assert ApiKey.objects.for_org(tenant.org).count() == before + 1
+    # Stashed encrypted: the session store never holds the raw key.
+    assert raw not in str(dict(admin_client.session))
+
+
+def test_webhook_secret_is_shown_once_after_the_redirect(tenant: Tenant,
+                                                         admin_client: Client) -> None:
+    response = admin_client.post("/settings/webhooks/", {
+        "url": "https://hooks.example.com/a", "events": ["ticket.created"]})
+    assert response.status_code == 302
+    (secret,) = SECRET.findall(admin_client.get(response["Location"]).content.decode())
+    assert WebhookSubscription.objects.get(organization=tenant.org).secret == secret
+    assert SECRET.findall(admin_client.get("/settings/webhooks/").content.decode()) == []
+    assert WebhookSubscription.objects.filter(organization=tenant.org).count() == 1
+
+
+def test_channel_secrets_are_shown_once_after_the_redirect(
+        tenant: Tenant, other_tenant: Tenant, admin_client: Client,
+        receiver: HttpReceiver) -> None:
+    response = admin_client.post("/settings/channels/new/api/", {
+        "name": "ERP", "service": tenant.service.pk, "webhook_url": receiver.url})
+    channel = Channel.objects.get(organization=tenant.org)
+    assert response.status_code == 302
+    assert response["Location"] == f"/settings/channels/{channel.pk}/created/"
+    first = admin_client.get(response["Location"]).content.decode()
+    raw_key, signing_secret = SECRET.findall(first)
+    assert authenticate_api_key(raw_key) is not None
+    assert channel.secrets["signing_secret"] == signing_secret
+    again = admin_client.get(response["Location"]).content.decode()
+    assert SECRET.findall(again) == [] and "cannot be shown again" in again
+    assert Channel.objects.filter(organization=tenant.org).count() == 1
+    assert ApiKey.objects.filter(channel=channel).count() == 1
+    stranger = Client()
+    stranger.force_login(other_tenant.admin)
+    assert stranger.get(response["Location"]).status_code == 404

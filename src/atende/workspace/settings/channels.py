@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from atende.connectors.models import Channel, ChannelKind
 from atende.connectors.registry import UnknownChannelKind, get_connector
 from atende.workspace.access import settings_required
+from atende.workspace.settings import shown_once
 from atende.workspace.settings.channel_forms import CHANNEL_SCREENS, screen_for
 
 
@@ -42,11 +43,19 @@ def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
     form = screen.form(org, request.POST or None, None)
     if request.method == "POST" and form.is_valid():
         channel, secrets = screen.create(org, form, request.user)  # type: ignore[arg-type]
-        # Rendered, not redirected: this response is the only place the secrets appear.
-        return render(request, "workspace/settings/channel_created.html",
-                      {"channel": channel, "secrets": secrets})
+        # Redirected, so a reload cannot create a second channel; the page shows the
+        # secrets to the first GET only.
+        shown_once.stash(request, f"channel-{channel.pk}", secrets)
+        return redirect("workspace:settings:channel_created", pk=channel.pk)
     return render(request, "workspace/settings/channel_form.html",
                   {"form": form, "kind_label": ChannelKind(kind).label, "channel": None})
+
+
+@settings_required
+def channel_created(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _channel(request, pk)
+    return render(request, "workspace/settings/channel_created.html", {
+        "channel": channel, "secrets": shown_once.pop(request, f"channel-{channel.pk}")})
 
 
 @settings_required

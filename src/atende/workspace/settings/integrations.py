@@ -1,6 +1,7 @@
 """API keys (API-4) and outbound webhook subscriptions with their delivery log.
 
-A secret is shown once, in the response to the POST that created it, and never again.
+A secret is shown once, on the page the creating POST redirects to, and never again
+(see shown_once.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from atende.tenancy.models import ApiKey
 from atende.webhooks.models import EventType, WebhookSubscription
 from atende.webhooks.services import create_subscription
 from atende.workspace.access import settings_required
+from atende.workspace.settings import shown_once
 
 DELIVERY_LOG_SIZE = 50
 
@@ -54,12 +56,13 @@ def _org_id(request: HttpRequest) -> int:
 @settings_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
-    context: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         _key, raw = generate_api_key(request.membership.organization,  # type: ignore[attr-defined]
                                      form.cleaned_data["name"], created_by_id=request.user.pk)
-        context["new_secret"] = raw
-        form = ApiKeyForm()
+        shown_once.stash(request, "api-key", {"key": raw})
+        return redirect("workspace:settings:api_keys")
+    shown = shown_once.pop(request, "api-key") or {}
+    context: dict[str, Any] = {"new_secret": shown.get("key")}
     keys = (ApiKey.objects.for_org(_org_id(request)).select_related("channel")
             .order_by("revoked_at", "-created_at"))
     return render(request, "workspace/settings/api_keys.html",
@@ -80,13 +83,14 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @settings_required
 def webhooks(request: HttpRequest) -> HttpResponse:
     form = WebhookForm(request.POST or None)
-    context: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         _sub, secret = create_subscription(_org_id(request), data["url"], data["events"],
                                            data["description"])
-        context["new_secret"] = secret
-        form = WebhookForm()
+        shown_once.stash(request, "webhook", {"secret": secret})
+        return redirect("workspace:settings:webhooks")
+    shown = shown_once.pop(request, "webhook") or {}
+    context: dict[str, Any] = {"new_secret": shown.get("secret")}
     subs = WebhookSubscription.objects.for_org(_org_id(request)).order_by("-created_at")
     return render(request, "workspace/settings/webhooks.html",
                   {**context, "form": form, "subscriptions": subs})

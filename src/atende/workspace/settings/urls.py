@@ -32,6 +32,7 @@ urlpatterns = [
     path("channels/", channels.channel_list, name="channels"),
     path("channels/new/<slug:kind>/", channels.channel_create, name="channel_create"),
     path("channels/<int:pk>/", channels.channel_edit, name="channel_edit"),
+    path("channels/<int:pk>/created/", channels.channel_created, name="channel_created"),
     path("channels/<int:pk>/toggle/", channels.channel_toggle, name="channel_toggle"),
     path("channels/<int:pk>/test/", channels.channel_test, name="channel_test"),
     path("channels/<int:pk>/signature/", signature_editor,

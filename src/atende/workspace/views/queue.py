@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -9,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from atende.connectors.models import Channel, ChannelKind
 from atende.tenancy.models import Membership, Service
 from atende.tickets.models import Priority, Status, Tag
-from atende.tickets.queue import COUNT_CAP, QueueFilters, queue_for, view_counts
+from atende.tickets.queue import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
 from atende.workspace.queue_rows import queue_rows
 
@@ -28,21 +30,40 @@ SORT_LABELS = {
 }
 
 
+# A live update asks for at most this many changed rows at once.
+MAX_LIVE_ROWS = PAGE_SIZE
+
+
+def live_row_ids(raw: str) -> list[int]:
+    """`?rows=3,9`: the tickets a live update is about (malformed parts are ignored)."""
+    ids = [int(p) for p in raw.split(",")[:MAX_LIVE_ROWS] if p.strip().isdigit()]
+    return [i for i in dict.fromkeys(ids) if i < 2**63]
+
+
 @agent_required
 def queue(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     filters = QueueFilters.from_query(request.GET)
-    tickets, has_next = queue_for(membership, filters)
     counts = view_counts(membership)
-    context = {
+    context: dict[str, Any] = {
         "filters": filters,
-        "rows": queue_rows(tickets),
         "unassigned_label": str(_("Unassigned")),  # once, not once per row
-        "has_next": has_next,
         "views": [(v, label, counts[v]) for v, label in VIEW_LABELS.items()],
-        "current_view_label": VIEW_LABELS[filters.view],
         "count_cap": COUNT_CAP,
+        "page_size": PAGE_SIZE,
     }
+    live_ids = live_row_ids(request.GET.get("rows", ""))
+    if live_ids and request.headers.get("HX-Request"):
+        # A live update: the changed rows that still belong in this queue (the browser
+        # puts them in place by their sort key), the ones that left it, and the counts.
+        tickets, _more = queue_for(membership, filters, only=live_ids)
+        found = {t.pk for t in tickets}
+        context.update(rows=queue_rows(tickets, filters.sort),
+                       gone=[i for i in live_ids if i not in found])
+        return render(request, "workspace/queue.html#queue-delta", context)
+    tickets, has_next = queue_for(membership, filters)
+    context.update(rows=queue_rows(tickets, filters.sort), has_next=has_next,
+                   current_view_label=VIEW_LABELS[filters.view])
     # HTMX (filters) and the live refresh ask for the list only; filters keep their state.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render(request, "workspace/queue.html#queue-live", context)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from atende.automation.models import SavedReply
 from atende.automation.saved_replies import render_saved_reply
-from atende.tickets.models import Ticket
+from atende.tickets.visibility import visible_tickets
 from atende.workspace.access import agent_required
 
 
@@ -17,7 +17,7 @@ from atende.workspace.access import agent_required
 def saved_replies_for_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """GET → {"replies": [{"id", "title", "text"}]}, titles in order; constant queries."""
     org_id = request.membership.organization_id  # type: ignore[attr-defined]
-    ticket = (Ticket.objects.for_org(org_id)
+    ticket = (visible_tickets(request.membership)  # type: ignore[attr-defined]
               .select_related("contact", "service", "organization").filter(pk=ticket_id).first())
     if ticket is None:
         raise Http404

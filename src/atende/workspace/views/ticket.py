@@ -26,7 +26,14 @@ from atende.tickets.models import (
     Status,
     Ticket,
 )
-from atende.tickets.selectors import ticket_for, timeline
+from atende.tickets.selectors import (
+    TIMELINE_PAGE,
+    BadCursor,
+    TimelineKey,
+    ticket_for,
+    timeline_page,
+)
+from atende.tickets.visibility import restrict, visible_tickets
 from atende.workspace import presence as presence_store
 from atende.workspace.access import agent_required
 from atende.workspace.message_bodies import (
@@ -43,44 +50,91 @@ PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 def load_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
-    """The ticket in the agent's organisation; another organisation's id is a 404."""
+    """The ticket, if the agent may see it; another organisation's id, or a ticket outside
+    the agent's services and assignments, is a 404."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     try:
-        return ticket_for(membership.organization_id, ticket_id)
+        return ticket_for(membership.organization_id, ticket_id, visible_to=membership)
     except Ticket.DoesNotExist as exc:
         raise Http404 from exc
 
 
-def live_context(membership: Membership, ticket: Ticket,
-                 show_images: frozenset[int] | set[int] = frozenset()) -> dict[str, Any]:
-    """What the header, the timeline and the tracking tab need (also the live refresh)."""
+# The tracking tab lists this many newest audit entries (the timeline pages the rest).
+TRACKING_LIMIT = 200
+# A live refresh re-renders from the oldest entry the agent loaded, up to this many.
+LIVE_LIMIT = 500
+
+
+def _key(request: HttpRequest, name: str) -> TimelineKey | None:
+    """A timeline position from the query string; a malformed one means "none"."""
+    raw = request.GET.get(name, "")
+    try:
+        return TimelineKey.decode(raw) if raw else None
+    except BadCursor:
+        return None
+
+
+def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, Any],
+                     show_images: frozenset[int] | set[int], *,
+                     before: TimelineKey | None = None, since: TimelineKey | None = None,
+                     ) -> dict[str, Any]:
+    """One page of the timeline, its bodies rendered and system entries described."""
+    items, has_older = timeline_page(ticket, before=before, since=since,
+                                     limit=LIVE_LIMIT if since else TIMELINE_PAGE)
+    image_origins = attach_bodies(membership.organization_id, items, set(show_images))
+    for item in items:
+        item.timeline_key = TimelineKey.of(item).encode()  # type: ignore[union-attr]
+        if isinstance(item, AuditEntry):
+            item.description = describe(item, names)  # type: ignore[attr-defined]
+    return {
+        "ticket": ticket,
+        "items": items,
+        "older_cursor": items[0].timeline_key if has_older and items else "",  # type: ignore[union-attr]
+        "image_origins": image_origins,
+        "allowed_images": set(show_images),
+        "images_query": urlencode([("images", i) for i in sorted(show_images)]),
+    }
+
+
+def _names(membership: Membership) -> tuple[list[Membership], list[Service], dict[str, Any]]:
     org_id = membership.organization_id
     agents = list(Membership.objects.for_org(org_id).filter(is_active=True)
                   .select_related("user").order_by("user__name", "user__email"))
     services = list(Service.objects.for_org(org_id).filter(is_active=True).order_by("name"))
     names = {"assignee": {m.user_id: str(m.user) for m in agents},
              "service": {s.pk: s.name for s in services}}
-    items = timeline(ticket)
-    image_origins = attach_bodies(org_id, items, set(show_images))
-    entries = [i for i in items if isinstance(i, AuditEntry)]
-    for entry in entries:
+    return agents, services, names
+
+
+def live_context(membership: Membership, ticket: Ticket,
+                 show_images: frozenset[int] | set[int] = frozenset(),
+                 since: TimelineKey | None = None) -> dict[str, Any]:
+    """What the header, the timeline and the tracking tab need (also the live refresh,
+    which passes `since`: the oldest entry the agent has loaded)."""
+    org_id = membership.organization_id
+    agents, services, names = _names(membership)
+    context = timeline_context(membership, ticket, names, show_images, since=since)
+    tracking = list(AuditEntry.objects.for_org(org_id).filter(ticket=ticket)
+                    .select_related("actor_user").order_by("-created_at", "-id")
+                    [:TRACKING_LIMIT + 1])
+    more_tracking = len(tracking) > TRACKING_LIMIT
+    tracking = tracking[:TRACKING_LIMIT][::-1]
+    for entry in tracking:
         entry.description = describe(entry, names)  # type: ignore[attr-defined]
     fields = {f.key: f for f in CustomField.objects.for_org(org_id)}
     custom_values = [(fields[k].label if k in fields else k, v)
                      for k, v in sorted(ticket.custom_fields.items())]
-    return {
-        "ticket": ticket,
-        "items": items,
-        "tracking": entries,
-        "agents": agents,
-        "services": services,
-        "custom_values": custom_values,
-        "sla_clocks": ticket_clocks(ticket, timezone.now()),
-        "tags_text": ", ".join(t.name for t in ticket.tags.all()),
-        "image_origins": image_origins,
-        "allowed_images": set(show_images),
-        "images_query": urlencode([("images", i) for i in sorted(show_images)]),
-    }
+    context.update(
+        tracking=tracking,
+        more_tracking=more_tracking,
+        tracking_limit=TRACKING_LIMIT,
+        agents=agents,
+        services=services,
+        custom_values=custom_values,
+        sla_clocks=ticket_clocks(ticket, timezone.now()),
+        tags_text=", ".join(t.name for t in ticket.tags.all()),
+    )
+    return context
 
 
 def screen_context(membership: Membership, ticket: Ticket,
@@ -94,7 +148,7 @@ def screen_context(membership: Membership, ticket: Ticket,
                             .filter(Q(pk__in=used) | Q(pk=ticket.channel_id)).order_by("name")),
         finalization_tags=list(FinalizationTag.objects.for_org(org_id).filter(is_active=True)
                                .order_by("name")),
-        earlier=list(Ticket.objects.for_org(org_id).filter(contact_id=ticket.contact_id)
+        earlier=list(visible_tickets(membership).filter(contact_id=ticket.contact_id)
                      .exclude(pk=ticket.pk).order_by("-created_at")[:10]),
         statuses=Status.choices,
         priorities=Priority.choices,
@@ -113,11 +167,28 @@ def ticket_screen(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 def ticket_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Header, timeline and tracking again, for the live refresh (the composer is kept)."""
+    """Header, timeline and tracking again, for the live refresh (the composer is kept);
+    `?from=` keeps the older entries the agent loaded."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
-    context = live_context(membership, ticket, allowed_images(request))
-    return render(request, "workspace/ticket.html#ticket-live", context)
+    context = live_context(membership, ticket, allowed_images(request), _key(request, "from"))
+    return _with_image_policy(render(request, "workspace/ticket.html#ticket-live", context),
+                              context)
+
+
+@agent_required
+def ticket_timeline(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """"Show older messages": the page before `?before=`, with its own "show older"."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    ticket = load_ticket(request, ticket_id)
+    before = _key(request, "before")
+    if before is None:
+        raise Http404
+    _agents, _services, names = _names(membership)
+    context = timeline_context(membership, ticket, names, allowed_images(request),
+                               before=before)
+    return _with_image_policy(render(request, "workspace/ticket.html#timeline-page", context),
+                              context)
 
 
 def _with_image_policy(response: HttpResponse, context: dict[str, Any]) -> HttpResponse:
@@ -131,7 +202,7 @@ def _with_image_policy(response: HttpResponse, context: dict[str, Any]) -> HttpR
 @agent_required
 def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
-    if not Ticket.objects.for_org(membership.organization_id).filter(pk=ticket_id).exists():
+    if not visible_tickets(membership).filter(pk=ticket_id).exists():
         raise Http404
     if request.POST.get("leave"):
         presence_store.leave(membership.organization_id, ticket_id, membership.user_id)
@@ -143,10 +214,11 @@ def presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
-    """Files only for agents of the attachment's organisation."""
+    """Files only for agents who may see the attachment's ticket."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     try:
-        item = Attachment.objects.for_org(membership.organization_id).get(pk=attachment_id)
+        item = restrict(Attachment.objects.for_org(membership.organization_id), membership,
+                        "message__ticket__").get(pk=attachment_id)
     except Attachment.DoesNotExist as exc:
         raise Http404 from exc
     inline = request.GET.get("inline") == "1" and item.content_type in PREVIEW_TYPES
@@ -163,10 +235,10 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
 
 @agent_required
 def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
-    """The .eml as received, for agents of the message's organisation only."""
+    """The .eml as received, for agents who may see the message's ticket only."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     org_id = membership.organization_id
-    is_mail = Message.objects.for_org(org_id).filter(
+    is_mail = restrict(Message.objects.for_org(org_id), membership, "ticket__").filter(
         pk=message_id, direction=Direction.INBOUND, channel__kind="email").exists()
     payload = raw_mail_names(org_id, [message_id]).get(message_id) if is_mail else None
     name = payload.get("raw") if payload else None

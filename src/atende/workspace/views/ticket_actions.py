@@ -18,6 +18,7 @@ from atende.tickets.models import FinalizationTag, Status
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import finalize, update_ticket
 from atende.tickets.services.replies import NewAttachment, post_message
+from atende.tickets.visibility import sees_every_ticket, visible_tickets
 from atende.workspace.access import agent_required
 from atende.workspace.views.ticket import load_ticket, screen_context
 
@@ -115,6 +116,12 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         update_ticket(ticket, Actor(user=request.user), **kwargs)  # type: ignore[arg-type]
     except TicketError as exc:
         messages.error(request, exc.message)
+    if (not sees_every_ticket(membership)
+            and not visible_tickets(membership).filter(pk=ticket.pk).exists()):
+        # Transferred out of the agent's reach: the ticket screen would now be a 404.
+        messages.success(request, _("Ticket %(protocol)s transferred.")
+                         % {"protocol": ticket.protocol})
+        return redirect("workspace:queue")
     return redirect("workspace:ticket", ticket_id=ticket.pk)
 
 

@@ -24,10 +24,24 @@
     });
   }
 
+  // The live refresh starts at the oldest entry on screen, so older pages the agent
+  // loaded with "Show older messages" stay.
+  function liveUrl() {
+    var url = root.dataset.liveUrl;
+    var first = document.querySelector("#tab-timeline [data-key]");
+    if (!first) return url;
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "from=" + encodeURIComponent(first.dataset.key);
+  }
+
   function refresh() {
-    fetch(root.dataset.liveUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+    fetch(liveUrl(), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 404) { gone(); return ""; }
+        if (!r.ok) throw new Error(r.status);
+        return r.text();
+      })
       .then(function (html) {
+        if (!html) return;
         var tpl = document.createElement("template");
         tpl.innerHTML = html.trim();
         var fresh = tpl.content.getElementById("ticket-live");
@@ -35,12 +49,21 @@
         if (!fresh || !current) return;
         var y = window.scrollY;
         current.replaceWith(fresh);
+        if (window.htmx) window.htmx.process(fresh);  // "Show older messages" is hx-get
         showTab(tab);
         window.scrollTo(window.scrollX, y);
         document.body.classList.remove("offline");
         refreshChannelPanel();
       })
       .catch(function () { document.body.classList.add("offline"); });
+  }
+
+  // Transferred out of the agent's reach meanwhile: say so instead of "offline".
+  function gone() {
+    var box = document.getElementById("notice");
+    if (!box) return;
+    box.textContent = root.dataset.goneText || "";
+    box.hidden = false;
   }
 
   // A customer message reopens the WhatsApp window: the panel asks the server again.
