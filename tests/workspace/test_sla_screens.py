@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from atende.connectors.models import Channel
-from atende.tickets.models import SlaPolicy, Status
+from atende.tickets.models import SlaPolicy, Status, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.replies import post_message
@@ -66,7 +66,8 @@ def test_queue_column_in_portuguese(tenant: Tenant, make_agent: Any,
                                     make_ticket: Any) -> None:
     _default_policy(tenant)
     ticket = make_ticket(tenant.org, "atrasado", created_at=_ago(150))
-    _user, client = make_agent(tenant.org, "pt@example.com", language="pt-br")
+    user, client = make_agent(tenant.org, "pt@example.com", language="pt-br")
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=user)  # within a plain agent's reach
     page = client.get("/")
     assert sla_cells(page)[ticket.protocol] == ("breached", "atrasado há 2 h")
     assert "Prazo do SLA" in page.content.decode()
