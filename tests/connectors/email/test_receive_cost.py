@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 # Statements inside the test's transaction, savepoints included. A new mail from a new
 # customer: event row, rules, contact (lookup, contact, identity), ticket number, ticket,
 # message, audit, two outbox events, one webhook-subscription read, thread key, event
-# outcome. A reply from a known customer: the ticket comes locked from the thread lookup.
-NEW_MAIL_STATEMENTS = 23
+# outcome, plus the SLA policy lookup (CORE-13) and whether an "opened" notification is on
+# (EM-5). A reply from a known customer: the ticket comes locked from the thread lookup.
+NEW_MAIL_STATEMENTS = 25
 REPLY_STATEMENTS = 19
 
 

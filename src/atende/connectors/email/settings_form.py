@@ -159,6 +159,9 @@ def save_email_channel(organization: Organization, data: dict[str, Any],
         channel = Channel(organization=organization, kind=ChannelKind.EMAIL)
         secrets: dict[str, Any] = {}
     else:
+        # Re-read under a row lock: the signature page, a token refresh or a poll may have
+        # written the channel since the form was loaded; their keys must survive this save.
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
         secrets = channel.secrets if channel.encrypted_secrets else {}
     channel.name = data["name"]
     channel.service = data.get("service")
