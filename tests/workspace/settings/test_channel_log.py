@@ -85,7 +85,8 @@ def test_reasons_in_portuguese(channel: Channel, tenant: Tenant) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="pt-br")
     client.force_login(tenant.admin)
     page = client.get(log_url(channel)).content.decode()
-    assert "Registro do canal" in page and "Quarentena" in page
+    assert "Registro do canal" in page and "Em quarentena" in page
+    assert "Os dados do remetente foram recusados" in page
     assert "Processar novamente" in page
 
 
