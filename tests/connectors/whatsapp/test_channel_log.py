@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db
 
 def test_refused_calls_are_logged_at_most_once_a_minute(
         wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks, admin_client: Client) -> None:
+    # Keys outlive a test database in Redis (ids repeat between runs): start clean.
+    cache.delete_many([f"refused-webhook:{wa_channel.pk}", f"refused-webhook-n:{wa_channel.pk}"])
     body = wa.customer_sends(CUSTOMER, "Oi")
     for _n in range(20):  # an attacker hammering the webhook
         assert webhooks.post(body, headers={"X-Atende-Webhook-Token": "guess"}).status_code \
@@ -41,6 +43,7 @@ def test_refused_calls_are_logged_at_most_once_a_minute(
 
 
 def test_refused_log_keeps_the_latest_rows_only(wa_channel: Channel) -> None:
+    cache.delete(f"refused-webhook-n:{wa_channel.pk}")
     for _n in range(KEEP + 5):
         cache.delete(f"refused-webhook:{wa_channel.pk}")
         assert log_refused(wa_channel, "203.0.113.9", "wrong secret")

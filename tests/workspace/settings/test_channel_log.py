@@ -201,3 +201,40 @@ def test_health_panel(channel: Channel, admin_client: Client) -> None:
     page = admin_client.get(log_url(channel)).content.decode()
     assert "INBOX" in page and "LOGIN failed: authentication failed" in page
     assert "Failed sends (7 days)" in page
+
+
+def test_unreadable_mail_processed_again_after_a_fix(channel: Channel, admin_client: Client,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from atende.connectors.email import receive as receive_module
+
+    real = receive_module.parse
+
+    def broken(*args: Any, **kwargs: Any) -> Any:  # the parser before the fix was deployed
+        raise LookupError("unknown encoding: x-bogus")
+
+    monkeypatch.setattr(receive_module, "parse", broken)
+    first = receive(channel, customer_mail(subject="Charset novo"))
+    assert first.status == InboundStatus.QUARANTINED
+    assert "could not be read" in admin_client.get(log_url(channel)).content.decode()
+    monkeypatch.setattr(receive_module, "parse", real)
+    admin_client.post(log_url(channel, f"{first.event_id}/reprocess/"))
+    # Now parsed, the mail is keyed by its Message-ID: a new row, the old one points to it.
+    old = InboundEvent.objects.get(pk=first.event_id)
+    new = InboundEvent.objects.exclude(pk=old.pk).get(channel=channel)
+    assert new.status == InboundStatus.PROCESSED and new.message is not None
+    assert old.status == InboundStatus.DUPLICATE and old.message == new.message
+    assert old.error == f"processed again as event {new.pk}"
+    assert Ticket.objects.filter(subject="Charset novo").count() == 1
+
+
+def test_process_again_without_the_stored_file(channel: Channel, admin_client: Client,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.files.storage import default_storage
+
+    failing_contacts(monkeypatch)
+    receipt = receive(channel, customer_mail())
+    event = InboundEvent.objects.get(pk=receipt.event_id)
+    default_storage.delete(event.payload["raw"])
+    response = admin_client.post(log_url(channel, f"{event.pk}/reprocess/"), follow=True)
+    assert "original mail file is missing" in response.content.decode()
+    assert admin_client.get(log_url(channel, f"{event.pk}/original.eml")).status_code == 404
