@@ -105,7 +105,7 @@ def reprocess(event: InboundEvent) -> None:
     try:
         with default_storage.open(name, "rb") as handle:
             raw = handle.read()
-    except (FileNotFoundError, TypeError, ValueError):
+    except (OSError, TypeError, ValueError):
         _quarantine(event, "the stored .eml is missing")
         return
     # Back to "received" so `receive` processes it instead of calling it a duplicate.

@@ -102,7 +102,7 @@ class Cursor:
     def parse(cls, value: str) -> Cursor | None:
         at, _sep, pk = value.rpartition("_")
         moment = parse_datetime(at) if at else None
-        if moment is None or not pk.isdigit():
+        if moment is None or timezone.is_naive(moment) or not pk.isdigit():
             return None
         return cls(moment, int(pk))
 
