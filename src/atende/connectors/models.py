@@ -92,4 +92,21 @@ class InboundEvent(TenantModel):
         ]
         indexes = [
             models.Index(fields=["channel", "-received_at"], name="inbound_channel_recent"),
+            # The channel's log filtered by status, newest first (and the quarantine badge).
+            models.Index(fields=["channel", "status", "-received_at"],
+                         name="inbound_channel_status"),
         ]
+
+
+class RefusedWebhook(TenantModel):
+    """A webhook call refused for a wrong or missing secret (rate-limited, see refusals)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    remote_addr = models.CharField(max_length=45, blank=True)
+    reason = models.CharField(max_length=200)
+    # Refused calls in the minute before this row that were only counted, not written.
+    skipped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "-at"], name="refused_webhook_recent")]

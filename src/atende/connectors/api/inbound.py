@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pydantic import ValidationError as PydanticValidationError
 
 from atende.connectors.api.schemas import AttachmentIn, ContactIn, MessageIn
 from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
@@ -175,3 +176,14 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return f"ValidationError: {' '.join(exc.messages)}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def reprocess(event: InboundEvent) -> None:
+    """Ingest a quarantined event again from its stored JSON (as a sender's retry would)."""
+    try:
+        payload = MessageIn.model_validate(event.payload)
+        receive(event.channel, payload, event.payload)
+    except (InvalidPayload, PydanticValidationError) as exc:
+        _quarantine(event, exc)
+    except (ValidationError, TicketError, IngestFailed):
+        pass  # `receive` quarantined the event with the error

@@ -8,9 +8,11 @@ class EmailChannelConfig(AppConfig):
     verbose_name = _("E-mail channel")
 
     def ready(self) -> None:
-        from atende.connectors.email import ticket_events
+        from atende.connectors import reprocess
+        from atende.connectors.email import receive, ticket_events
         from atende.events import listen
 
         listen("ticket.created", ticket_events.on_ticket_created)
         listen("ticket.status_changed", ticket_events.on_status_changed)
         listen("ticket.answer_reminder", ticket_events.on_answer_reminder)
+        reprocess.register("email", receive.reprocess)

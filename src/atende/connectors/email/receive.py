@@ -112,6 +112,27 @@ def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: 
     return _finish(event, status, result.message.pk, "")
 
 
+def reprocess(event: InboundEvent) -> None:
+    """Take a quarantined mail in again from its stored `.eml` (after a fix, or when the
+    failure was transient); the outcome replaces the event's status."""
+    name = event.payload.get("raw")
+    try:
+        with default_storage.open(name, "rb") as handle:
+            raw = handle.read()
+    except (OSError, TypeError, ValueError):
+        _quarantine(event, "the stored .eml is missing")
+        return
+    # Back to "received" so `receive` processes it instead of calling it a duplicate.
+    if not InboundEvent.objects.filter(pk=event.pk, status=InboundStatus.QUARANTINED).update(
+            status=InboundStatus.RECEIVED):
+        return  # processed meanwhile
+    receipt = receive(event.channel, raw, source=str(event.payload.get("source") or ""))
+    if receipt.event_id != event.pk:
+        # The mail now parses and got its own event (keyed by its Message-ID).
+        _finish(event, InboundStatus.DUPLICATE, receipt.message_id,
+                f"processed again as event {receipt.event_id}")
+
+
 def _event(channel: Channel, provider_id: str, payload: dict[str, object]) -> tuple[
         InboundEvent, bool]:
     # Insert first: a new mail is the common case, a redelivery hits the unique constraint.

@@ -8,6 +8,8 @@ class WhatsAppConfig(AppConfig):
     verbose_name = _("WhatsApp")
 
     def ready(self) -> None:
+        from atende.connectors import reprocess
+        from atende.connectors.whatsapp.receive import reprocess_event
         from atende.connectors.whatsapp.ticket_events import (
             on_answer_reminder,
             on_status_changed,
@@ -16,3 +18,4 @@ class WhatsAppConfig(AppConfig):
 
         listen("ticket.status_changed", on_status_changed)
         listen("ticket.answer_reminder", on_answer_reminder)
+        reprocess.register("whatsapp", reprocess_event)

@@ -6,6 +6,7 @@ move forward, and entries are ordered by the provider's timestamp."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -88,6 +89,21 @@ def process_event(event_id: int, attempt: int = 0) -> str:
         except Exception as exc:
             logger.exception("WhatsApp event %s of channel %s failed", event.pk, channel.pk)
             return _finish(event, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+
+
+def reprocess_event(event: InboundEvent) -> None:
+    """Process a quarantined event again, now (an admin asked for it); a body that could
+    not be read is split and stored again, its events processed as if newly received."""
+    if event.provider_id.startswith("invalid:"):
+        try:
+            payload = json.loads(str(event.payload.get("body") or ""))
+            store_events(event.channel, payload)
+        except (ValueError, inbound.InvalidPayload) as exc:
+            _finish(event, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+            return
+        _finish(event, InboundStatus.PROCESSED, "stored again as separate events")
+        return
+    process_event(event.pk)
 
 
 def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:

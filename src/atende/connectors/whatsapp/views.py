@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.refusals import log_refused
 from atende.connectors.whatsapp import receive
 from atende.connectors.whatsapp.client import META
 from atende.connectors.whatsapp.inbound import InvalidPayload
@@ -45,6 +46,10 @@ def authentic(channel: Channel, request: HttpRequest) -> bool:
     return False
 
 
+def _sent_secret(request: HttpRequest) -> bool:
+    return bool(request.headers.get(SECRET_HEADER) or request.headers.get("X-Hub-Signature-256"))
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
@@ -56,6 +61,8 @@ def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     if not authentic(channel, request):
         logger.warning("WhatsApp webhook for channel %s refused: wrong or missing secret "
                        "(from %s)", channel.pk, request.META.get("REMOTE_ADDR"))
+        log_refused(channel, request.META.get("REMOTE_ADDR"),
+                    "wrong secret" if _sent_secret(request) else "missing secret")
         return JsonResponse({"error": "unauthorized"}, status=401)
     try:
         payload = json.loads(request.body)

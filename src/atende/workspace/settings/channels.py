@@ -3,13 +3,17 @@ activate/deactivate and "test connection" (the connector's own check)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.models import Channel, ChannelKind, InboundStatus
 from atende.connectors.registry import UnknownChannelKind, get_connector
 from atende.workspace.access import settings_required
 from atende.workspace.settings import shown_once
@@ -26,8 +30,12 @@ def _channel(request: HttpRequest, pk: int) -> Channel:
 
 @settings_required
 def channel_list(request: HttpRequest) -> HttpResponse:
+    since = timezone.now() - timedelta(days=7)
     channels = (Channel.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
-                .select_related("service").order_by("kind", "name"))
+                .select_related("service").order_by("kind", "name")
+                .annotate(quarantined=Count("inbound_events", filter=Q(
+                    inbound_events__status=InboundStatus.QUARANTINED,
+                    inbound_events__received_at__gte=since))))
     kinds = [(k, label) for k, label in ChannelKind.choices if k in CHANNEL_SCREENS]
     return render(request, "workspace/settings/channels.html", {
         "channels": channels, "kinds": kinds, "editable": set(CHANNEL_SCREENS),

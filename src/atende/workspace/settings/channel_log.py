@@ -1,0 +1,232 @@
+"""A channel's activity log: what came in (processed, duplicate, waiting, quarantined and
+why), the raw event behind each row, "process again", the channel's health and the
+refused webhook calls."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from atende.connectors.email.models import MailboxState
+from atende.connectors.models import (
+    Channel,
+    ChannelKind,
+    InboundEvent,
+    InboundStatus,
+    RefusedWebhook,
+)
+from atende.connectors.reprocess import NotReprocessable, can_reprocess, reprocess
+from atende.connectors.whatsapp.channels import webhook_url
+from atende.tickets.models import DeliveryStatus, Direction, Message
+from atende.workspace.access import settings_required
+from atende.workspace.settings.channel_forms import screen_for
+from atende.workspace.settings.channels import _channel
+
+PAGE_SIZE = 50
+PAYLOAD_SHOWN = 20_000  # characters of pretty JSON shown inline; the rest is downloaded
+HEALTH_DAYS = 7
+FILTERS: dict[str, tuple[Promise, str | None]] = {
+    "all": (_("All"), None),
+    "quarantined": (_("Quarantined"), InboundStatus.QUARANTINED),
+    "duplicate": (_("Duplicate"), InboundStatus.DUPLICATE),
+    "processed": (_("Processed"), InboundStatus.PROCESSED),
+    "waiting": (_("Waiting"), InboundStatus.RECEIVED),
+}
+
+# The stored errors (connectors' receive paths) in words a person understands; the stored
+# text stays visible beside it as the technical detail.
+REASONS: tuple[tuple[re.Pattern[str], Promise], ...] = tuple(
+    (re.compile(pattern), sentence) for pattern, sentence in (
+        (r"^unreadable mail:", _("The mail could not be read: it is empty or its format is "
+                                 "broken.")),
+        (r"^our own mail", _("Our own mail came back; it was not taken in, to avoid a loop.")),
+        (r"^ignored by rule", _("A processing rule of this channel says to ignore it.")),
+        (r"^the stored \.eml is missing", _("The original mail file is missing from the "
+                                            "storage.")),
+        (r"^processed again as event", _("Processed again: it became another entry of this "
+                                         "log.")),
+        (r"^stored again as separate events", _("Processed again: its events were stored "
+                                                "separately.")),
+        (r"^provider error:", _("The provider reported an error instead of a message.")),
+        (r"^with the bot", _("The conversation is with the bot; no ticket yet.")),
+        (r"^media download:", _("The media file could not be downloaded yet; it will be "
+                                "tried again.")),
+        (r"^no message with this id yet", _("A status arrived before its message; it will "
+                                            "be tried again.")),
+        (r"^no message with this id", _("A status for a message that is not in Atende.")),
+        (r"^the message was still being sent", _("A status arrived while the message was "
+                                                 "still being sent.")),
+        (r"^an answer of the bot", _("A status of an answer the bot sent.")),
+        (r"^(JSONDecodeError|InvalidPayload):", _("The provider sent a body that could not "
+                                                  "be read.")),
+        (r"^ValidationError:", _("The sender's data was refused as invalid.")),
+        (r"^(AttachmentTooLarge|TicketError|InvalidTransition):", _("The ticket could not "
+                                                                    "take this message.")),
+        (r"^(OperationalError|DatabaseError|InterfaceError|TimeoutError|ConnectionError)",
+         _("A temporary failure while saving. Process it again.")),
+    ))
+UNKNOWN_REASON = _("An unexpected error stopped the processing. Once it is fixed, process "
+                   "it again.")
+
+
+def explain(error: str) -> Promise | str:
+    """The sentence for a stored error; empty when there is nothing to explain."""
+    if not error:
+        return ""
+    for pattern, sentence in REASONS:
+        if pattern.search(error):
+            return sentence
+    return UNKNOWN_REASON
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: datetime
+    pk: int
+
+    @classmethod
+    def parse(cls, value: str) -> Cursor | None:
+        at, _sep, pk = value.rpartition("_")
+        moment = parse_datetime(at) if at else None
+        if moment is None or timezone.is_naive(moment) or not pk.isdigit():
+            return None
+        return cls(moment, int(pk))
+
+    def __str__(self) -> str:
+        return f"{self.at.isoformat()}_{self.pk}"
+
+
+def _events(channel: Channel, status: str | None, cursor: Cursor | None) -> QuerySet[InboundEvent]:
+    events = InboundEvent.objects.for_org(channel.organization_id).filter(channel=channel)
+    if status:
+        events = events.filter(status=status)
+    if cursor:  # keyset: strictly older than the last row shown
+        events = events.filter(Q(received_at__lt=cursor.at)
+                               | Q(received_at=cursor.at, pk__lt=cursor.pk))
+    return (events.defer("payload").select_related("message")
+            .order_by("-received_at", "-pk"))
+
+
+def _health(channel: Channel) -> dict[str, Any]:
+    org_id = channel.organization_id
+    since = timezone.now() - timedelta(days=HEALTH_DAYS)
+    failed = (Message.objects.for_org(org_id)
+              .filter(channel=channel, direction=Direction.OUTBOUND,
+                      delivery_status=DeliveryStatus.FAILED, created_at__gte=since)
+              .order_by("-created_at"))
+    health: dict[str, Any] = {
+        "failed_count": failed.count(),
+        "failed_last": list(failed.values("ticket_id", "failure_reason", "created_at")[:5]),
+        "last_event": (InboundEvent.objects.for_org(org_id).filter(channel=channel)
+                       .order_by("-received_at").values_list("received_at", flat=True).first()),
+        "refused": list(RefusedWebhook.objects.for_org(org_id).filter(channel=channel)
+                        .order_by("-at", "-pk")[:10]),
+    }
+    if channel.kind == ChannelKind.EMAIL:
+        health["mailboxes"] = list(MailboxState.objects.for_org(org_id)
+                                   .filter(channel=channel).order_by("folder"))
+    if channel.kind == ChannelKind.WHATSAPP:
+        health["webhook_url"] = webhook_url(channel)
+    return health
+
+
+@settings_required
+def channel_log(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _channel(request, pk)
+    key = request.GET.get("status", "all")
+    if key not in FILTERS:
+        key = "all"
+    cursor = Cursor.parse(request.GET.get("before", ""))
+    rows = list(_events(channel, FILTERS[key][1], cursor)[:PAGE_SIZE + 1])
+    older = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        older = str(Cursor(rows[-1].received_at, rows[-1].pk))
+    for event in rows:
+        event.reason = explain(event.error)  # type: ignore[attr-defined]
+    return render(request, "workspace/settings/channel_log.html", {
+        "channel": channel, "events": rows, "older": older, "status": key,
+        "filters": [(k, label) for k, (label, _status) in FILTERS.items()],
+        "health": _health(channel), "reprocessable": can_reprocess(channel.kind),
+        "is_email": channel.kind == ChannelKind.EMAIL,
+        "editable": screen_for(channel.kind) is not None,
+    })
+
+
+def _event(request: HttpRequest, pk: int, event_id: int) -> tuple[Channel, InboundEvent]:
+    channel = _channel(request, pk)
+    event = (InboundEvent.objects.for_org(channel.organization_id)
+             .filter(channel=channel, pk=event_id).select_related("channel", "message").first())
+    if event is None:
+        raise Http404
+    return channel, event
+
+
+@settings_required
+def event_detail(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
+    channel, event = _event(request, pk, event_id)
+    pretty = json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True)
+    return render(request, "workspace/settings/channel_log_event.html", {
+        "channel": channel, "event": event, "reason": explain(event.error),
+        "payload": pretty[:PAYLOAD_SHOWN], "truncated": len(pretty) > PAYLOAD_SHOWN,
+        "is_email": channel.kind == ChannelKind.EMAIL,
+        "reprocessable": can_reprocess(channel.kind),
+    })
+
+
+@settings_required
+def event_payload(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
+    event = _event(request, pk, event_id)[1]
+    body = json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="event-{event.pk}.json"'
+    return response
+
+
+@settings_required
+def event_eml(request: HttpRequest, pk: int, event_id: int) -> HttpResponseBase:
+    """The mail as received, as a download only (never rendered inline)."""
+    channel, event = _event(request, pk, event_id)
+    name = event.payload.get("raw") if channel.kind == ChannelKind.EMAIL else None
+    # Only what `receive` stored for this organisation (the payload is ours, but be strict).
+    if (not isinstance(name, str) or not name.startswith(f"email/raw/{channel.organization_id}/")
+            or ".." in name):
+        raise Http404
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, content_type="message/rfc822",
+                        filename=f"event-{event.pk}.eml")
+
+
+@require_POST
+@settings_required
+def event_reprocess(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
+    channel, event = _event(request, pk, event_id)
+    try:
+        status = reprocess(event)
+    except NotReprocessable:
+        raise Http404 from None
+    label = InboundStatus(status).label if status in InboundStatus.values else status
+    if status == InboundStatus.QUARANTINED:
+        messages.error(request, _("Processed again, still quarantined: %(reason)s")
+                       % {"reason": explain(InboundEvent.objects.get(pk=event.pk).error)})
+    else:
+        messages.success(request, _("Event %(id)d: %(status)s.")
+                         % {"id": event.pk, "status": label})
+    return redirect("workspace:settings:channel_log_event", pk=channel.pk, event_id=event.pk)
