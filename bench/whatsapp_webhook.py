@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import queue
 import subprocess
 import sys
@@ -51,7 +52,7 @@ from bench.api_create import (
     tail,
     wait_ready,
 )
-from bench.loadgen import run_load
+from bench.loadgen import matching_cpu_seconds, run_load, tree_cpu_by_process
 
 SETUP = """
 from atende.connectors.models import Channel, ChannelKind
@@ -85,6 +86,13 @@ def processed_count(pg_url: str, channel_id: int) -> int:
             "SELECT count(*) FROM connectors_inboundevent WHERE channel_id = %s "
             "AND status IN ('processed', 'duplicate')", (channel_id,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def cpu_snapshot(procs: list[subprocess.Popen[bytes]], db: str) -> dict[str, float]:
+    """CPU seconds so far of the web tree, the worker tree and the database's backends."""
+    web, worker = (sum(c for _name, c in tree_cpu_by_process([p.pid]).values())
+                   for p in procs[:2])
+    return {"web": web, "worker": worker, "postgres": sum(matching_cpu_seconds(db).values())}
 
 
 def percentile(data: list[float], p: float) -> float:
@@ -153,6 +161,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     _pg(f'DROP DATABASE IF EXISTS "{db}"')
     _pg(f'CREATE DATABASE "{db}"')
     procs: list[subprocess.Popen[bytes]] = []
+    load_avg = os.getloadavg()[0]
     try:
         key = atende_demo_key(env, port, work / "demo.log")  # migrates, creates the tenant
         out = subprocess.run([ATENDE, "manage", "shell", "-c", SETUP], env=env, check=True,
@@ -172,6 +181,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         while processed_count(pg_url, channel_id) < opts.warmup:
             time.sleep(0.5)
         log(f"measured: {opts.events} events, {opts.concurrency} clients")
+        cpu_before = cpu_snapshot(procs, db)
         started = time.monotonic()
         load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
                         concurrency=opts.concurrency, max_seconds=600, expect=200)
@@ -182,6 +192,10 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.2)
             done = processed_count(pg_url, channel_id)
         processing_seconds = time.monotonic() - started
+        cpu_after = cpu_snapshot(procs, db)
+        cpu_ms = {f"{k}_cpu_ms_per_event": round(
+            (cpu_after[k] - cpu_before[k]) * 1000 / max(1, done - opts.warmup), 2)
+            for k in cpu_before}
         result = {
             "machine": machine(), "web_workers": opts.web_workers,
             "worker_threads": opts.worker_threads, "concurrency": opts.concurrency,
@@ -192,6 +206,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             "processed": done - opts.warmup,
             "processed_rate": round((done - opts.warmup) / processing_seconds, 1),
             "processing_seconds": round(processing_seconds, 2),
+            **cpu_ms, "load_avg_at_start": load_avg,
         }
         if done < target:
             log("not every event was processed before the timeout; worker log:\n"

@@ -8,6 +8,7 @@ class WhatsAppConfig(AppConfig):
     verbose_name = _("WhatsApp")
 
     def ready(self) -> None:
+        from atende.connectors.whatsapp import webhook_channels  # noqa: F401 - its signals
         from atende.connectors.whatsapp.ticket_events import (
             on_answer_reminder,
             on_status_changed,

@@ -34,7 +34,8 @@ PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
 def store_events(channel: Channel, payload: Any) -> list[int]:
     """Store every event of a body (duplicates are ignored) and return the ids still to be
     processed: the new ones and earlier ones that have not been processed yet. Processing
-    is enqueued on commit. Raises InvalidPayload for a body with nothing usable."""
+    is enqueued on commit, as one task for the whole body (in the body's order). Raises
+    InvalidPayload for a body with nothing usable."""
     events = inbound.split_events(payload)
     with transaction.atomic():
         InboundEvent.objects.bulk_create(
@@ -45,10 +46,10 @@ def store_events(channel: Channel, payload: Any) -> list[int]:
         ids = list(InboundEvent.objects.filter(
             channel=channel, provider_id__in=[e.provider_id for e in events],
             status__in=PENDING).values_list("pk", flat=True))
-        from atende.connectors.whatsapp.tasks import process_whatsapp_event
+        if ids:
+            from atende.connectors.whatsapp.tasks import process_whatsapp_events
 
-        for event_id in ids:
-            process_whatsapp_event.enqueue(event_id)
+            process_whatsapp_events.enqueue(sorted(ids))
     return ids
 
 
@@ -63,6 +64,18 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
                   "processed_at": timezone.now()},
     )
     return event
+
+
+def process_events(event_ids: list[int]) -> list[str]:
+    """Process the events of one webhook body, oldest first (ids follow arrival order)."""
+    results = []
+    for event_id in sorted(event_ids):
+        try:
+            results.append(process_event(event_id))
+        except Exception:  # one bad event must not keep the body's others from processing
+            logger.exception("WhatsApp event %s could not be processed", event_id)
+            results.append("error")
+    return results
 
 
 def process_event(event_id: int, attempt: int = 0) -> str:
