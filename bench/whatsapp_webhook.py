@@ -1,7 +1,9 @@
 """Inbound WhatsApp webhooks under load: acknowledgement and processing into tickets.
 
-    .venv/bin/python bench/whatsapp_webhook.py                       # 4000 events, 16 clients
-    .venv/bin/python bench/whatsapp_webhook.py --events 8000 --web-workers 2 --json out.json
+    .venv/bin/python -m bench.whatsapp_webhook                       # 4000 events, 16 clients
+    .venv/bin/python -m bench.whatsapp_webhook --events 8000 --web-workers 2 --json out.json
+
+(Run it as a module: run as a script, `bench/queue.py` would shadow the standard `queue`.)
 
 The scaled profile, as in production: `atende web --workers W` (uvicorn) + `atende worker`
 (Huey on Redis), PostgreSQL (a throwaway database, dropped afterwards) and Redis (a private
@@ -89,10 +91,11 @@ def processed_count(pg_url: str, channel_id: int) -> int:
 
 
 def cpu_snapshot(procs: list[subprocess.Popen[bytes]], db: str) -> dict[str, float]:
-    """CPU seconds so far of the web tree, the worker tree and the database's backends."""
-    web, worker = (sum(c for _name, c in tree_cpu_by_process([p.pid]).values())
-                   for p in procs[:2])
-    return {"web": web, "worker": worker, "postgres": sum(matching_cpu_seconds(db).values())}
+    """CPU seconds so far of the web tree, the worker trees and the database's backends."""
+    web, *workers = (sum(c for _name, c in tree_cpu_by_process([p.pid]).values())
+                     for p in procs)
+    return {"web": web, "worker": sum(workers),
+            "postgres": sum(matching_cpu_seconds(db).values())}
 
 
 def percentile(data: list[float], p: float) -> float:
@@ -171,6 +174,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         procs.append(spawn([ATENDE, "web", "--host", "127.0.0.1", "--port", str(port),
                             "--workers", str(opts.web_workers)], env, web_log))
         procs.append(spawn([ATENDE, "worker"], env, worker_log))
+        for _extra in range(opts.worker_procs - 1):  # one runs the periodic jobs
+            procs.append(spawn([ATENDE, "worker", "--no-periodic"], env, worker_log))
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/healthz", procs)
         path = f"/whatsapp/{channel_id}/webhook"
@@ -198,7 +203,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             for k in cpu_before}
         result = {
             "machine": machine(), "web_workers": opts.web_workers,
-            "worker_threads": opts.worker_threads, "concurrency": opts.concurrency,
+            "worker_threads": opts.worker_threads, "worker_procs": opts.worker_procs,
+            "concurrency": opts.concurrency,
             "events": load.requests, "acknowledged": load.ok, "errors": load.errors,
             "error_samples": load.error_samples[:3],
             "ack_rate": round(load.rate, 1), "ack_p50_ms": round(load.percentile(50), 2),
@@ -231,6 +237,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--worker-procs", type=int, default=1,
+                        help="`atende worker` processes (the first runs periodic jobs)")
     parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--sse-rate", type=float, default=100)
     parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")

@@ -82,7 +82,8 @@ def process_event(event_id: int, attempt: int = 0) -> str:
     """Process one stored event; returns its resulting status. Never raises for bad input:
     the event is quarantined with the reason instead."""
     event = InboundEvent.objects.select_related(
-        "channel__organization", "channel__business_calendar").get(pk=event_id)
+        "channel__organization", "channel__business_calendar", "channel__service",
+    ).get(pk=event_id)
     if event.status not in PENDING:
         return str(event.status)
     channel = event.channel
@@ -115,7 +116,7 @@ def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
             return _later(event, attempt, f"media download: {exc}")
         logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
         message = inbound.to_inbound(channel, event.payload, media_error=str(exc))
-    result = ingest(message)
+    result = ingest(message, channel)
     if result.created_ticket:
         confirm_opening(channel, result.ticket)
     if not result.duplicate:

@@ -67,15 +67,18 @@ def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
     return ref.ticket if ref else None
 
 
-def ingest(inbound: InboundMessage) -> IngestResult:
+def ingest(inbound: InboundMessage, channel: Channel | None = None) -> IngestResult:
     """Turn one normalised inbound message into a ticket entry.
 
     Idempotent on (channel, external_id): a redelivery returns the stored message with
     `duplicate=True`, also when two deliveries race. One transaction: contact, thread
     lookup, ticket, message, attachments, audit; events are sent on commit.
-    Raises django ValidationError when the sender's identity is invalid.
+    Raises django ValidationError when the sender's identity is invalid. A caller that has
+    the channel already (with its organisation and service) may pass it: one query less.
     """
-    channel = Channel.objects.select_related("organization", "service").get(pk=inbound.channel_id)
+    if channel is None or channel.pk != inbound.channel_id:
+        channel = Channel.objects.select_related("organization", "service").get(
+            pk=inbound.channel_id)
     existing = _existing(channel, inbound.external_id)
     if existing is not None:
         return IngestResult(existing.ticket, existing, duplicate=True)
