@@ -1,7 +1,9 @@
 """Inbound WhatsApp webhooks under load: acknowledgement and processing into tickets.
 
-    .venv/bin/python bench/whatsapp_webhook.py                       # 4000 events, 16 clients
-    .venv/bin/python bench/whatsapp_webhook.py --events 8000 --web-workers 2 --json out.json
+    .venv/bin/python -m bench.whatsapp_webhook                       # 4000 events, 16 clients
+    .venv/bin/python -m bench.whatsapp_webhook --events 8000 --web-workers 2 --json out.json
+
+(Run it as a module: run as a script, `bench/queue.py` would shadow the standard `queue`.)
 
 The scaled profile, as in production: `atende web --workers W` (uvicorn) + `atende worker`
 (Huey on Redis), PostgreSQL (a throwaway database, dropped afterwards) and Redis (a private
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import queue
 import subprocess
 import sys
@@ -51,7 +54,7 @@ from bench.api_create import (
     tail,
     wait_ready,
 )
-from bench.loadgen import run_load
+from bench.loadgen import matching_cpu_seconds, run_load, tree_cpu_by_process
 
 SETUP = """
 from atende.connectors.models import Channel, ChannelKind
@@ -85,6 +88,14 @@ def processed_count(pg_url: str, channel_id: int) -> int:
             "SELECT count(*) FROM connectors_inboundevent WHERE channel_id = %s "
             "AND status IN ('processed', 'duplicate')", (channel_id,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def cpu_snapshot(procs: list[subprocess.Popen[bytes]], db: str) -> dict[str, float]:
+    """CPU seconds so far of the web tree, the worker trees and the database's backends."""
+    web, *workers = (sum(c for _name, c in tree_cpu_by_process([p.pid]).values())
+                     for p in procs)
+    return {"web": web, "worker": sum(workers),
+            "postgres": sum(matching_cpu_seconds(db).values())}
 
 
 def percentile(data: list[float], p: float) -> float:
@@ -153,6 +164,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     _pg(f'DROP DATABASE IF EXISTS "{db}"')
     _pg(f'CREATE DATABASE "{db}"')
     procs: list[subprocess.Popen[bytes]] = []
+    load_avg = os.getloadavg()[0]
     try:
         key = atende_demo_key(env, port, work / "demo.log")  # migrates, creates the tenant
         out = subprocess.run([ATENDE, "manage", "shell", "-c", SETUP], env=env, check=True,
@@ -162,6 +174,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         procs.append(spawn([ATENDE, "web", "--host", "127.0.0.1", "--port", str(port),
                             "--workers", str(opts.web_workers)], env, web_log))
         procs.append(spawn([ATENDE, "worker"], env, worker_log))
+        for _extra in range(opts.worker_procs - 1):  # one runs the periodic jobs
+            procs.append(spawn([ATENDE, "worker", "--no-periodic"], env, worker_log))
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/healthz", procs)
         path = f"/whatsapp/{channel_id}/webhook"
@@ -172,6 +186,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         while processed_count(pg_url, channel_id) < opts.warmup:
             time.sleep(0.5)
         log(f"measured: {opts.events} events, {opts.concurrency} clients")
+        cpu_before = cpu_snapshot(procs, db)
         started = time.monotonic()
         load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
                         concurrency=opts.concurrency, max_seconds=600, expect=200)
@@ -182,9 +197,14 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.2)
             done = processed_count(pg_url, channel_id)
         processing_seconds = time.monotonic() - started
+        cpu_after = cpu_snapshot(procs, db)
+        cpu_ms = {f"{k}_cpu_ms_per_event": round(
+            (cpu_after[k] - cpu_before[k]) * 1000 / max(1, done - opts.warmup), 2)
+            for k in cpu_before}
         result = {
             "machine": machine(), "web_workers": opts.web_workers,
-            "worker_threads": opts.worker_threads, "concurrency": opts.concurrency,
+            "worker_threads": opts.worker_threads, "worker_procs": opts.worker_procs,
+            "concurrency": opts.concurrency,
             "events": load.requests, "acknowledged": load.ok, "errors": load.errors,
             "error_samples": load.error_samples[:3],
             "ack_rate": round(load.rate, 1), "ack_p50_ms": round(load.percentile(50), 2),
@@ -192,6 +212,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             "processed": done - opts.warmup,
             "processed_rate": round((done - opts.warmup) / processing_seconds, 1),
             "processing_seconds": round(processing_seconds, 2),
+            **cpu_ms, "load_avg_at_start": load_avg,
         }
         if done < target:
             log("not every event was processed before the timeout; worker log:\n"
@@ -216,6 +237,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--worker-procs", type=int, default=1,
+                        help="`atende worker` processes (the first runs periodic jobs)")
     parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--sse-rate", type=float, default=100)
     parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")

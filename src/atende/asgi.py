@@ -3,4 +3,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atende.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+# Imported once Django is set up: the WhatsApp deliveries skip the middleware stack.
+from atende.connectors.whatsapp.webhook_asgi import with_webhook_route  # noqa: E402
+
+application = with_webhook_route(django_application)

@@ -9,6 +9,7 @@ class WhatsAppConfig(AppConfig):
 
     def ready(self) -> None:
         from atende.connectors import reprocess
+        from atende.connectors.whatsapp import webhook_channels  # noqa: F401 - its signals
         from atende.connectors.whatsapp.receive import reprocess_event
         from atende.connectors.whatsapp.ticket_events import (
             on_answer_reminder,

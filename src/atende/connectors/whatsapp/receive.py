@@ -35,7 +35,8 @@ PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
 def store_events(channel: Channel, payload: Any) -> list[int]:
     """Store every event of a body (duplicates are ignored) and return the ids still to be
     processed: the new ones and earlier ones that have not been processed yet. Processing
-    is enqueued on commit. Raises InvalidPayload for a body with nothing usable."""
+    is enqueued on commit, as one task for the whole body (in the body's order). Raises
+    InvalidPayload for a body with nothing usable."""
     events = inbound.split_events(payload)
     with transaction.atomic():
         InboundEvent.objects.bulk_create(
@@ -46,10 +47,10 @@ def store_events(channel: Channel, payload: Any) -> list[int]:
         ids = list(InboundEvent.objects.filter(
             channel=channel, provider_id__in=[e.provider_id for e in events],
             status__in=PENDING).values_list("pk", flat=True))
-        from atende.connectors.whatsapp.tasks import process_whatsapp_event
+        if ids:
+            from atende.connectors.whatsapp.tasks import process_whatsapp_events
 
-        for event_id in ids:
-            process_whatsapp_event.enqueue(event_id)
+            process_whatsapp_events.enqueue(sorted(ids))
     return ids
 
 
@@ -66,11 +67,24 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
     return event
 
 
+def process_events(event_ids: list[int]) -> list[str]:
+    """Process the events of one webhook body, oldest first (ids follow arrival order)."""
+    results = []
+    for event_id in sorted(event_ids):
+        try:
+            results.append(process_event(event_id))
+        except Exception:  # one bad event must not keep the body's others from processing
+            logger.exception("WhatsApp event %s could not be processed", event_id)
+            results.append("error")
+    return results
+
+
 def process_event(event_id: int, attempt: int = 0) -> str:
     """Process one stored event; returns its resulting status. Never raises for bad input:
     the event is quarantined with the reason instead."""
     event = InboundEvent.objects.select_related(
-        "channel__organization", "channel__business_calendar").get(pk=event_id)
+        "channel__organization", "channel__business_calendar", "channel__service",
+    ).get(pk=event_id)
     if event.status not in PENDING:
         return str(event.status)
     channel = event.channel
@@ -118,7 +132,7 @@ def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
             return _later(event, attempt, f"media download: {exc}")
         logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
         message = inbound.to_inbound(channel, event.payload, media_error=str(exc))
-    result = ingest(message)
+    result = ingest(message, channel)
     if result.created_ticket:
         confirm_opening(channel, result.ticket)
     if not result.duplicate:

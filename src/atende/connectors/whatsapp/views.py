@@ -11,68 +11,84 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.connectors.models import Channel
 from atende.connectors.refusals import log_refused
 from atende.connectors.whatsapp import receive
 from atende.connectors.whatsapp.client import META
 from atende.connectors.whatsapp.inbound import InvalidPayload
+from atende.connectors.whatsapp.webhook_channels import WebhookChannel, webhook_channel
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Atende-Webhook-Token"  # noqa: S105 - a header name, not a secret
 
 
 def _channel(channel_id: int) -> Channel | None:
-    return (Channel.objects.filter(pk=channel_id, kind=ChannelKind.WHATSAPP, is_active=True)
-            .select_related("organization").first())
+    found = webhook_channel(channel_id)
+    return found.channel if found else None
 
 
-def authentic(channel: Channel, request: HttpRequest) -> bool:
-    """Constant-time checks of the registered secret header, or Meta's body signature."""
-    secrets = channel.secrets
-    token = str(secrets.get("webhook_secret") or "")
-    sent = request.headers.get(SECRET_HEADER, "")
+def authentic(channel: WebhookChannel, headers: Mapping[str, str], body: bytes) -> bool:
+    """Constant-time checks of the registered secret header, or Meta's body signature.
+    `headers` has lower-case names."""
+    token = channel.webhook_secret
+    sent = headers.get(SECRET_HEADER.lower(), "")
     if token and sent and hmac.compare_digest(sent.encode(), token.encode()):
         return True
-    app_secret = str(secrets.get("app_secret") or "")
-    signature = request.headers.get("X-Hub-Signature-256", "")
-    if channel.settings.get("provider") == META and app_secret and signature:
-        mac = hmac.new(app_secret.encode(), request.body, hashlib.sha256).hexdigest()
+    app_secret = channel.app_secret
+    signature = headers.get("x-hub-signature-256", "")
+    if channel.provider == META and app_secret and signature:
+        mac = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(f"sha256={mac}".encode(), signature.encode())
     return False
 
 
-def _sent_secret(request: HttpRequest) -> bool:
-    return bool(request.headers.get(SECRET_HEADER) or request.headers.get("X-Hub-Signature-256"))
+def _sent_secret(headers: Mapping[str, str]) -> bool:
+    return bool(headers.get(SECRET_HEADER.lower()) or headers.get("x-hub-signature-256"))
+
+
+def accept(channel_id: int, headers: Mapping[str, str], body: bytes,
+           remote: str | None) -> tuple[int, dict[str, Any]]:
+    """A delivery (POST): check the secret, store the raw events, enqueue their processing.
+    Returns the HTTP status and JSON answer; shared by the Django view and the lean ASGI
+    route (`webhook_asgi`), which skips the middleware for this hot path."""
+    found = webhook_channel(channel_id)
+    if found is None:
+        return 404, {"error": "unknown channel"}
+    channel = found.channel
+    if not authentic(found, headers, body):
+        logger.warning("WhatsApp webhook for channel %s refused: wrong or missing secret "
+                       "(from %s)", channel.pk, remote)
+        log_refused(channel, remote, "wrong secret" if _sent_secret(headers) else "missing secret")
+        return 401, {"error": "unauthorized"}
+    try:
+        payload = json.loads(body)
+        ids = receive.store_events(channel, payload)
+    except (ValueError, InvalidPayload) as exc:  # JSONDecodeError is a ValueError
+        event = receive.keep_invalid(channel, body, f"{type(exc).__name__}: {exc}")
+        logger.warning("WhatsApp webhook for channel %s: unreadable body kept as event %s",
+                       channel.pk, event.pk)
+        return 400, {"error": "invalid payload", "event": event.pk}
+    return 200, {"ok": True, "events": len(ids)}
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = _channel(channel_id)
-    if channel is None:
-        return JsonResponse({"error": "unknown channel"}, status=404)
     if request.method == "GET":
+        channel = _channel(channel_id)
+        if channel is None:
+            return JsonResponse({"error": "unknown channel"}, status=404)
         return _handshake(request, channel)
-    if not authentic(channel, request):
-        logger.warning("WhatsApp webhook for channel %s refused: wrong or missing secret "
-                       "(from %s)", channel.pk, request.META.get("REMOTE_ADDR"))
-        log_refused(channel, request.META.get("REMOTE_ADDR"),
-                    "wrong secret" if _sent_secret(request) else "missing secret")
-        return JsonResponse({"error": "unauthorized"}, status=401)
-    try:
-        payload = json.loads(request.body)
-        ids = receive.store_events(channel, payload)
-    except (ValueError, InvalidPayload) as exc:  # JSONDecodeError is a ValueError
-        event = receive.keep_invalid(channel, request.body, f"{type(exc).__name__}: {exc}")
-        logger.warning("WhatsApp webhook for channel %s: unreadable body kept as event %s",
-                       channel.pk, event.pk)
-        return JsonResponse({"error": "invalid payload", "event": event.pk}, status=400)
-    return JsonResponse({"ok": True, "events": len(ids)})
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    status, answer = accept(channel_id, headers, request.body, request.META.get("REMOTE_ADDR"))
+    return JsonResponse(answer, status=status)
 
 
 def _handshake(request: HttpRequest, channel: Channel) -> HttpResponse:

@@ -71,7 +71,7 @@ def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
     )
 
 
-def ingest(inbound: InboundMessage, *, channel: Channel | None = None,
+def ingest(inbound: InboundMessage, channel: Channel | None = None, *,
            first_delivery: bool = False) -> IngestResult:
     """Turn one normalised inbound message into a ticket entry.
 

@@ -1,0 +1,105 @@
+"""The lean ASGI route for deliveries (`atende.asgi`): the same answers as the Django view,
+through the production ASGI application (committed data: the route runs in its own thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from atende.asgi import application
+from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.connectors.whatsapp.channels import save_channel
+from atende.tickets.models import Message
+from tests.conftest import Tenant
+from tests.connectors.whatsapp.conftest import CUSTOMER, channel_form
+from tests.fakes.dialog360 import FakeDialog360
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+         query: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One request through the ASGI application, the way uvicorn calls it."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": query, "client": ("203.0.113.9", 5000),
+             "server": ("testserver", 80),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in
+                         {"host": "testserver", "content-type": "application/json",
+                          **(headers or {})}.items()]}
+    chunks = [body[:10], body[10:]]  # a body in two parts, as a socket may deliver it
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            answer["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    asyncio.run(application(scope, receive, send))
+    return answer["status"], answer["headers"], answer["body"]
+
+
+def test_delivery_is_stored_and_processed_through_the_lean_route(
+        wa: FakeDialog360, wa_channel: Channel, caplog: pytest.LogCaptureFixture) -> None:
+    path = f"/whatsapp/{wa_channel.pk}/webhook"
+    body = json.dumps(wa.customer_sends(CUSTOMER, "Pelo ASGI")).encode()
+    status, headers, answer = call("POST", path, body, wa.webhook["headers"])
+    assert (status, json.loads(answer)) == (200, {"ok": True, "events": 1})
+    assert headers["content-type"] == "application/json"
+    [message] = Message.objects.filter(channel=wa_channel)
+    assert message.text == "Pelo ASGI"
+    assert InboundEvent.objects.get(channel=wa_channel).status == InboundStatus.PROCESSED
+    # A redelivery is recognised: still one entry.
+    assert call("POST", path, body, wa.webhook["headers"])[0] == 200
+    assert Message.objects.filter(channel=wa_channel).count() == 1
+
+    with caplog.at_level(logging.WARNING, logger="atende.connectors.whatsapp.views"):
+        assert call("POST", path, body, {})[0] == 401
+        assert call("POST", path, body, {"X-Atende-Webhook-Token": "guess"})[0] == 401
+    assert "refused" in caplog.text and "203.0.113.9" in caplog.text
+
+    status, _headers, answer = call("POST", path, b"{not json", wa.webhook["headers"])
+    assert status == 400
+    kept = InboundEvent.objects.get(pk=json.loads(answer)["event"])
+    assert kept.status == InboundStatus.QUARANTINED and "{not json" in kept.payload["body"]
+    assert call("POST", "/whatsapp/999999/webhook", body, wa.webhook["headers"])[0] == 404
+
+
+def test_other_tenant_channel_and_changed_secret_are_refused(
+        wa: FakeDialog360, wa_channel: Channel, tenant: Tenant, other_tenant: Tenant) -> None:
+    mine = dict(wa.webhook["headers"])
+    form = channel_form(other_tenant)
+    assert form.is_valid()
+    other = save_channel(other_tenant.org, form).channel
+    body = json.dumps(wa.customer_sends(CUSTOMER, "Oi")).encode()
+    assert call("POST", f"/whatsapp/{other.pk}/webhook", body, mine)[0] == 401
+    assert not InboundEvent.objects.filter(channel=other).exists()
+
+    path = f"/whatsapp/{wa_channel.pk}/webhook"
+    assert call("POST", path, body, mine)[0] == 200  # the channel is now cached
+    wa_channel.secrets = {**wa_channel.secrets, "webhook_secret": "rotated"}
+    wa_channel.save()
+    assert call("POST", path, body, mine)[0] == 401  # the save dropped the cached secret
+    wa_channel.is_active = False
+    wa_channel.save()
+    assert call("POST", path, body, {"X-Atende-Webhook-Token": "rotated"})[0] == 404
+
+
+def test_other_requests_still_go_to_django(wa: FakeDialog360, wa_channel: Channel) -> None:
+    path = f"/whatsapp/{wa_channel.pk}/webhook"
+    status, _headers, _body = call("GET", path, query=b"hub.mode=subscribe&hub.verify_token=x")
+    assert status == 403  # Meta's handshake, answered by the Django view
+    assert call("GET", "/healthz")[0] == 200
