@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from atende.asgi import application
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.connectors.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
 from atende.connectors.whatsapp.channels import save_channel
 from atende.tickets.models import Message
 from tests.conftest import Tenant
@@ -70,6 +70,9 @@ def test_delivery_is_stored_and_processed_through_the_lean_route(
         assert call("POST", path, body, {})[0] == 401
         assert call("POST", path, body, {"X-Atende-Webhook-Token": "guess"})[0] == 401
     assert "refused" in caplog.text and "203.0.113.9" in caplog.text
+    # The channel log records it (rate-limited: the second refusal is only counted).
+    [refused] = RefusedWebhook.objects.filter(channel=wa_channel)
+    assert (refused.remote_addr, refused.reason) == ("203.0.113.9", "missing secret")
 
     status, _headers, answer = call("POST", path, b"{not json", wa.webhook["headers"])
     assert status == 400
