@@ -13,22 +13,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
-    Case,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Left
+from django.db.models.functions import Left
 
 from atende.contacts.models import ContactIdentity
 from atende.tenancy.models import Membership
-from atende.tickets.models import OPEN_STATUSES, Message, Priority, Status, Ticket
+from atende.tickets.models import (
+    OPEN_STATUSES,
+    PRIORITY_ORDER,
+    WAITING_SINCE,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+)
 from atende.tickets.visibility import visible_tickets
 
 PAGE_SIZE = 50
@@ -113,13 +117,6 @@ def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
                      | Exists(identities) | Exists(messages))
 
 
-PRIORITY_ORDER = Case(
-    When(priority=Priority.URGENT, then=Value(0)), When(priority=Priority.HIGH, then=Value(1)),
-    When(priority=Priority.NORMAL, then=Value(2)), default=Value(3),
-    output_field=IntegerField(),
-)
-
-
 def queue_for(membership: Membership, f: QueueFilters,
               only: Collection[int] | None = None) -> tuple[list[Ticket], bool]:
     """One page of the agent's queue (only tickets they may see) and whether there is a
@@ -148,11 +145,11 @@ def queue_for(membership: Membership, f: QueueFilters,
         direction="note").order_by("-created_at", "-id").values(
         snippet=Left("text", LAST_MESSAGE_CHARS))[:1]
     qs = qs.annotate(last_message=Subquery(last_text),
-                     waiting_since=Coalesce("last_inbound_at", "created_at"))
+                     waiting_since=WAITING_SINCE)
     if f.sort == "waiting":
         qs = qs.order_by("waiting_since", "id")
     elif f.sort == "sla":
-        # Tickets without a running clock last (ticket_org_sla_due index).
+        # Tickets without a running clock last (ticket_org_sla_due_id index).
         qs = qs.order_by(F("sla_due_at").asc(nulls_last=True), "id")
     elif f.sort == "priority":
         qs = qs.order_by(PRIORITY_ORDER, "-updated_at", "-id")
