@@ -121,6 +121,8 @@ def fan_out(base: str, key: str, service_id: int, cookie_name: str, sessions: li
         client.start(timeout=30)
 
     started: dict[str, float] = {}  # title -> time.time() at the POST's start
+    answered: dict[str, float] = {}  # title -> time.time() when the API answered
+    per_ticket: dict[str, list[float]] = {}  # title -> arrival times on every client
     arrivals: list[float] = []
     rows: list[float] = []
     fetches: list[float] = []
@@ -155,6 +157,7 @@ def fan_out(base: str, key: str, service_id: int, cookie_name: str, sessions: li
                 continue
             with lock:
                 arrivals.append((event.arrived_at - t0) * 1000)
+                per_ticket.setdefault(str(payload["title"]), []).append(event.arrived_at)
             if fetch:
                 fetchers.submit(fetch_row, session, int(payload["id"]), t0)
 
@@ -171,10 +174,12 @@ def fan_out(base: str, key: str, service_id: int, cookie_name: str, sessions: li
         def post(i: int) -> int:
             title = f"Bench {run_id} #{i}: pedido atrasado"
             started[title] = time.time()
-            return http.post("/api/v1/tickets", json={
+            status = http.post("/api/v1/tickets", json={
                 "title": title, "description": "Meu pedido não chegou.", "priority": "high",
                 "requester_email": f"cliente{i % 200}@example.com",
                 "service_id": service_id}).status_code
+            answered[title] = time.time()
+            return status
 
         log(f"creating {total} tickets at {opts.rate}/s")
         start = time.monotonic()
@@ -200,7 +205,14 @@ def fan_out(base: str, key: str, service_id: int, cookie_name: str, sessions: li
         return {"p50": round(percentile(data, 50), 1), "p95": round(percentile(data, 95), 1),
                 "p99": round(percentile(data, 99), 1), "max": round(max(data, default=0), 1)}
 
+    api = [(answered[t] - started[t]) * 1000 for t in answered]
+    # The first client's receipt after the API answered (the commit, then the broker and
+    # the hub), and how much later the last client got the same event (the fan-out).
+    first = [(min(a) - answered[t]) * 1000 for t, a in per_ticket.items() if t in answered]
+    spread = [(max(a) - min(a)) * 1000 for a in per_ticket.values()]
     return {
+        "api_ms": figures(api), "first_client_after_api_ms": figures(first),
+        "fan_out_spread_ms": figures(spread),
         "clients": len(clients), "restricted_clients": len(sessions),
         "rate": opts.rate, "seconds": opts.seconds, "tickets": total,
         "created": sum(1 for s in statuses if s in (200, 201)),
