@@ -171,7 +171,7 @@ def test_a_restricted_queue_runs_a_constant_number_of_queries(
     with django_assert_max_num_queries(11):
         response = client.get("/")
     assert len(protocols(response)) == rows
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(17):
         assert client.get(f"/tickets/{Ticket.objects.first().pk}/").status_code == 200
 
 
