@@ -181,15 +181,21 @@ def measure(state: dict[str, Any], requests: int, rng: random.Random) -> list[tu
             continue
         for i in range(5):  # warm-up
             c.get(url(i))
-        times = []
+        times, cpu = [], []
         for i in range(requests):
-            t = time.perf_counter()
+            t, t_cpu = time.perf_counter(), time.process_time()
             response = c.get(url(i))
             times.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - t_cpu) * 1000)
             assert response.status_code == 200, (url(i), response.status_code)
         times.sort()
+        cpu.sort()
         p95 = times[int(0.95 * len(times)) - 1]
-        results.append((label, f"p50 {statistics.median(times):6.1f} ms  p95 {p95:6.1f} ms"))
+        # CPU time of this process (Django, templates, the driver; not PostgreSQL's): on a
+        # shared machine the steadier figure to compare versions with.
+        results.append((label, f"p50 {statistics.median(times):6.1f} ms  p95 {p95:6.1f} ms"
+                               f"  CPU p50 {statistics.median(cpu):5.1f} ms"
+                               f" p95 {cpu[int(0.95 * len(cpu)) - 1]:5.1f} ms"))
     return results
 
 
@@ -231,7 +237,8 @@ def main() -> int:
         for size in (int(s) for s in opts.sizes.split(",")):
             seconds = load(state, size, rng)
             print(f"\n== {size:,} tickets, {state['messages']:,} messages "
-                  f"(loaded this step in {seconds:.0f} s)")
+                  f"(loaded this step in {seconds:.0f} s; load average "
+                  f"{os.getloadavg()[0]:.1f})")
             for label, figure in measure(state, opts.requests, rng):
                 print(f"  {label:32s} {figure}")
         return 0

@@ -110,11 +110,11 @@ def test_ticket_screen_query_count_is_constant(
         post_message(ticket, actor, text=f"answer {n}", internal=n % 2 == 0,
                      attachments=[NewAttachment(f"f{n}.txt", "text/plain", b"x")])
         make_ticket(tenant.org, f"earlier {n}", email="c1@example.com")
-    # +1 since the tracking tab reads its audit entries apart from the (paged) timeline.
-    with django_assert_max_num_queries(17):
+    # The tracking tab's audit entries also serve the timeline's first page (one read).
+    with django_assert_max_num_queries(16):
         response = admin_client.get(f"/tickets/{ticket.pk}/")
     assert response.content.decode().count('class="entry entry-') >= entries
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(13):
         live = admin_client.get(f"/tickets/{ticket.pk}/live/")
     assert live.content.decode().lstrip().startswith('<div id="ticket-live">')
 
@@ -154,7 +154,7 @@ def test_a_long_timeline_opens_on_its_newest_page_and_loads_older_ones(
     def shown(html: str) -> list[int]:
         return [int(n) for n in re.findall(r"message (\d+)<", html)]
 
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(16):
         page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
     numbers = shown(page)
     assert numbers == list(range(total - TIMELINE_PAGE, total))
@@ -191,3 +191,33 @@ def test_a_bad_timeline_cursor_is_not_an_error(tenant: Any, admin_client: Client
     key = re.findall(r'data-key="([^"]+)"',
                      admin_client.get(f"/tickets/{ticket.pk}/").content.decode())[0]
     assert stranger.get(f"/tickets/{ticket.pk}/timeline/?before={key}").status_code == 404
+
+
+def test_the_first_timeline_page_is_the_same_from_the_tracking_tabs_audit_rows(
+    tenant: Any, make_ticket: Any,
+) -> None:
+    """The screen hands the tracking tab's newest audit entries to the timeline instead of
+    reading them twice: the page must be exactly the one read on its own."""
+    from datetime import timedelta
+
+    from atende.tickets.models import AuditEntry
+    from atende.tickets.selectors import TIMELINE_PAGE, TimelineKey, timeline_page
+
+    ticket = make_ticket(tenant.org, "Much changed", "message 0")
+    start = ticket.created_at
+    AuditEntry.objects.bulk_create([
+        AuditEntry(organization=tenant.org, ticket=ticket, action="changed", field="priority",
+                   before="low", after="high", created_at=start + timedelta(seconds=n // 2))
+        for n in range(TIMELINE_PAGE + 20)])
+    Message.objects.bulk_create([
+        Message(organization=tenant.org, ticket=ticket, direction=Direction.INBOUND,
+                text=f"message {n}", created_at=start + timedelta(seconds=n))
+        for n in range(1, 30)])
+    tracking = list(AuditEntry.objects.filter(ticket=ticket).select_related("actor_user")
+                    .order_by("-created_at", "-id")[:201])
+
+    alone, older_alone = timeline_page(ticket)
+    shared, older_shared = timeline_page(ticket, newest_audit=tracking)
+    assert [TimelineKey.of(i) for i in shared] == [TimelineKey.of(i) for i in alone]
+    assert older_shared == older_alone is True
+    assert sum(isinstance(i, AuditEntry) for i in shared) > 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,17 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+# The queue's "priority" sort key, urgent first. An index is built on this very expression
+# (ticket_org_priority): keep the two identical or the planner sorts the whole tenant.
+PRIORITY_ORDER = models.Case(
+    models.When(priority=Priority.URGENT, then=models.Value(0)),
+    models.When(priority=Priority.HIGH, then=models.Value(1)),
+    models.When(priority=Priority.NORMAL, then=models.Value(2)),
+    default=models.Value(3), output_field=models.IntegerField(),
+)
+# The queue's "longest waiting" sort key (ticket_org_waiting).
+WAITING_SINCE = Coalesce("last_inbound_at", "created_at")
 
 
 class Tag(TenantModel):
@@ -234,7 +246,13 @@ class Ticket(TenantModel):
             models.Index(fields=["contact", "-created_at"], name="ticket_contact"),
             models.Index(fields=["channel", "status", "last_outbound_at"],
                          name="ticket_channel_reminder"),
-            models.Index(fields=["organization", "sla_due_at"], name="ticket_org_sla_due"),
+            # The queue's other sorts, each ending in the id tie-break so a page is read
+            # in index order and stops at 50 rows, however many tickets the tenant has.
+            models.Index(fields=["organization", "sla_due_at", "id"],
+                         name="ticket_org_sla_due_id"),
+            models.Index(F("organization"), WAITING_SINCE, F("id"), name="ticket_org_waiting"),
+            models.Index(F("organization"), PRIORITY_ORDER, F("updated_at").desc(),
+                         F("id").desc(), name="ticket_org_priority"),
             models.Index(fields=["sla_check_at"], condition=Q(sla_check_at__isnull=False),
                          name="ticket_sla_check"),
         ]

@@ -2,7 +2,7 @@
 time, always inside the agent's organisation.
 
 Every page costs the same few queries whatever its size: the row query (with the last
-message as a subquery), one prefetch for tags and one capped count per view.
+message as a subquery), one read of the rows' tag names and one capped count per view.
 """
 
 from __future__ import annotations
@@ -12,26 +12,38 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
-    Case,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Left
+from django.db.models.functions import Left
 
 from atende.contacts.models import ContactIdentity
 from atende.tenancy.models import Membership
-from atende.tickets.models import OPEN_STATUSES, Message, Priority, Status, Ticket
+from atende.tickets.models import (
+    OPEN_STATUSES,
+    PRIORITY_ORDER,
+    WAITING_SINCE,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+)
 from atende.tickets.visibility import visible_tickets
 
 PAGE_SIZE = 50
+# What a queue row prints (workspace.queue_rows): the rest of the ticket (description,
+# custom fields, SLA details) and the related rows' other columns are not read.
+ROW_FIELDS = (
+    "organization_id", "number", "subject", "origin", "priority", "status", "created_at",
+    "updated_at", "last_inbound_at", "sla_due_at", "contact__name", "assignee__name",
+    "assignee__email", "service__name",
+)
 # The queue shows a line of the last message: no need to read a whole e-mail per row.
 LAST_MESSAGE_CHARS = 91
 VIEWS = ("mine", "unassigned", "open", "pending", "resolved")
@@ -94,10 +106,23 @@ COUNT_CAP = 1000
 
 
 def view_counts(membership: Membership) -> dict[str, int]:
-    """Tickets in every view (up to COUNT_CAP each), one bounded query per view."""
+    """Tickets in every view (up to COUNT_CAP each): the five bounded counts in one
+    statement, `SELECT (SELECT COUNT(*) FROM (<view> LIMIT cap)), ...`, one round trip
+    instead of five. The inner statements are the ORM's own (tenant and visibility
+    filters included), so each still reads at most COUNT_CAP index entries."""
     qs = visible_tickets(membership)
-    return {v: qs.filter(view_filter(v, membership.user_id))[:COUNT_CAP].count()
-            for v in VIEWS}
+    connection = connections[qs.db]
+    parts, params = [], []
+    for n, v in enumerate(VIEWS):
+        inner = qs.filter(view_filter(v, membership.user_id)).values("pk")[:COUNT_CAP]
+        sql, inner_params = inner.query.get_compiler(connection=connection).as_sql()
+        # The ORM compiled `sql` with placeholders; nothing here comes from the request.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS view_{n})")  # noqa: S608
+        params.extend(inner_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {v: int(count) for v, count in zip(VIEWS, row, strict=True)}
 
 
 def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
@@ -111,13 +136,6 @@ def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     messages = Message.objects.filter(ticket_id=OuterRef("pk"), text__icontains=text)
     return qs.filter(Q(subject__icontains=text) | Q(contact__name__icontains=text)
                      | Exists(identities) | Exists(messages))
-
-
-PRIORITY_ORDER = Case(
-    When(priority=Priority.URGENT, then=Value(0)), When(priority=Priority.HIGH, then=Value(1)),
-    When(priority=Priority.NORMAL, then=Value(2)), default=Value(3),
-    output_field=IntegerField(),
-)
 
 
 def queue_for(membership: Membership, f: QueueFilters,
@@ -148,11 +166,11 @@ def queue_for(membership: Membership, f: QueueFilters,
         direction="note").order_by("-created_at", "-id").values(
         snippet=Left("text", LAST_MESSAGE_CHARS))[:1]
     qs = qs.annotate(last_message=Subquery(last_text),
-                     waiting_since=Coalesce("last_inbound_at", "created_at"))
+                     waiting_since=WAITING_SINCE)
     if f.sort == "waiting":
         qs = qs.order_by("waiting_since", "id")
     elif f.sort == "sla":
-        # Tickets without a running clock last (ticket_org_sla_due index).
+        # Tickets without a running clock last (ticket_org_sla_due_id index).
         qs = qs.order_by(F("sla_due_at").asc(nulls_last=True), "id")
     elif f.sort == "priority":
         qs = qs.order_by(PRIORITY_ORDER, "-updated_at", "-id")
@@ -160,7 +178,24 @@ def queue_for(membership: Membership, f: QueueFilters,
         qs = qs.order_by("-updated_at", "-id")
     start = (f.page - 1) * PAGE_SIZE if only is None else 0
     rows: list[Ticket] = list(
-        qs.select_related("contact", "assignee", "service", "channel")
-        .prefetch_related("tags")[start:start + PAGE_SIZE + 1]
+        qs.select_related("contact", "assignee", "service")
+        .only(*ROW_FIELDS)[start:start + PAGE_SIZE + 1]
     )
+    names = tag_names(membership.organization_id, [t.pk for t in rows[:PAGE_SIZE]])
+    for t in rows:
+        t.tag_names = names.get(t.pk, [])  # type: ignore[attr-defined]
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def tag_names(organization_id: int, ticket_ids: list[int]) -> dict[int, list[str]]:
+    """Tag names per ticket, alphabetical, in one query (no Tag instances or related
+    managers per row: they were a fifth of the row query's Python time)."""
+    if not ticket_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    pairs = (Ticket.tags.through.objects
+             .filter(ticket_id__in=ticket_ids, tag__organization_id=organization_id)
+             .order_by("tag__name").values_list("ticket_id", "tag__name"))
+    for ticket_id, name in pairs:
+        names.setdefault(ticket_id, []).append(name)
+    return names

@@ -98,10 +98,15 @@ def _keyset(key: TimelineKey, kind: int, *, older: bool) -> Q:
 
 def timeline_page(ticket: Ticket, *, before: TimelineKey | None = None,
                   since: TimelineKey | None = None, limit: int = TIMELINE_PAGE,
+                  newest_audit: list[AuditEntry] | None = None,
                   ) -> tuple[list[Message | AuditEntry], bool]:
     """The newest `limit` entries older than `before` / from `since` on, oldest first, and
     whether older ones remain. Keyset on (created_at, id) in each table: the cost is one
-    page's whatever the ticket's length (indexes message_ticket_time, audit_ticket_time)."""
+    page's whatever the ticket's length (indexes message_ticket_time, audit_ticket_time).
+
+    `newest_audit`: the ticket's newest audit entries, newest first (actor selected), when
+    the caller has read at least `limit + 1` of them (or all) already; only for the first
+    page (no `before`, no `since`): it saves reading the same rows twice."""
     messages = (Message.objects.for_org(ticket.organization_id).filter(ticket=ticket)
                 .select_related("author_user", "channel").prefetch_related("attachments"))
     entries = (AuditEntry.objects.for_org(ticket.organization_id).filter(ticket=ticket)
@@ -111,9 +116,11 @@ def timeline_page(ticket: Ticket, *, before: TimelineKey | None = None,
             messages = messages.filter(_keyset(key, MESSAGE, older=older))
             entries = entries.filter(_keyset(key, AUDIT, older=older))
     newest_first = ("-created_at", "-id")
+    if newest_audit is None or before is not None or since is not None:
+        newest_audit = list(entries.order_by(*newest_first)[:limit + 1])
     items: list[Message | AuditEntry] = [
         *messages.order_by(*newest_first)[:limit + 1],
-        *entries.order_by(*newest_first)[:limit + 1],
+        *newest_audit[:limit + 1],
     ]
     items.sort(key=TimelineKey.of, reverse=True)
     page = items[:limit]

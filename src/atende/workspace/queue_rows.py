@@ -78,7 +78,7 @@ def sort_key(ticket: Ticket, sort: str) -> str:
 
 
 def queue_rows(tickets: list[Ticket], sort: str = "updated") -> list[QueueRow]:
-    """Rows of `queue_for`'s tickets (contact, assignee, service selected; tags prefetched)."""
+    """Rows of `queue_for`'s tickets (contact, assignee, service selected; tag names attached)."""
     # Labels translated once per page in the active language, not once per row.
     channels = {k: str(label) for k, label in ChannelKind.choices}
     priorities = {k: str(label) for k, label in Priority.choices}
@@ -93,7 +93,7 @@ def queue_rows(tickets: list[Ticket], sort: str = "updated") -> list[QueueRow]:
             pk=t.pk, href=href.format(t.pk), protocol=t.protocol, origin=t.origin,
             channel_label=channels.get(t.origin, t.origin), contact=str(t.contact),
             subject=t.subject, snippet=snippet(t.last_message),  # type: ignore[attr-defined]
-            tags=[tag.name for tag in t.tags.all()],
+            tags=t.tag_names,  # type: ignore[attr-defined]
             service=str(t.service) if t.service else "",
             assignee=str(t.assignee) if t.assignee else "",
             priority=t.priority, priority_label=priorities.get(t.priority, t.priority),

@@ -77,10 +77,12 @@ def _key(request: HttpRequest, name: str) -> TimelineKey | None:
 def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, Any],
                      show_images: frozenset[int] | set[int], *,
                      before: TimelineKey | None = None, since: TimelineKey | None = None,
+                     newest_audit: list[AuditEntry] | None = None,
                      ) -> dict[str, Any]:
     """One page of the timeline, its bodies rendered and system entries described."""
     items, has_older = timeline_page(ticket, before=before, since=since,
-                                     limit=LIVE_LIMIT if since else TIMELINE_PAGE)
+                                     limit=LIVE_LIMIT if since else TIMELINE_PAGE,
+                                     newest_audit=newest_audit)
     image_origins = attach_bodies(membership.organization_id, items, set(show_images))
     for item in items:
         item.timeline_key = TimelineKey.of(item).encode()  # type: ignore[union-attr]
@@ -113,10 +115,13 @@ def live_context(membership: Membership, ticket: Ticket,
     which passes `since`: the oldest entry the agent has loaded)."""
     org_id = membership.organization_id
     agents, services, names = _names(membership)
-    context = timeline_context(membership, ticket, names, show_images, since=since)
     tracking = list(AuditEntry.objects.for_org(org_id).filter(ticket=ticket)
                     .select_related("actor_user").order_by("-created_at", "-id")
                     [:TRACKING_LIMIT + 1])
+    # The timeline's first page needs the newest audit entries too: the same rows.
+    context = timeline_context(
+        membership, ticket, names, show_images, since=since,
+        newest_audit=tracking if TRACKING_LIMIT >= TIMELINE_PAGE else None)
     more_tracking = len(tracking) > TRACKING_LIMIT
     tracking = tracking[:TRACKING_LIMIT][::-1]
     for entry in tracking:
