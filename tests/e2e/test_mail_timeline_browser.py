@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import PASSWORD
 from tests.fakes import processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def wait_until_true(page: Page, expression: str, timeout: float = 10.0) -> None:
+    """Poll with page.evaluate: Playwright's wait_for_function evals its predicate in the
+    page, which our CSP (no 'unsafe-eval') refuses when it has to poll (microsoft/playwright
+    #7395, #36986), so it failed whenever the image was not there on the first check."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
+
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
@@ -113,7 +125,7 @@ def test_remote_image_waits_for_the_agent_inline_image_quote_and_eml(
     assert images.requests == []
     inline = page.locator("#tab-timeline .body img[alt=inline]")
     expect(inline).to_be_visible()
-    page.wait_for_function("document.querySelector('img[alt=inline]').naturalWidth > 0")
+    wait_until_true(page, "document.querySelector('img[alt=inline]').naturalWidth > 0")
     quoted = page.get_by_text("Texto antigo")
     expect(quoted).to_be_hidden()
     page.locator("details.quoted summary").click()
@@ -125,6 +137,6 @@ def test_remote_image_waits_for_the_agent_inline_image_quote_and_eml(
     assert b"Message-ID: <foto-1@example.com>" in Path(saved).read_bytes()
 
     page.get_by_role("link", name="Show images").click()
-    page.wait_for_function("document.querySelector('img[alt=remote]').naturalWidth > 0")
+    wait_until_true(page, "document.querySelector('img[alt=remote]').naturalWidth > 0")
     assert images.requests == ["/banner.png"]
     context.close()
