@@ -86,10 +86,14 @@ def test_portuguese_journey_live_queue_answer_through_webhook_and_status_in_coll
     ana.locator("#composer-send").click()
     expect(ana.locator("#composer")).to_contain_text("Resposta enviada.")
 
-    wait_for(lambda: any(r.json().get("event") == "message.outbound"
-                         for r in site.receiver.requests))
-    delivered = next(r.json() for r in site.receiver.requests
-                     if r.json().get("event") == "message.outbound")
+    def outbound() -> list[Any]:
+        # Only JSON bodies: one loaded full run saw a body-less request on the receiver
+        # (not reproduced alone); this journey is about the answer that must arrive.
+        return [r.json() for r in list(site.receiver.requests)
+                if r.body and r.json().get("event") == "message.outbound"]
+
+    wait_for(lambda: bool(outbound()))
+    delivered = outbound()[0]
     assert delivered["text"] == "Olá! Seu pedido sai hoje para entrega."
     assert delivered["conversation_id"] == f"c-{site.counter}"
     timeline = ana.locator("#tab-timeline")
