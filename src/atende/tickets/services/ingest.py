@@ -59,13 +59,23 @@ def _existing(channel: Channel, external_id: str) -> Message | None:
 
 
 def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
-    """The ticket a thread key leads to, locked (the message is appended to it)."""
+    """The ticket a thread key leads to, locked (the message is appended to it).
+
+    Two steps on purpose: as one join ordered by `updated_at` with LIMIT 1, PostgreSQL
+    walked the tickets by their update index until one matched, i.e. every ticket of the
+    organisation for a new customer (no reference): 80 ms per event at 3,000 tickets. The
+    references come from their (channel, key) unique index; only a reply locks a ticket."""
     if not keys:
         return None
+    ticket_ids = list(
+        ThreadReference.objects.filter(channel=channel, key__in=[k[:500] for k in keys])
+        .values_list("ticket_id", flat=True)
+    )
+    if not ticket_ids:
+        return None
     return (
-        Ticket.objects.select_for_update(of=("self",))
-        .filter(organization_id=channel.organization_id, thread_refs__channel=channel,
-                thread_refs__key__in=[k[:500] for k in keys])
+        Ticket.objects.select_for_update()
+        .filter(organization_id=channel.organization_id, pk__in=ticket_ids)
         .order_by("-updated_at")
         .first()
     )
