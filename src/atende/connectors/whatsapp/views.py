@@ -7,8 +7,6 @@ URL with a GET handshake. Processing happens in a task after the answer.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Mapping
@@ -24,6 +22,7 @@ from atende.connectors.whatsapp import receive
 from atende.connectors.whatsapp.client import META
 from atende.connectors.whatsapp.inbound import InvalidPayload
 from atende.connectors.whatsapp.webhook_channels import WebhookChannel, webhook_channel
+from atende.crypto import constant_time_equals, hmac_sha256_hex
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Atende-Webhook-Token"  # noqa: S105 - a header name, not a secret
@@ -39,13 +38,12 @@ def authentic(channel: WebhookChannel, headers: Mapping[str, str], body: bytes) 
     `headers` has lower-case names."""
     token = channel.webhook_secret
     sent = headers.get(SECRET_HEADER.lower(), "")
-    if token and sent and hmac.compare_digest(sent.encode(), token.encode()):
+    if token and sent and constant_time_equals(sent, token):
         return True
     app_secret = channel.app_secret
     signature = headers.get("x-hub-signature-256", "")
     if channel.provider == META and app_secret and signature:
-        mac = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(f"sha256={mac}".encode(), signature.encode())
+        return constant_time_equals(f"sha256={hmac_sha256_hex(app_secret, body)}", signature)
     return False
 
 
@@ -96,6 +94,6 @@ def _handshake(request: HttpRequest, channel: Channel) -> HttpResponse:
     token = str(channel.secrets.get("webhook_secret") or "")
     sent = request.GET.get("hub.verify_token", "")
     if request.GET.get("hub.mode") == "subscribe" and token and sent \
-            and hmac.compare_digest(sent.encode(), token.encode()):
+            and constant_time_equals(sent, token):
         return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
     return HttpResponse(status=403)
