@@ -48,10 +48,16 @@ def store_events(channel: Channel, payload: Any) -> list[int]:
             channel=channel, provider_id__in=[e.provider_id for e in events],
             status__in=PENDING).values_list("pk", flat=True))
         if ids:
-            from atende.connectors.whatsapp.tasks import process_whatsapp_events
-
-            process_whatsapp_events.enqueue(sorted(ids))
+            schedule_processing(channel.pk, ids)
     return ids
+
+
+def schedule_processing(channel_id: int, event_ids: list[int]) -> None:
+    """Have stored events processed (on commit: the task backend enqueues on commit). The
+    one contract between the acknowledgement path and the processing side."""
+    from atende.connectors.whatsapp.tasks import process_whatsapp_events
+
+    process_whatsapp_events.enqueue(sorted(event_ids))
 
 
 def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,6 +109,23 @@ def ingest(inbound: InboundMessage, channel: Channel | None = None, *,
         if existing is None:
             raise
         return IngestResult(existing.ticket, existing, duplicate=True)
+
+
+def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
+                first_delivery: bool = False) -> list[IngestResult | Exception]:
+    """Ingest several messages of one channel, in order, inside the caller's transaction.
+
+    Each item ends as its IngestResult or as the exception that stopped it; a failed item is
+    rolled back alone and never keeps the others from being stored. Same semantics as
+    calling `ingest` for each message in turn."""
+    results: list[IngestResult | Exception] = []
+    for inbound in inbounds:
+        try:
+            with transaction.atomic():
+                results.append(ingest(inbound, channel, first_delivery=first_delivery))
+        except Exception as exc:  # reported to the caller, who quarantines that item
+            results.append(exc)
+    return results
 
 
 @transaction.atomic
