@@ -158,15 +158,17 @@ def _pick(array: str) -> str:
 # twice must not draw twice).
 TICKET_DRAWS = f"""
 WITH g AS MATERIALIZED (
-  SELECT n, random() AS rs, random() AS rp,
+  SELECT n, rs, random() AS rp,
     CASE WHEN random() < 0.3 THEN NULL ELSE {_pick("agents")} END AS assignee,
     {_pick("services")} AS service,
     1 + floor(random() * cardinality(%(channels)s::bigint[]))::int AS ch,
     1 + floor(random() * %(contacts)s)::int AS ck,
     1 + floor(random() * %(subjects)s)::int AS sk,
-    %(now)s::timestamptz - floor(random() * 180 * 86400) * interval '1 second' AS upd,
+    %(now)s::timestamptz - floor(random() * 86400 * CASE WHEN rs < 0.55 THEN %(open_days)s
+                                                          ELSE 180 END)
+                           * interval '1 second' AS upd,
     floor(random() * 10 * 86400) * interval '1 second' AS age
-  FROM generate_series(%(first)s, %(last)s) n),
+  FROM (SELECT n, random() AS rs FROM generate_series(%(first)s, %(last)s) n) s),
 r AS (
   SELECT g.*, upd - age AS created,
     CASE WHEN rs < 0.15 THEN 'new' WHEN rs < 0.40 THEN 'open' WHEN rs < 0.55 THEN 'pending'
@@ -229,9 +231,13 @@ k AS (SELECT id, CASE WHEN r < 0.55 THEN 0 WHEN r < 0.90 THEN 1 ELSE 2 END AS k 
 """
 
 
-def load(state: dict[str, Any], upto: int, rng: random.Random) -> float:
+def load(state: dict[str, Any], upto: int, rng: random.Random, open_days: int = 180) -> float:
     """Add tickets (with contacts, tags and messages) until the organisation has `upto`.
-    Returns the seconds it took; each phase's seconds go to state["phases"]."""
+    Returns the seconds it took; each phase's seconds go to state["phases"].
+
+    `open_days`: the new, open and pending tickets were updated within that many days
+    (the others within 180). 180: status and age are independent; fewer: the open tickets
+    are the recent ones, at the end of the table, as in a desk that has run for a while."""
     from django.db import connection, transaction
 
     from atende.contacts.models import Contact
@@ -249,7 +255,7 @@ def load(state: dict[str, Any], upto: int, rng: random.Random) -> float:
         "agents": state["agents"], "services": state["services"],
         "channels": [pk for pk, _kind in state["channels"]],
         "kinds": [kind for _pk, kind in state["channels"]], "tags": state["tags"],
-        "subjects": SUBJECT_POOL, "texts": TEXT_POOL,
+        "subjects": SUBJECT_POOL, "texts": TEXT_POOL, "open_days": open_days,
     }
     started = time.perf_counter()
     mark = [started]
@@ -451,6 +457,9 @@ def main() -> int:
                         help="EXPLAIN (ANALYZE, BUFFERS) the queue's and ticket screen's queries")
     parser.add_argument("--explain-out", type=Path, help="write the full plans there")
     parser.add_argument("--no-measure", action="store_true", help="load (and explain) only")
+    parser.add_argument("--open-days", type=int, default=180,
+                        help="new/open/pending tickets updated within this many days (default "
+                             "180: like the others; e.g. 30 puts them at the end of the table)")
     opts = parser.parse_args()
     if opts.reuse and not opts.reuse.startswith(DB_PREFIX):
         parser.error(f"--reuse takes a bench database, named {DB_PREFIX}...")
@@ -496,7 +505,7 @@ def main() -> int:
                 print(f"\n{size:,}: the database holds {state['loaded']:,} tickets already "
                       "(it only grows); measuring it as it is")
             load_avg = os.getloadavg()
-            seconds = load(state, size, rng)
+            seconds = load(state, size, rng, opts.open_days)
             print(f"\n== {state['loaded']:,} tickets, {state['messages']:,} messages "
                   f"(loaded this step in {seconds:.0f} s, load average before "
                   f"{load_avg[0]:.1f}; now {os.getloadavg()[0]:.1f})")

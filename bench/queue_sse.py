@@ -15,12 +15,15 @@ visibility filter (tickets/event_visibility.py); the others read `/realtime/stre
 organisation's API key (no filter). Tickets are POSTed to `/api/v1/tickets` at a steady
 `--rate` for `--seconds`, in "Suporte", each with a unique title.
 
-Reported, over every (ticket, client) pair: p50/p95/p99 from the start of the POST to the
-client's receipt of `ticket.created`. `--row-fetchers` of the restricted agents then do what
-queue.js does on that event: wait its 120 ms debounce and GET `/?rows=<id>` (HX-Request);
-reported as p50/p95/p99 from the POST's start to the row's HTML being back, and the fetch
-alone. Arrival times are taken in this process's reader threads: with 100 streams on a
-2-core machine shared with the server, they include this process's own scheduling delay.
+Reported (JSON, then the same in words): per ticket, p50/p95/p99 from the start of the
+POST until `ticket.created` is on *all* the clients (the last client's receipt: the issue's
+figure, `to_all_clients_ms`; a ticket some client never got is counted apart), and over
+every (ticket, client) pair, to one client's receipt (`to_event_ms`). `--row-fetchers` of
+the restricted agents then do what queue.js does on that event: wait its 120 ms debounce
+and GET `/?rows=<id>` (HX-Request); reported as p50/p95/p99 from the POST's start to the
+row's HTML being back, and the fetch alone. Arrival times are taken in this process's
+reader threads: with 100 streams on a 2-core machine shared with the server, they include
+this process's own scheduling delay.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if __package__ in (None, ""):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import queue  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -206,6 +210,12 @@ def fan_out(base: str, key: str, service_id: int, cookie_name: str, sessions: li
                 "p99": round(percentile(data, 99), 1), "max": round(max(data, default=0), 1)}
 
     api = [(answered[t] - started[t]) * 1000 for t in answered]
+    # The issue's figure: from the API call's start until the ticket's row event is on
+    # *every* client (the last client's arrival), one value per ticket; a ticket some
+    # client never received is counted apart, not left out silently.
+    everywhere = [(max(a) - started[t]) * 1000 for t, a in per_ticket.items()
+                  if len(a) == len(clients)]
+    missed = sum(1 for s in statuses if s in (200, 201)) - len(everywhere)
     # The first client's receipt after the API answered (the commit, then the broker and
     # the hub), and how much later the last client got the same event (the fan-out).
     first = [(min(a) - answered[t]) * 1000 for t, a in per_ticket.items() if t in answered]
@@ -218,6 +228,7 @@ def fan_out(base: str, key: str, service_id: int, cookie_name: str, sessions: li
         "created": sum(1 for s in statuses if s in (200, 201)),
         "deliveries_expected": expected, "deliveries": len(arrivals),
         "stream_errors": errors[:3],
+        "to_all_clients_ms": figures(everywhere), "tickets_not_on_every_client": missed,
         "to_event_ms": figures(arrivals),
         "row_fetchers": opts.row_fetchers, "rows_fetched": len(rows),
         "to_row_ms": figures(rows), "row_fetch_ms": figures(fetches),
@@ -258,6 +269,29 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             _pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
+def summary(result: dict[str, Any]) -> str:
+    """The figures in words, after the JSON."""
+    def line(label: str, f: dict[str, float]) -> str:
+        return (f"  {label:58s} p50 {f['p50']:7.1f}  p95 {f['p95']:7.1f}  "
+                f"p99 {f['p99']:7.1f}  max {f['max']:7.1f} ms")
+
+    return "\n".join([
+        f"\n{result['created']} tickets created through the API at {result['rate']}/s, "
+        f"{result['clients']} SSE clients ({result['restricted_clients']} restricted agents), "
+        f"{result['deliveries']:,} of {result['deliveries_expected']:,} events delivered; "
+        f"{result['tickets_not_on_every_client']} tickets not on every client; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        line(f"API call start -> ticket.created on ALL {result['clients']} clients",
+             result["to_all_clients_ms"]),
+        line("API call start -> ticket.created on one client (each pair)",
+             result["to_event_ms"]),
+        line("API call itself (POST -> 201)", result["api_ms"]),
+        line("fan-out spread (first -> last client)", result["fan_out_spread_ms"]),
+        *([line(f"API call start -> row HTML back ({result['rows_fetched']} fetches)",
+                result["to_row_ms"])] if result["row_fetchers"] else []),
+    ])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -273,6 +307,7 @@ def main() -> int:
     opts = parser.parse_args()
     result = run(opts)
     print(json.dumps(result, indent=2))
+    print(summary(result))
     if opts.json:
         opts.json.write_text(json.dumps(result, indent=2))
     return 0
