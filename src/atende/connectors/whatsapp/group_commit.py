@@ -85,11 +85,12 @@ class _Waiting:
 class GroupCommit:
     """The events of concurrent requests, written together. One per event loop."""
 
-    def __init__(self, conninfo: str, *, pool_size: int = 2) -> None:
+    def __init__(self, conninfo: str, *, pool_size: int = 2, in_flight: int = 1) -> None:
         self.pool = AsyncConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False,
                                         name="whatsapp-ack", timeout=TIMEOUT)
         self.waiting: list[_Waiting] = []
-        self.flushing = False
+        self.flushing = 0  # flushes at the database now, at most `in_flight`
+        self.in_flight = in_flight
         self.flushes = 0  # statements written, for tests and the bench
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened = False
@@ -103,8 +104,8 @@ class GroupCommit:
             await self.pool.open(wait=False)
         done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self.waiting.append(_Waiting(channel_id, organization_id, events, done))
-        if not self.flushing:
-            self.flushing = True
+        if self.flushing < self.in_flight:
+            self.flushing += 1
             self._spawn(self._flush_all())
         return await done
 
@@ -122,13 +123,18 @@ class GroupCommit:
     async def _flush_all(self) -> None:
         try:
             while self.waiting:
-                batch, rows = [], 0
-                while self.waiting and rows < MAX_ROWS:
-                    batch.append(self.waiting.pop(0))
-                    rows += len(batch[-1].events)
-                await self._flush(batch)
+                taken, rows = 0, 0
+                while taken < len(self.waiting) and rows < MAX_ROWS:
+                    rows += len(self.waiting[taken].events)
+                    taken += 1
+                batch, self.waiting = self.waiting[:taken], self.waiting[taken:]
+                try:
+                    await self._flush(batch)
+                except Exception as exc:  # a bug must not leave requests waiting forever
+                    logger.exception("WhatsApp group commit failed")
+                    self._fail(batch, exc)
         finally:
-            self.flushing = False
+            self.flushing -= 1
 
     async def _flush(self, batch: list[_Waiting]) -> None:
         try:
@@ -189,6 +195,14 @@ class GroupCommit:
 
     async def _schedule_and_answer(self, batch: list[_Waiting],
                                    found: dict[tuple[int, str], int]) -> None:
+        try:
+            await self._schedule_and_answer_or_raise(batch, found)
+        except Exception as exc:  # a bug must not leave requests waiting forever
+            logger.exception("WhatsApp group commit: answering failed")
+            self._fail(batch, exc)
+
+    async def _schedule_and_answer_or_raise(self, batch: list[_Waiting],
+                                            found: dict[tuple[int, str], int]) -> None:
         answers: list[list[int]] = []
         by_channel: dict[int, set[int]] = {}
         for one in batch:
@@ -250,8 +264,9 @@ def for_this_loop() -> GroupCommit:
     loop = asyncio.get_running_loop()
     found = _per_loop.get(loop)
     if found is None:
-        size = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_POOL", 2))
-        found = _per_loop[loop] = GroupCommit(conninfo(), pool_size=size)
+        in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
+        found = _per_loop[loop] = GroupCommit(conninfo(), pool_size=in_flight + 1,
+                                              in_flight=in_flight)
     return found
 
 
