@@ -201,9 +201,11 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         if opts.no_worker:  # acknowledgement alone: the workers keep their queue for later
             signal_workers(procs[1:], signal.SIGSTOP)
         cpu_before = cpu_snapshot(procs, db)
+        client_cpu = time.process_time()  # the load generator's own share of the cores
         started = time.monotonic()
         load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
                         concurrency=opts.concurrency, max_seconds=600, expect=200)
+        client_cpu = time.process_time() - client_cpu
         cpu_acked = cpu_snapshot(procs, db)
         if opts.no_worker:
             ack_stored = processed_count(pg_url, channel_id, stored=True) - opts.warmup
@@ -224,6 +226,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         cpu_ms.update({f"ack_{k}_cpu_ms_per_event": round(
             (cpu_acked[k] - cpu_before[k]) * 1000 / max(1, load.ok), 2)
             for k in ("web", "postgres")})
+        cpu_ms["ack_client_cpu_ms_per_event"] = round(client_cpu * 1000 / max(1, load.ok), 2)
         result = {
             "machine": machine(), "web_workers": opts.web_workers,
             "worker_threads": opts.worker_threads, "worker_procs": opts.worker_procs,
