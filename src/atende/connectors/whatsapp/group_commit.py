@@ -14,6 +14,9 @@ their processing scheduled; a redelivered event is not stored twice and, if stil
 is scheduled again; a database failure raises `Unavailable` (the route answers 503 and the
 provider retries); a body PostgreSQL refuses (e.g. `\\u0000` in a JSON string) fails alone,
 not the batch it was in (`Unstorable`).
+
+Settings (optional): `WHATSAPP_GROUP_COMMIT = False` keeps the ORM path on PostgreSQL too;
+`WHATSAPP_GROUP_COMMIT_IN_FLIGHT` (1) flushes at the database at once per process.
 """
 
 from __future__ import annotations
