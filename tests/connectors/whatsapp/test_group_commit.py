@@ -209,3 +209,26 @@ def test_database_unreachable_answers_503_and_stores_nothing(
     assert answers == [(503, {"error": "temporarily unavailable"})] * 2
     assert flushes == 0
     assert not InboundEvent.objects.filter(channel=wa_channel).exists()
+
+
+def test_events_stored_but_not_scheduled_answer_5xx_and_the_redelivery_schedules_them(
+        wa: FakeDialog360, wa_channel: Channel, monkeypatch: pytest.MonkeyPatch,
+        ack_connections: None) -> None:
+    from atende.connectors.whatsapp import receive
+
+    def broker_down(channel_id: int, event_ids: list[int]) -> None:
+        raise ConnectionError("Redis is down")
+
+    body = json.dumps(wa.customer_sends(customer(4), "Fila fora")).encode()
+    with monkeypatch.context() as patched:
+        patched.setattr(receive, "schedule_processing", broker_down)
+        answers, _flushes = post_all(wa_channel, [body], wa.webhook["headers"])
+    assert answers == [(503, {"error": "temporarily unavailable"})]
+    stored = InboundEvent.objects.get(channel=wa_channel)  # committed, not yet processed
+    assert stored.status == InboundStatus.RECEIVED
+    # The provider retries the 5xx: the pending event is scheduled this time.
+    answers, _flushes = post_all(wa_channel, [body], wa.webhook["headers"])
+    assert answers == [(200, {"ok": True, "events": 1})]
+    stored.refresh_from_db()
+    assert stored.status == InboundStatus.PROCESSED
+    assert Message.objects.get(channel=wa_channel).text == "Fila fora"
