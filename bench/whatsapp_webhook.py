@@ -12,7 +12,9 @@ concurrent keep-alive clients POST Cloud-API bodies (one text message each, a fr
 1,000 distinct customers) with the secret header, as 360dialog does.
 
 Reported: events/s acknowledged (HTTP 200 from the webhook) and p50/p99 acknowledgement
-latency on the client side; events/s processed into tickets (from the first POST until the
+latency on the client side (with `--no-worker`, while the workers are paused: the
+acknowledgement alone, its CPU in `ack_*_cpu_ms_per_event`); events/s processed into
+tickets (from the first POST, or with `--no-worker` from the workers' resumption, until the
 last event is marked processed by the worker, read from the database); then, at a steady
 `--sse-rate` events/s, the time from each POST to its `message.created` event on an agent's
 SSE stream (`/realtime/stream`, the demo organisation's key).
@@ -25,6 +27,7 @@ import json
 import math
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,14 +83,22 @@ def webhook_body(i: int, run: str) -> dict[str, Any]:
                           "text": {"body": f"Mensagem {i}: meu pedido não chegou"}}]}}]}]}
 
 
-def processed_count(pg_url: str, channel_id: int) -> int:
+def processed_count(pg_url: str, channel_id: int, *, stored: bool = False) -> int:
+    """Events processed so far (or stored, whatever their state)."""
     import psycopg
 
+    done = "" if stored else " AND status IN ('processed', 'duplicate')"
     with psycopg.connect(pg_url, connect_timeout=5) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM connectors_inboundevent WHERE channel_id = %s "
-            "AND status IN ('processed', 'duplicate')", (channel_id,)).fetchone()
+            "SELECT count(*) FROM connectors_inboundevent WHERE channel_id = %s" + done,
+            (channel_id,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def signal_workers(procs: list[subprocess.Popen[bytes]], sig: int) -> None:
+    """Pause (SIGSTOP) or resume (SIGCONT) the worker processes and their children."""
+    for p in procs:
+        os.killpg(p.pid, sig)
 
 
 def cpu_snapshot(procs: list[subprocess.Popen[bytes]], db: str) -> dict[str, float]:
@@ -185,11 +196,21 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                  concurrency=opts.concurrency, max_seconds=120, expect=200)
         while processed_count(pg_url, channel_id) < opts.warmup:
             time.sleep(0.5)
-        log(f"measured: {opts.events} events, {opts.concurrency} clients")
+        log(f"measured: {opts.events} events, {opts.concurrency} clients"
+            + (", workers paused" if opts.no_worker else ""))
+        if opts.no_worker:  # acknowledgement alone: the workers keep their queue for later
+            signal_workers(procs[1:], signal.SIGSTOP)
         cpu_before = cpu_snapshot(procs, db)
+        client_cpu = time.process_time()  # the load generator's own share of the cores
         started = time.monotonic()
         load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
                         concurrency=opts.concurrency, max_seconds=600, expect=200)
+        client_cpu = time.process_time() - client_cpu
+        cpu_acked = cpu_snapshot(procs, db)
+        if opts.no_worker:
+            ack_stored = processed_count(pg_url, channel_id, stored=True) - opts.warmup
+            signal_workers(procs[1:], signal.SIGCONT)
+            started = time.monotonic()  # processing is timed from here
         target = opts.warmup + load.ok
         deadline = time.monotonic() + opts.process_timeout
         done = processed_count(pg_url, channel_id)
@@ -201,9 +222,15 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         cpu_ms = {f"{k}_cpu_ms_per_event": round(
             (cpu_after[k] - cpu_before[k]) * 1000 / max(1, done - opts.warmup), 2)
             for k in cpu_before}
+        # The acknowledgement phase alone (with --no-worker: nothing else ran meanwhile).
+        cpu_ms.update({f"ack_{k}_cpu_ms_per_event": round(
+            (cpu_acked[k] - cpu_before[k]) * 1000 / max(1, load.ok), 2)
+            for k in ("web", "postgres")})
+        cpu_ms["ack_client_cpu_ms_per_event"] = round(client_cpu * 1000 / max(1, load.ok), 2)
         result = {
             "machine": machine(), "web_workers": opts.web_workers,
             "worker_threads": opts.worker_threads, "worker_procs": opts.worker_procs,
+            "no_worker": opts.no_worker,
             "concurrency": opts.concurrency,
             "events": load.requests, "acknowledged": load.ok, "errors": load.errors,
             "error_samples": load.error_samples[:3],
@@ -214,6 +241,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             "processing_seconds": round(processing_seconds, 2),
             **cpu_ms, "load_avg_at_start": load_avg,
         }
+        if opts.no_worker:
+            result["stored_while_paused"] = ack_stored
         if done < target:
             log("not every event was processed before the timeout; worker log:\n"
                 + tail(worker_log))
@@ -240,6 +269,9 @@ def main() -> int:
     parser.add_argument("--worker-procs", type=int, default=1,
                         help="`atende worker` processes (the first runs periodic jobs)")
     parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--no-worker", action="store_true",
+                        help="pause the workers while the events are acknowledged (the "
+                             "acknowledgement alone), then time their processing")
     parser.add_argument("--sse-rate", type=float, default=100)
     parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")
     parser.add_argument("--json", type=Path)

@@ -12,6 +12,7 @@ import pytest
 
 from atende.asgi import application
 from atende.connectors.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
+from atende.connectors.whatsapp import group_commit
 from atende.connectors.whatsapp.channels import save_channel
 from atende.tickets.models import Message
 from tests.conftest import Tenant
@@ -48,7 +49,13 @@ def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | No
         elif message["type"] == "http.response.body":
             answer["body"] += message.get("body", b"")
 
-    asyncio.run(application(scope, receive, send))
+    async def run() -> None:
+        try:
+            await application(scope, receive, send)
+        finally:  # PostgreSQL: the loop's connection pool goes with the loop
+            await group_commit.close_for_this_loop()
+
+    asyncio.run(run())
     return answer["status"], answer["headers"], answer["body"]
 
 

@@ -66,7 +66,9 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
     event, _created = InboundEvent.objects.get_or_create(
         channel=channel, provider_id=f"invalid:{digest}",
         defaults={"organization_id": channel.organization_id,
-                  "payload": {"body": body[:100_000].decode("utf-8", "replace")},
+                  # NUL is the one character PostgreSQL's jsonb cannot hold.
+                  "payload": {"body": body[:100_000].decode("utf-8", "replace")
+                              .replace("\x00", "\ufffd")},
                   "status": InboundStatus.QUARANTINED, "error": error[:4000],
                   "processed_at": timezone.now()},
     )

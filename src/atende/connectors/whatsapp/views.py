@@ -61,19 +61,30 @@ def accept(channel_id: int, headers: Mapping[str, str], body: bytes,
         return 404, {"error": "unknown channel"}
     channel = found.channel
     if not authentic(found, headers, body):
-        logger.warning("WhatsApp webhook for channel %s refused: wrong or missing secret "
-                       "(from %s)", channel.pk, remote)
-        log_refused(channel, remote, "wrong secret" if _sent_secret(headers) else "missing secret")
-        return 401, {"error": "unauthorized"}
+        return refuse(channel, headers, remote)
     try:
         payload = json.loads(body)
         ids = receive.store_events(channel, payload)
     except (ValueError, InvalidPayload) as exc:  # JSONDecodeError is a ValueError
-        event = receive.keep_invalid(channel, body, f"{type(exc).__name__}: {exc}")
-        logger.warning("WhatsApp webhook for channel %s: unreadable body kept as event %s",
-                       channel.pk, event.pk)
-        return 400, {"error": "invalid payload", "event": event.pk}
+        return quarantine(channel, body, exc)
     return 200, {"ok": True, "events": len(ids)}
+
+
+def refuse(channel: Channel, headers: Mapping[str, str],
+           remote: str | None) -> tuple[int, dict[str, Any]]:
+    """A wrong or missing secret: logged (and in the channel's log), 401."""
+    logger.warning("WhatsApp webhook for channel %s refused: wrong or missing secret "
+                   "(from %s)", channel.pk, remote)
+    log_refused(channel, remote, "wrong secret" if _sent_secret(headers) else "missing secret")
+    return 401, {"error": "unauthorized"}
+
+
+def quarantine(channel: Channel, body: bytes, exc: Exception) -> tuple[int, dict[str, Any]]:
+    """An unreadable body is kept, quarantined, and answered 400."""
+    event = receive.keep_invalid(channel, body, f"{type(exc).__name__}: {exc}")
+    logger.warning("WhatsApp webhook for channel %s: unreadable body kept as event %s",
+                   channel.pk, event.pk)
+    return 400, {"error": "invalid payload", "event": event.pk}
 
 
 @csrf_exempt

@@ -34,6 +34,13 @@ def _ttl() -> float:
     return float(getattr(settings, "WHATSAPP_CHANNEL_CACHE_SECONDS", 5))
 
 
+def cached(channel_id: int) -> WebhookChannel | None:
+    """The cached entry if it is still fresh, without touching the database (the async
+    route calls this in the event loop and `webhook_channel` in a thread on a miss)."""
+    hit = _cache.get(channel_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def webhook_channel(channel_id: int) -> WebhookChannel | None:
     """The active WhatsApp channel with this id and its secrets, or None (not cached)."""
     now = time.monotonic()

@@ -1,0 +1,279 @@
+"""Storing webhook events on PostgreSQL without the ORM: one INSERT and one COMMIT for the
+deliveries of many concurrent requests (group commit), from the event loop.
+
+Each request hands its split events to the process's `GroupCommit` and waits. One flush at
+a time takes everything waiting, inserts it with one `INSERT … ON CONFLICT DO NOTHING`
+(psycopg 3 async, its own small pool), commits, has the stored ids processed
+(`receive.schedule_processing`, once per channel per flush, in a thread) and only then
+answers the waiting requests. While a flush is at the database the next requests queue up,
+so the batch grows with the load and the cost per event falls (one round trip, one WAL
+flush per batch instead of per request).
+
+Guarantees, as on the ORM path: nothing is answered before its rows are committed and
+their processing scheduled; a redelivered event is not stored twice and, if still pending,
+is scheduled again; a database failure raises `Unavailable` (the route answers 503 and the
+provider retries); a body PostgreSQL refuses (e.g. `\\u0000` in a JSON string) fails alone,
+not the batch it was in (`Unstorable`).
+
+Settings (optional): `WHATSAPP_GROUP_COMMIT = False` keeps the ORM path on PostgreSQL too;
+`WHATSAPP_GROUP_COMMIT_IN_FLIGHT` (1) flushes at the database at once per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import close_old_connections, connections
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from atende.connectors.models import InboundEvent, InboundStatus
+
+logger = logging.getLogger(__name__)
+MAX_ROWS = 1000  # per INSERT; a larger backlog is written in several flushes
+TIMEOUT = 10.0  # seconds for one flush (connection, insert, commit)
+APPLICATION_NAME = "atende-whatsapp-ack"  # to tell its connections apart in pg_stat_activity
+PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
+
+# The same statement whatever the batch size (arrays, not a VALUES list), so psycopg
+# prepares it once per connection. The ids returned are the new rows and the existing
+# rows of these events still pending (a redelivery before processing): what
+# `receive.store_events` returns. The second SELECT reads the snapshot taken before the
+# INSERT, so it sees only rows that were there already.
+_T = InboundEvent._meta.db_table
+INSERT = f"""
+WITH v AS (
+    SELECT * FROM unnest(%(org)s::bigint[], %(channel)s::bigint[], %(key)s::text[],
+                         %(payload)s::text[]) AS v(organization_id, channel_id, provider_id,
+                                                    payload)
+), ins AS (
+    INSERT INTO {_T} (organization_id, channel_id, provider_id, payload, status, error,
+                      received_at)
+    SELECT organization_id, channel_id, provider_id, payload::jsonb, %(received)s, '', now()
+    FROM v
+    ON CONFLICT (channel_id, provider_id) DO NOTHING
+    RETURNING id, channel_id, provider_id
+)
+SELECT id, channel_id, provider_id FROM ins
+UNION ALL
+SELECT e.id, e.channel_id, e.provider_id FROM {_T} e
+JOIN v ON e.channel_id = v.channel_id AND e.provider_id = v.provider_id
+WHERE e.status = ANY(%(pending)s::text[])
+"""  # noqa: S608 - the table name is the model's, the values are parameters
+
+
+class Unavailable(Exception):
+    """The database could not store the events (down, restarting, too slow): answer 5xx."""
+
+
+class Unstorable(Exception):
+    """PostgreSQL refused this body's events themselves (not the batch): quarantine it."""
+
+
+@dataclass
+class _Waiting:
+    channel_id: int
+    organization_id: int
+    events: Sequence[tuple[str, str]]  # (provider id, payload as JSON text)
+    done: asyncio.Future[list[int]] = field(repr=False)
+
+
+class GroupCommit:
+    """The events of concurrent requests, written together. One per event loop."""
+
+    def __init__(self, conninfo: str, *, pool_size: int = 2, in_flight: int = 1) -> None:
+        self.pool = AsyncConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False,
+                                        name="whatsapp-ack", timeout=TIMEOUT)
+        self.waiting: list[_Waiting] = []
+        self.flushing = 0  # flushes at the database now, at most `in_flight`
+        self.in_flight = in_flight
+        self.flushes = 0  # statements written, for tests and the bench
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._opened = False
+
+    async def store(self, channel_id: int, organization_id: int,
+                    events: Sequence[tuple[str, str]]) -> list[int]:
+        """Store these events (provider id, JSON text); returns the ids still to process,
+        once committed and scheduled."""
+        if not self._opened:
+            self._opened = True
+            await self.pool.open(wait=False)
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self.waiting.append(_Waiting(channel_id, organization_id, events, done))
+        if self.flushing < self.in_flight:
+            self.flushing += 1
+            self._spawn(self._flush_all())
+        return await done
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._opened:
+            await self.pool.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush_all(self) -> None:
+        try:
+            while self.waiting:
+                taken, rows = 0, 0
+                while taken < len(self.waiting) and rows < MAX_ROWS:
+                    rows += len(self.waiting[taken].events)
+                    taken += 1
+                batch, self.waiting = self.waiting[:taken], self.waiting[taken:]
+                try:
+                    await self._flush(batch)
+                except Exception as exc:  # a bug must not leave requests waiting forever
+                    logger.exception("WhatsApp group commit failed")
+                    self._fail(batch, exc)
+        finally:
+            self.flushing -= 1
+
+    async def _flush(self, batch: list[_Waiting]) -> None:
+        try:
+            found = await self._write(batch)
+        except psycopg.OperationalError as exc:  # the pool's timeouts are OperationalErrors
+            self._fail(batch, Unavailable(str(exc)))
+            return
+        except TimeoutError:
+            self._fail(batch, Unavailable("timed out"))
+            return
+        except psycopg.Error as exc:
+            if len(batch) == 1:
+                self._fail(batch, Unstorable(f"{type(exc).__name__}: {exc}")
+                           if isinstance(exc, psycopg.DataError) else Unavailable(str(exc)))
+                return
+            # One body may have made the whole statement fail: write each alone.
+            for one in batch:
+                await self._flush([one])
+            return
+        # Answer after scheduling, off the flush loop: the next batch goes to the database
+        # meanwhile.
+        self._spawn(self._schedule_and_answer(batch, found))
+
+    async def _write(self, batch: list[_Waiting]) -> dict[tuple[int, str], int]:
+        orgs: list[int] = []
+        channels: list[int] = []
+        keys: list[str] = []
+        payloads: list[str] = []
+        for one in batch:
+            for key, payload in one.events:
+                orgs.append(one.organization_id)
+                channels.append(one.channel_id)
+                keys.append(key)
+                payloads.append(payload)
+        params: dict[str, object] = {
+            "org": orgs, "channel": channels, "key": keys, "payload": payloads,
+            "received": str(InboundStatus.RECEIVED), "pending": [str(s) for s in PENDING]}
+        for attempt in (1, 2):
+            try:
+                return await asyncio.wait_for(self._insert(params), TIMEOUT)
+            except psycopg.OperationalError:
+                # Connections the server closed (a restart) are found out only when used:
+                # have the pool test its idle ones and try once more on a fresh one.
+                # Writing again is safe even if the first COMMIT went through: ON
+                # CONFLICT, and the rows come back as still pending.
+                if attempt == 2:
+                    raise
+                await self.pool.check()
+        raise AssertionError("unreachable")
+
+    async def _insert(self, params: dict[str, object]) -> dict[tuple[int, str], int]:
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(INSERT, params)
+            rows = await cursor.fetchall()
+            await conn.commit()
+        self.flushes += 1
+        return {(channel_id, key): pk for pk, channel_id, key in rows}
+
+    async def _schedule_and_answer(self, batch: list[_Waiting],
+                                   found: dict[tuple[int, str], int]) -> None:
+        try:
+            await self._schedule_and_answer_or_raise(batch, found)
+        except Exception as exc:  # a bug must not leave requests waiting forever
+            logger.exception("WhatsApp group commit: answering failed")
+            self._fail(batch, exc)
+
+    async def _schedule_and_answer_or_raise(self, batch: list[_Waiting],
+                                            found: dict[tuple[int, str], int]) -> None:
+        answers: list[list[int]] = []
+        by_channel: dict[int, set[int]] = {}
+        for one in batch:
+            ids = list(dict.fromkeys(found[(one.channel_id, key)] for key, _payload
+                                     in one.events if (one.channel_id, key) in found))
+            answers.append(ids)
+            by_channel.setdefault(one.channel_id, set()).update(ids)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, _schedule, {c: sorted(ids) for c, ids in by_channel.items() if ids})
+        except Exception as exc:  # stored but not scheduled: 5xx, the redelivery schedules
+            logger.exception("WhatsApp events stored but not scheduled")
+            self._fail(batch, Unavailable(f"scheduling failed: {exc}"))
+            return
+        for one, ids in zip(batch, answers, strict=True):
+            if not one.done.done():
+                one.done.set_result(ids)
+
+    @staticmethod
+    def _fail(batch: list[_Waiting], exc: Exception) -> None:
+        for one in batch:
+            if not one.done.done():
+                one.done.set_exception(exc)
+
+
+def _schedule(by_channel: dict[int, list[int]]) -> None:
+    from atende.connectors.whatsapp.receive import schedule_processing
+
+    close_old_connections()
+    try:
+        for channel_id, ids in by_channel.items():
+            schedule_processing(channel_id, ids)
+    finally:
+        close_old_connections()
+
+
+def enabled() -> bool:
+    """The scaled profile (PostgreSQL) uses it unless `WHATSAPP_GROUP_COMMIT` is off."""
+    return bool(settings.IS_POSTGRES and getattr(settings, "WHATSAPP_GROUP_COMMIT", True))
+
+
+def conninfo() -> str:
+    """Django's connection parameters for the default database, as a libpq string (in
+    tests, the test database)."""
+    params = connections["default"].get_connection_params()
+    libpq = {k: v for k, v in params.items()
+             if isinstance(v, str | int) and k != "prepare_threshold"}
+    libpq.setdefault("application_name", APPLICATION_NAME)
+    return make_conninfo("", **libpq)
+
+
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = \
+    weakref.WeakKeyDictionary()
+
+
+def for_this_loop() -> GroupCommit:
+    """The running loop's `GroupCommit` (a pool belongs to one loop; uvicorn has one per
+    process, a test may run several)."""
+    loop = asyncio.get_running_loop()
+    found = _per_loop.get(loop)
+    if found is None:
+        in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
+        found = _per_loop[loop] = GroupCommit(conninfo(), pool_size=in_flight + 1,
+                                              in_flight=in_flight)
+    return found
+
+
+async def close_for_this_loop() -> None:
+    found = _per_loop.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found.close()

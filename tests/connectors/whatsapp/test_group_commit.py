@@ -1,0 +1,234 @@
+"""The PostgreSQL acknowledgement (`group_commit`), through the production ASGI application
+driven by httpx's ASGI transport: concurrent deliveries in one event loop, as uvicorn runs
+them. Committed data throughout (the route writes on its own connections)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from atende.asgi import application
+from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.connectors.whatsapp import group_commit
+from atende.tickets.models import Message
+from tests.fakes.dialog360 import FakeDialog360
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not settings.IS_POSTGRES, reason="the PostgreSQL acknowledgement"),
+]
+
+
+def customer(i: int) -> str:
+    return f"55119{i:08d}"
+
+
+def post_all(channel: Channel, bodies: list[bytes], headers: dict[str, str],
+             ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+    """POST the bodies concurrently in one loop; the answers and the INSERTs it took."""
+
+    async def run() -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        transport = httpx.ASGITransport(app=application)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                answers = await asyncio.gather(*(
+                    client.post(f"/whatsapp/{channel.pk}/webhook", content=body,
+                                headers={"content-type": "application/json", **headers})
+                    for body in bodies))
+            return ([(a.status_code, a.json()) for a in answers],
+                    group_commit.for_this_loop().flushes)
+        finally:
+            await group_commit.close_for_this_loop()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def ack_connections() -> Iterator[None]:
+    yield
+    open_ones = -1
+    for _try in range(50):  # none left open to block the test database's drop
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                           "AND datname = current_database()", [group_commit.APPLICATION_NAME])
+            open_ones = cursor.fetchone()[0]
+        if open_ones == 0:
+            break
+        time.sleep(0.1)
+    assert open_ones == 0
+
+
+def test_concurrent_deliveries_share_a_commit_and_are_processed(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    bodies = [json.dumps(wa.customer_sends(customer(i), f"Oi {i}")).encode() for i in range(30)]
+    answers, flushes = post_all(wa_channel, bodies, wa.webhook["headers"])
+    assert answers == [(200, {"ok": True, "events": 1})] * 30
+    assert flushes < 30  # grouped: fewer INSERT/COMMITs than requests
+    events = InboundEvent.objects.filter(channel=wa_channel)
+    assert events.count() == 30
+    assert set(events.values_list("status", flat=True)) == {InboundStatus.PROCESSED}
+    assert sorted(Message.objects.filter(channel=wa_channel).values_list("text", flat=True)) \
+        == sorted(f"Oi {i}" for i in range(30))
+    # The payload is the split event, as the ORM path stores it.
+    event = events.get(provider_id=json.loads(bodies[0])["entry"][0]["changes"][0]["value"]
+                       ["messages"][0]["id"])
+    assert (event.payload["kind"], event.organization_id) == ("message",
+                                                              wa_channel.organization_id)
+
+
+def test_redeliveries_in_one_batch_and_later_leave_one_event(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    body = json.dumps(wa.customer_sends(customer(1), "Só uma vez")).encode()
+    answers, _flushes = post_all(wa_channel, [body] * 8, wa.webhook["headers"])
+    assert {status for status, _answer in answers} == {200}
+    answers, _flushes = post_all(wa_channel, [body] * 3, wa.webhook["headers"])
+    # Already processed: stored once, nothing more to schedule.
+    assert answers == [(200, {"ok": True, "events": 0})] * 3
+    assert InboundEvent.objects.filter(channel=wa_channel).count() == 1
+    assert Message.objects.filter(channel=wa_channel).count() == 1
+
+
+def test_redelivery_of_an_event_not_yet_processed_schedules_it_again(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    payload = wa.customer_sends(customer(2), "Ficou pendente")
+    item = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    stuck = InboundEvent.objects.create(
+        organization_id=wa_channel.organization_id, channel=wa_channel,
+        provider_id=item["id"], payload={"kind": "message", "message": item, "name": ""})
+    answers, _flushes = post_all(wa_channel, [json.dumps(payload).encode()],
+                                 wa.webhook["headers"])
+    assert answers == [(200, {"ok": True, "events": 1})]
+    stuck.refresh_from_db()
+    assert stuck.status == InboundStatus.PROCESSED
+    assert Message.objects.get(channel=wa_channel).text == "Ficou pendente"
+
+
+def test_a_body_postgresql_refuses_is_quarantined_alone(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    good = [json.dumps(wa.customer_sends(customer(i), f"Bom {i}")).encode() for i in range(5)]
+    # Valid JSON, but jsonb cannot hold U+0000.
+    bad = json.dumps(wa.customer_sends(customer(9), "nul \u0000 aqui")).encode()
+    assert b"\\u0000" in bad
+    answers, _flushes = post_all(wa_channel, [*good[:3], bad, *good[3:]], wa.webhook["headers"])
+    assert [status for status, _answer in answers] == [200, 200, 200, 400, 200, 200]
+    kept = InboundEvent.objects.get(pk=answers[3][1]["event"])
+    assert kept.status == InboundStatus.QUARANTINED and "nul" in kept.payload["body"]
+    assert Message.objects.filter(channel=wa_channel).count() == 5
+
+
+def test_a_failed_commit_is_never_answered_200(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    """A COMMIT that fails (here a deferred trigger refusing one row) answers 5xx for that
+    body only, and stores nothing of it; the batch's other bodies are stored alone."""
+    table = InboundEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.provider_id LIKE 'wamid.poison%%' THEN
+                    RAISE EXCEPTION 'refused at commit';
+                END IF;
+                RETURN NEW;
+            END $$""")
+        cursor.execute(f"""CREATE CONSTRAINT TRIGGER test_refuse_poison AFTER INSERT ON {table}
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_refuse_poison()""")
+    try:
+        good = [json.dumps(wa.customer_sends(customer(i), f"Bom {i}")).encode()
+                for i in range(4)]
+        poison = json.dumps(wa.customer_sends(customer(8), "veneno",
+                                              wamid="wamid.poison1")).encode()
+        answers, _flushes = post_all(wa_channel, [*good[:2], poison, *good[2:]],
+                                     wa.webhook["headers"])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_refuse_poison ON {table}")
+            cursor.execute("DROP FUNCTION test_refuse_poison()")
+    assert [status for status, _answer in answers] == [200, 200, 503, 200, 200]
+    assert not InboundEvent.objects.filter(provider_id="wamid.poison1").exists()
+    assert InboundEvent.objects.filter(channel=wa_channel).count() == 4
+
+
+def test_connections_closed_by_the_server_are_replaced(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    """What the route sees when PostgreSQL restarts: its pooled connection is gone."""
+
+    async def run() -> list[int]:
+        transport = httpx.ASGITransport(app=application)
+        statuses = []
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                for i in range(3):
+                    body = json.dumps(wa.customer_sends(customer(i), f"Depois {i}")).encode()
+                    answer = await client.post(
+                        f"/whatsapp/{wa_channel.pk}/webhook", content=body,
+                        headers={"content-type": "application/json", **wa.webhook["headers"]})
+                    statuses.append(answer.status_code)
+                    await asyncio.to_thread(_terminate_ack_connections)
+        finally:
+            await group_commit.close_for_this_loop()
+        return statuses
+
+    assert asyncio.run(run()) == [200, 200, 200]
+    assert InboundEvent.objects.filter(channel=wa_channel).count() == 3
+
+
+def _terminate_ack_connections() -> int:
+    from django.db import close_old_connections
+    from django.db import connection as conn
+
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE application_name = %s AND datname = current_database()",
+                           [group_commit.APPLICATION_NAME])
+            return int(cursor.fetchone()[0])
+    finally:
+        close_old_connections()
+
+
+def test_database_unreachable_answers_503_and_stores_nothing(
+        wa: FakeDialog360, wa_channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    monkeypatch.setattr(group_commit, "TIMEOUT", 1.0)
+    monkeypatch.setattr(group_commit, "conninfo",
+                        lambda: f"host=127.0.0.1 port={port} dbname=x connect_timeout=1")
+    body = json.dumps(wa.customer_sends(customer(3), "Sem banco")).encode()
+    answers, flushes = post_all(wa_channel, [body, body], wa.webhook["headers"])
+    assert answers == [(503, {"error": "temporarily unavailable"})] * 2
+    assert flushes == 0
+    assert not InboundEvent.objects.filter(channel=wa_channel).exists()
+
+
+def test_events_stored_but_not_scheduled_answer_5xx_and_the_redelivery_schedules_them(
+        wa: FakeDialog360, wa_channel: Channel, monkeypatch: pytest.MonkeyPatch,
+        ack_connections: None) -> None:
+    from atende.connectors.whatsapp import receive
+
+    def broker_down(channel_id: int, event_ids: list[int]) -> None:
+        raise ConnectionError("Redis is down")
+
+    body = json.dumps(wa.customer_sends(customer(4), "Fila fora")).encode()
+    with monkeypatch.context() as patched:
+        patched.setattr(receive, "schedule_processing", broker_down)
+        answers, _flushes = post_all(wa_channel, [body], wa.webhook["headers"])
+    assert answers == [(503, {"error": "temporarily unavailable"})]
+    stored = InboundEvent.objects.get(channel=wa_channel)  # committed, not yet processed
+    assert stored.status == InboundStatus.RECEIVED
+    # The provider retries the 5xx: the pending event is scheduled this time.
+    answers, _flushes = post_all(wa_channel, [body], wa.webhook["headers"])
+    assert answers == [(200, {"ok": True, "events": 1})]
+    stored.refresh_from_db()
+    assert stored.status == InboundStatus.PROCESSED
+    assert Message.objects.get(channel=wa_channel).text == "Fila fora"
