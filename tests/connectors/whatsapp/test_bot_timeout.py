@@ -231,3 +231,32 @@ def test_sweep_and_bot_hand_off_at_the_same_moment_open_one_ticket(
     assert ticket.messages.filter(direction=Direction.INBOUND).count() == 3
     assert Message.objects.filter(direction=Direction.SYSTEM).count() == 1
     assert AuditEntry.objects.filter(action="bot_handed_off").count() == 1
+
+
+def test_the_migration_starts_the_clock_of_conversations_already_stuck_at_the_bot(
+        tenant: Tenant, bot_channel: Channel) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from atende.connectors.whatsapp.models import BotEntry
+
+    migration = import_module("atende.connectors.whatsapp.migrations.0004_bot_answer_timeout")
+    bot = Bot.objects.get()
+    start = timezone.now() - timedelta(hours=2)
+    stuck, answered = (BotConversation.objects.create(
+        organization=tenant.org, channel=bot_channel, bot=bot, number=number)
+        for number in ("+5511900000001", "+5511900000002"))
+    for n, (conversation, inbound) in enumerate(
+            [(stuck, True), (stuck, False), (stuck, True), (stuck, True),
+             (answered, True), (answered, False)]):
+        BotEntry.objects.create(organization=tenant.org, conversation=conversation,
+                                inbound=inbound, wamid=f"wamid.{n}",
+                                created_at=start + timedelta(minutes=n))
+    migration.start_waiting(apps, None)
+    stuck.refresh_from_db()
+    answered.refresh_from_db()
+    assert stuck.waiting_since == start + timedelta(minutes=2)  # first after the bot's answer
+    assert stuck.hand_off_due_at == start + timedelta(minutes=17)
+    assert answered.waiting_since is None and answered.hand_off_due_at is None
+    assert due_conversations(timezone.now()) == [(tenant.org.pk, stuck.pk)]

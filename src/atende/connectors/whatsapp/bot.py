@@ -17,7 +17,8 @@ Design:
   entries, a system entry says who handed off and why; then auto-assignment runs, and the
   opening template and out-of-hours message apply as for any new ticket. A second hand-off
   returns the same ticket. A bot that cannot be reached (every forward attempt failed, or
-  its URL is refused) hands off by itself, so no customer waits for it forever.
+  its URL is refused) hands off by itself, and so does one that neither answers nor hands
+  off within its answer timeout (`bot_timeout.py`): no customer waits for a bot forever.
 - Later messages follow the ticket as usual; once it is finished, the customer's next
   message goes back to the bot. Turning "return to bot" off sends every later message
   straight to tickets.
@@ -212,14 +213,17 @@ def send_bot_text(conversation: BotConversation, text: str) -> BotEntry:
                           field="conversation_id", code="conflict")
     if not text.strip():
         raise TicketError(_("Write a message."), field="text")
+    started = timezone.now()
     wamid = WhatsAppClient.for_channel(conversation.channel).send_text(
         recipient(conversation.number), text[:4096])
     with transaction.atomic():
         entry = BotEntry.objects.create(
             organization_id=conversation.organization_id, conversation=conversation,
             inbound=False, wamid=wamid[:255], text=text[:4096], forwarded_at=timezone.now())
-        # The bot is alive and answering: its timeout starts again at the next message.
-        BotConversation.objects.filter(pk=conversation.pk, state=BotState.AT_BOT).update(
+        # The bot is alive and answering: its timeout starts again at the next message (one
+        # that arrived while this answer was being sent keeps its own clock).
+        BotConversation.objects.filter(pk=conversation.pk, state=BotState.AT_BOT,
+                                       waiting_since__lte=started).update(
             waiting_since=None, hand_off_due_at=None)
     return entry
 
