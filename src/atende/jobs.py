@@ -80,6 +80,14 @@ def expire_idle_whatsapp_attendances() -> None:
 
 
 @db_periodic_task(crontab(minute="*"))
+def hand_off_silent_bot_conversations() -> None:
+    """Conversations the bot left unanswered past its timeout go to the queue (WA-7)."""
+    from atende.connectors.whatsapp.bot_timeout import hand_off_silent_conversations
+
+    hand_off_silent_conversations()
+
+
+@db_periodic_task(crontab(minute="*"))
 def poll_email_mailboxes() -> None:
     """Each e-mail channel is polled at its own interval (checked every minute)."""
     from atende.connectors.email.tasks import enqueue_due_polls

@@ -1,6 +1,6 @@
 """The channel log in a real browser: a hostile mail that came in through the real receive
-path is quarantined; the administrator opens the channel's log from the channels list, sees
-it with its reason and downloads the original .eml."""
+path is quarantined; the administrator opens the channel's log from the channels list (the
+mailbox's status beside it), sees it with its reason and downloads the original .eml."""
 
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ def test_admin_sees_quarantined_mail_and_downloads_it(browser: Browser, site: Si
     ana.goto("/settings/channels/")
     row = ana.locator(".settings-table tr", has_text="Caixa SAC")
     expect(row.locator(".quarantine-count")).to_have_text("1")
+    expect(row.locator("[data-mailbox-status]")).to_have_text("Polling")  # no watcher yet
     row.get_by_role("link", name="Log").click()
     expect(ana.locator("h1")).to_have_text("Channel log: Caixa SAC")
+    expect(ana.locator(".mailbox-status")).to_contain_text("Polling every 1 minute.")
     event = ana.locator("tr.event-quarantined")
     expect(event).to_have_count(1)
     expect(event.locator(".log-reason")).to_have_text("The sender's data was refused as invalid.")

@@ -60,6 +60,8 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
         if entry.field == "first_response":
             return _("missed the first-response target (SLA)")
         return _("missed the resolution target (SLA)")
+    if action == "bot_handed_off":
+        return _bot_hand_off(entry.after)
     field = str(FIELD_LABELS.get(entry.field, entry.field))
     if entry.field:
         return _("changed the %(field)s from %(before)s to %(after)s") % {
@@ -75,3 +77,18 @@ def _notification(after: Any) -> str:
 
     event = after.get("event") if isinstance(after, dict) else None
     return str(NotificationEvent(event).label) if event in NotificationEvent.values else "—"
+
+
+def _bot_hand_off(after: Any) -> str:
+    """WA-7: who brought the conversation from the bot to the queue, and why."""
+    after = after if isinstance(after, dict) else {}
+    reason = after.get("reason")
+    if reason == "timeout":
+        return _("brought the conversation from the bot to the queue: the bot did not answer "
+                 "in %(minutes)s minutes") % {"minutes": after.get("minutes", "?")}
+    if reason == "unreachable":
+        return _("brought the conversation from the bot to the queue: the bot could not be "
+                 "reached")
+    if reason == "no_bot":
+        return _("brought the conversation to the queue: its bot was removed")
+    return _("brought the conversation from the bot to the queue")

@@ -61,6 +61,11 @@ class MailboxLease(TenantModel):
     purpose = models.CharField(max_length=10)
     holder = models.CharField(max_length=100)
     expires_at = models.DateTimeField()
+    # What the `idle` holder reports, for the channel screens: in IDLE since when, or its
+    # last connection error. Reset whenever another holder takes the lease.
+    idle_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

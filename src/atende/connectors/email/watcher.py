@@ -17,6 +17,7 @@ import imaplib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, close_old_connections, connection
@@ -99,6 +100,7 @@ class ChannelWatch:
                     delay = min(next_delay(attempt).total_seconds() / 5, MAX_BACKOFF_SECONDS)
                     logger.warning("mail-idle: channel %s: %s (again in %.0f s)",
                                    self.channel_id, exc, delay)
+                    self._report(leases.report_error, str(exc) or type(exc).__name__)
                     self.stop.wait(delay)
         except Exception:
             logger.exception("mail-idle: channel %s stopped", self.channel_id)
@@ -134,6 +136,7 @@ class ChannelWatch:
                 return
             select_folder(conn, cfg.folder)
             self._fetch()  # whatever arrived while nobody was idling
+            self._report(leases.report_idling)
             renewed = 0.0  # a long fetch may have outlived the lease: renew at once
 
             def keep_going() -> bool:
@@ -153,6 +156,15 @@ class ChannelWatch:
         finally:
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
                 conn.logout()
+
+    def _report(self, report: Callable[..., None], *args: str) -> None:
+        """What the channel screens show; never a reason for the watcher to stop."""
+        try:
+            report(self.channel_id, self.holder, *args)
+        except DatabaseError:
+            logger.warning("mail-idle: channel %s: state not recorded", self.channel_id)
+        finally:
+            _hand_back_db()
 
     def _fetch(self) -> None:
         self.wakes += 1

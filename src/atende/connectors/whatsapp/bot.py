@@ -17,7 +17,8 @@ Design:
   entries, a system entry says who handed off and why; then auto-assignment runs, and the
   opening template and out-of-hours message apply as for any new ticket. A second hand-off
   returns the same ticket. A bot that cannot be reached (every forward attempt failed, or
-  its URL is refused) hands off by itself, so no customer waits for it forever.
+  its URL is refused) hands off by itself, and so does one that neither answers nor hands
+  off within its answer timeout (`bot_timeout.py`): no customer waits for a bot forever.
 - Later messages follow the ticket as usual; once it is finished, the customer's next
   message goes back to the bot. Turning "return to bot" off sends every later message
   straight to tickets.
@@ -30,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -56,7 +57,7 @@ from atende.tickets.models import (
     Ticket,
 )
 from atende.tickets.payloads import message_payload
-from atende.tickets.services import assignment
+from atende.tickets.services import assignment, audit
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.ingest import ingest
@@ -89,7 +90,8 @@ def route(event: InboundEvent, channel: Channel) -> BotEntry | None:
     item: dict[str, Any] = event.payload["message"]
     number = canonical_number(str(item["from"]))
     with transaction.atomic():
-        conversation = (BotConversation.objects.select_for_update()
+        conversation = (BotConversation.objects.select_for_update(of=("self",))
+                        .select_related("bot")
                         .filter(channel=channel, number=number, state=BotState.AT_BOT).first())
         if conversation is None:
             bot = bot_for(channel)
@@ -101,8 +103,9 @@ def route(event: InboundEvent, channel: Channel) -> BotEntry | None:
                         organization_id=channel.organization_id, channel=channel, bot=bot,
                         number=number, name=str(event.payload.get("name") or "")[:200])
             except IntegrityError:  # a concurrent message of the same number started it
-                conversation = BotConversation.objects.select_for_update().get(
-                    channel=channel, number=number, state=BotState.AT_BOT)
+                conversation = (BotConversation.objects.select_for_update(of=("self",))
+                                .select_related("bot")
+                                .get(channel=channel, number=number, state=BotState.AT_BOT))
         entry, created = BotEntry.objects.get_or_create(
             conversation=conversation, wamid=str(item["id"])[:255],
             defaults={"organization_id": channel.organization_id, "inbound": True,
@@ -112,9 +115,25 @@ def route(event: InboundEvent, channel: Channel) -> BotEntry | None:
         if created:
             from atende.connectors.whatsapp.tasks import forward_to_bot
 
+            _start_waiting(conversation)
             entry_id = entry.pk
             transaction.on_commit(lambda: forward_to_bot.enqueue(entry_id))
     return entry
+
+
+def _start_waiting(conversation: BotConversation) -> None:
+    """The customer wrote: the bot's answer timeout runs from the first message it has not
+    answered (later ones do not push the deadline back). Called with the row locked."""
+    if conversation.waiting_since is not None:
+        return
+    now = timezone.now()
+    conversation.waiting_since = now
+    if conversation.bot is None:  # the bot was deleted: nobody will answer
+        conversation.hand_off_due_at = now
+    else:
+        minutes = conversation.bot.answer_timeout_minutes
+        conversation.hand_off_due_at = now + timedelta(minutes=minutes) if minutes else None
+    conversation.save(update_fields=["waiting_since", "hand_off_due_at"])
 
 
 def forward_body(entry: BotEntry) -> dict[str, Any]:
@@ -167,9 +186,11 @@ def forward(entry_id: int, attempt: int = 0) -> bool:
         forward_to_bot.using(run_after=run_after).enqueue(entry.pk, attempt + 1)
     else:  # the bot is unreachable: the customer must not wait for it forever
         with translation.override(conversation.channel.organization.language):
-            note = _("The bot could not be reached (%(error)s).") % {"error": error[:300]}
-        hand_off(conversation.organization_id, conversation.pk, note=note,
-                 actor=Actor(label="system:bot-unreachable"))
+            text = _("The bot %(bot)s could not be reached (%(error)s): the conversation went "
+                     "to the queue.") % {"bot": bot.name, "error": error[:300]}
+            hand_off_without_bot(conversation.organization_id, conversation.pk, text=text,
+                                 reason={"reason": "unreachable", "error": error[:300]},
+                                 actor=Actor(label="system:bot-unreachable"))
     return False
 
 
@@ -192,11 +213,19 @@ def send_bot_text(conversation: BotConversation, text: str) -> BotEntry:
                           field="conversation_id", code="conflict")
     if not text.strip():
         raise TicketError(_("Write a message."), field="text")
+    started = timezone.now()
     wamid = WhatsAppClient.for_channel(conversation.channel).send_text(
         recipient(conversation.number), text[:4096])
-    return BotEntry.objects.create(
-        organization_id=conversation.organization_id, conversation=conversation,
-        inbound=False, wamid=wamid[:255], text=text[:4096], forwarded_at=timezone.now())
+    with transaction.atomic():
+        entry = BotEntry.objects.create(
+            organization_id=conversation.organization_id, conversation=conversation,
+            inbound=False, wamid=wamid[:255], text=text[:4096], forwarded_at=timezone.now())
+        # The bot is alive and answering: its timeout starts again at the next message (one
+        # that arrived while this answer was being sent keeps its own clock).
+        BotConversation.objects.filter(pk=conversation.pk, state=BotState.AT_BOT,
+                                       waiting_since__lte=started).update(
+            waiting_since=None, hand_off_due_at=None)
+    return entry
 
 
 @dataclass(frozen=True)
@@ -207,11 +236,10 @@ class HandOff:
 
 def hand_off(organization_id: int, conversation_id: int, *, service_id: int | None = None,
              note: str = "", actor: Actor) -> HandOff:
-    """Bring the conversation to the queue as a ticket (see the module docstring)."""
+    """The bot's hand-off: bring the conversation to the queue as a ticket (see the module
+    docstring). Idempotent: a second call returns the same ticket (row lock)."""
     with transaction.atomic():
-        conversation = (BotConversation.objects.for_org(organization_id)
-                        .select_for_update(of=("self",))
-                        .select_related("channel__organization", "bot").get(pk=conversation_id))
+        conversation = _locked(organization_id, conversation_id)
         if conversation.state != BotState.AT_BOT and conversation.ticket is not None:
             return HandOff(conversation.ticket, created=False)
         service = None
@@ -219,18 +247,47 @@ def hand_off(organization_id: int, conversation_id: int, *, service_id: int | No
             service = Service.objects.for_org(organization_id).filter(pk=service_id).first()
             if service is None:
                 raise TicketError(_("Unknown service."), field="service_id", code="not_found")
-        channel = conversation.channel
-        with translation.override(channel.organization.language):
-            ticket = _into_ticket(conversation, channel, service, note, actor)
-        conversation.state, conversation.ticket = BotState.HANDED_OFF, ticket
-        conversation.handed_off_at = timezone.now()
-        conversation.save(update_fields=["state", "ticket", "handed_off_at"])
-    _after_opening(channel, ticket)
+        with translation.override(conversation.channel.organization.language):
+            bot_name = conversation.bot.name if conversation.bot else _("bot")
+            text = _("Handed off by the bot %(bot)s.") % {"bot": bot_name}
+            if note.strip():
+                text = f"{text} {note.strip()[:2000]}"
+            ticket = _into_ticket(conversation, service, text, actor, {"reason": "handoff"})
+    _after_opening(conversation.channel, ticket)
     return HandOff(ticket, created=True)
 
 
-def _into_ticket(conversation: BotConversation, channel: Channel, service: Service | None,
-                 note: str, actor: Actor) -> Ticket:
+def hand_off_without_bot(organization_id: int, conversation_id: int, *, text: str,
+                         reason: dict[str, Any], actor: Actor,
+                         due_by: datetime | None = None) -> Ticket | None:
+    """Atende hands the conversation to the queue because the bot failed it (`text`: the
+    system entry, in the organisation's language; `reason`: the audit line). With `due_by`
+    only if, under the row lock, it is still with the bot and its answer timeout passed by
+    then: a bot that answered or handed off meanwhile wins. None when nothing was done."""
+    with transaction.atomic():
+        conversation = _locked(organization_id, conversation_id)
+        if conversation.state != BotState.AT_BOT:
+            return None
+        if due_by is not None and (conversation.hand_off_due_at is None
+                                   or conversation.hand_off_due_at > due_by):
+            return None
+        with translation.override(conversation.channel.organization.language):
+            ticket = _into_ticket(conversation, None, text, actor, reason)
+    _after_opening(conversation.channel, ticket)
+    return ticket
+
+
+def _locked(organization_id: int, conversation_id: int) -> BotConversation:
+    return (BotConversation.objects.for_org(organization_id)
+            .select_for_update(of=("self",))
+            .select_related("channel__organization", "bot").get(pk=conversation_id))
+
+
+def _into_ticket(conversation: BotConversation, service: Service | None, text: str,
+                 actor: Actor, reason: dict[str, Any]) -> Ticket:
+    """The conversation's messages as a ticket, the system entry `text`, the audit line;
+    the conversation marked handed off. Inside the caller's transaction, row locked."""
+    channel = conversation.channel
     entries = list(conversation.entries.select_related("event").order_by("created_at", "id"))
     ticket: Ticket | None = None
     bot_answers = []
@@ -257,17 +314,20 @@ def _into_ticket(conversation: BotConversation, channel: Channel, service: Servi
             delivery_status=DeliveryStatus.SENT, created_at=entry.created_at,
             sent_at=entry.created_at)
         emit(ticket.organization_id, "message.created", message_payload(answer))
-    bot_name = conversation.bot.name if conversation.bot else _("bot")
-    text = _("Handed off by the bot %(bot)s.") % {"bot": bot_name}
-    if note.strip():
-        text = f"{text} {note.strip()[:2000]}"
     system = Message.objects.create(
         organization_id=ticket.organization_id, ticket=ticket, direction=Direction.SYSTEM,
         channel=channel, delivery_status=DeliveryStatus.RECEIVED, text=text)
     emit(ticket.organization_id, "message.created", message_payload(system))
+    audit.record(ticket, actor, "bot_handed_off",
+                 after={"bot": conversation.bot.name if conversation.bot else "", **reason})
     if service is not None and service.pk != ticket.service_id:
         ticket = update_ticket(ticket, actor, service=service)
         assignment.assign_on_commit(ticket)
+    conversation.state, conversation.ticket = BotState.HANDED_OFF, ticket
+    conversation.handed_off_at = timezone.now()
+    conversation.waiting_since = conversation.hand_off_due_at = None
+    conversation.save(update_fields=["state", "ticket", "handed_off_at", "waiting_since",
+                                     "hand_off_due_at"])
     return ticket
 
 

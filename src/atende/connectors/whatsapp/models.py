@@ -1,5 +1,6 @@
 """What the WhatsApp channel needs beyond the shared ticket models."""
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -85,6 +86,11 @@ class Bot(TenantModel):
     webhook_url = models.URLField(_("webhook URL"), max_length=1000)
     encrypted_secret = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
+    answer_timeout_minutes = models.PositiveIntegerField(
+        _("answer timeout (minutes)"), default=15,
+        validators=[MaxValueValidator(7 * 24 * 60)], help_text=_(
+            "When the customer writes and the bot neither answers nor hands off within these "
+            "minutes, the conversation goes to the queue by itself. 0: never."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -114,7 +120,11 @@ class BotState(models.TextChoices):
 class BotConversation(TenantModel):
     """A customer's conversation while it is with the bot, before any ticket exists. At most
     one per channel and number is with the bot at a time (partial unique index, also the
-    lookup path of every inbound message)."""
+    lookup path of every inbound message).
+
+    `waiting_since` is the customer's oldest message the bot has not answered yet, and
+    `hand_off_due_at` when the conversation goes to the queue by itself if the bot stays
+    silent (the bot's answer timeout; None: never). Both are cleared by the bot's answer."""
 
     channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE,
                                 related_name="+")
@@ -126,6 +136,8 @@ class BotConversation(TenantModel):
                                on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     handed_off_at = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    hand_off_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("bot conversation")
@@ -134,6 +146,9 @@ class BotConversation(TenantModel):
             models.UniqueConstraint(fields=["channel", "number"], condition=Q(state="bot"),
                                     name="whatsapp_one_bot_conversation"),
         ]
+        # The timeout sweep's path: only conversations still with the bot are indexed.
+        indexes = [models.Index(fields=["hand_off_due_at"], condition=Q(state="bot"),
+                                name="whatsapp_bot_hand_off_due")]
 
     def __str__(self) -> str:
         return f"{self.number} ({self.state})"

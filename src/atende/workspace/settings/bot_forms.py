@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from atende.connectors.whatsapp.bot_timeout import apply_new_timeout
 from atende.connectors.whatsapp.models import Bot
 from atende.workspace.settings.forms import TenantModelForm
 
@@ -21,7 +22,18 @@ class BotForm(TenantModelForm):
 
     class Meta:
         model = Bot
-        fields = ["bot_id", "name", "webhook_url"]
+        fields = ["bot_id", "name", "webhook_url", "answer_timeout_minutes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left blank: the default timeout (an integration that creates bots need not know it).
+        self.fields["answer_timeout_minutes"].required = False
+
+    def clean_answer_timeout_minutes(self) -> int:
+        value = self.cleaned_data.get("answer_timeout_minutes")
+        if value is None:
+            return int(Bot._meta.get_field("answer_timeout_minutes").get_default())
+        return int(value)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -36,4 +48,6 @@ class BotForm(TenantModelForm):
             bot.secret = self.cleaned_data["signing_secret"]
         if commit:
             bot.save()
+            if "answer_timeout_minutes" in self.changed_data and self.instance.pk:
+                apply_new_timeout(bot, bot.answer_timeout_minutes)
         return bot

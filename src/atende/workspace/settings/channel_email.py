@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from atende.connectors.email.mailbox_status import mailbox_status
 from atende.connectors.email.settings_form import EmailChannelForm
 from atende.connectors.models import Channel
 from atende.tenancy.models import Organization, User
@@ -17,6 +18,8 @@ class EmailChannelScreen:
              channel: Channel | None) -> forms.Form:
         form = EmailChannelForm(organization.pk, data=data, channel=channel)
         form.oauth_panel = oauth_panel(channel)  # type: ignore[attr-defined]
+        # Read from what the poller and the IDLE watcher record: no mail server contacted.
+        form.mailbox_status = mailbox_status(channel) if channel else None  # type: ignore[attr-defined]
         return form
 
     def create(self, organization: Organization, form: forms.Form,

@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.connectors.email.mailbox_status import mailbox_status
 from atende.connectors.email.models import MailboxState
 from atende.connectors.models import (
     Channel,
@@ -139,6 +140,7 @@ def _health(channel: Channel) -> dict[str, Any]:
     if channel.kind == ChannelKind.EMAIL:
         health["mailboxes"] = list(MailboxState.objects.for_org(org_id)
                                    .filter(channel=channel).order_by("folder"))
+        health["mailbox_status"] = mailbox_status(channel)
     if channel.kind == ChannelKind.WHATSAPP:
         health["webhook_url"] = webhook_url(channel)
     return health

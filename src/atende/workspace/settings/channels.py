@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.connectors.email.mailbox_status import mailbox_statuses
 from atende.connectors.models import Channel, ChannelKind, InboundStatus
 from atende.connectors.registry import UnknownChannelKind, get_connector
 from atende.workspace.access import settings_required
@@ -31,11 +32,14 @@ def _channel(request: HttpRequest, pk: int) -> Channel:
 @settings_required
 def channel_list(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=7)
-    channels = (Channel.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
-                .select_related("service").order_by("kind", "name")
-                .annotate(quarantined=Count("inbound_events", filter=Q(
-                    inbound_events__status=InboundStatus.QUARANTINED,
-                    inbound_events__received_at__gte=since))))
+    channels = list(Channel.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
+                    .select_related("service").order_by("kind", "name")
+                    .annotate(quarantined=Count("inbound_events", filter=Q(
+                        inbound_events__status=InboundStatus.QUARANTINED,
+                        inbound_events__received_at__gte=since))))
+    statuses = mailbox_statuses(channels)  # two queries for all the e-mail channels
+    for channel in channels:
+        channel.mailbox_status = statuses.get(channel.pk)  # type: ignore[attr-defined]
     kinds = [(k, label) for k, label in ChannelKind.choices if k in CHANNEL_SCREENS]
     return render(request, "workspace/settings/channels.html", {
         "channels": channels, "kinds": kinds, "editable": set(CHANNEL_SCREENS),

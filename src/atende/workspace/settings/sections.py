@@ -28,6 +28,10 @@ def _minutes(value: int | None) -> Any:
     return value if value else "—"
 
 
+def _timeout(value: int) -> Any:
+    return value if value else _("Never")
+
+
 def _linked(attr: str) -> Any:
     """The channels or services of a policy's (prefetched) links."""
     return lambda links: ", ".join(str(getattr(link, attr)) for link in links.all()) or "—"
@@ -95,7 +99,8 @@ SECTIONS = [
         empty=_("No bots yet. A bot receives the new WhatsApp conversations of channels "
                 "with \"Return to bot\" on, and hands them off to the queue through the API."),
         columns=(Column("name", _("Name")), Column("bot_id", _("Bot id")),
-                 Column("webhook_url", _("Webhook URL"))),
+                 Column("webhook_url", _("Webhook URL")),
+                 Column("answer_timeout_minutes", _("Answer timeout (min)"), _timeout)),
     ),
     Section(
         slug="sla-policies", model=SlaPolicy, form=sla_forms.SlaPolicyForm,
