@@ -22,6 +22,7 @@ and the caller redoes the run one message at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -170,8 +171,8 @@ class _Run:
             created = True
         else:
             message = self._message(ticket, contact, inbound, html, sent_at)
+            reopened = self._touch(ticket)  # its events come first, as in `ingest`
             self._emit_message(message)
-            reopened = self._touch(ticket)
         for key in sorted(_keys(inbound)):
             if key not in self.key_tickets:
                 self.key_tickets[key] = ticket
@@ -239,6 +240,8 @@ class _Run:
             self.touched[ticket.pk] = ticket
             self.touched_fields |= fields
         payload = ticket_payload(ticket, list(self.tags[ticket.pk or id(ticket)]))
+        if ticket.pk is None:  # `ingest` would have read it back: datetimes come in UTC
+            payload["created_at"] = ticket.created_at.astimezone(UTC).isoformat()
         self.ticket_payloads.append((payload, ticket))
         self.events.append(("ticket.updated", payload))
         if before != ticket.status:
