@@ -25,6 +25,7 @@ import json
 import math
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,7 @@ from bench.api_create import (
     tail,
     wait_ready,
 )
-from bench.loadgen import matching_cpu_seconds, run_load, tree_cpu_by_process
+from bench.loadgen import matching_cpu_seconds, run_load, tree_cpu_by_process, tree_pids
 
 SETUP = """
 from atende.connectors.models import Channel, ChannelKind
@@ -186,10 +187,19 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         while processed_count(pg_url, channel_id) < opts.warmup:
             time.sleep(0.5)
         log(f"measured: {opts.events} events, {opts.concurrency} clients")
+        workers = tree_pids([p.pid for p in procs[1:]])
+        if opts.backlog:  # the workers wait: the whole measured phase becomes a backlog
+            for pid in workers:
+                os.kill(pid, signal.SIGSTOP)
         cpu_before = cpu_snapshot(procs, db)
         started = time.monotonic()
         load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
                         concurrency=opts.concurrency, max_seconds=600, expect=200)
+        if opts.backlog:
+            log(f"backlog of {load.ok} events stored; workers resumed")
+            started = time.monotonic()
+            for pid in workers:
+                os.kill(pid, signal.SIGCONT)
         target = opts.warmup + load.ok
         deadline = time.monotonic() + opts.process_timeout
         done = processed_count(pg_url, channel_id)
@@ -204,7 +214,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         result = {
             "machine": machine(), "web_workers": opts.web_workers,
             "worker_threads": opts.worker_threads, "worker_procs": opts.worker_procs,
-            "concurrency": opts.concurrency,
+            "concurrency": opts.concurrency, "backlog": opts.backlog,
             "events": load.requests, "acknowledged": load.ok, "errors": load.errors,
             "error_samples": load.error_samples[:3],
             "ack_rate": round(load.rate, 1), "ack_p50_ms": round(load.percentile(50), 2),
@@ -242,6 +252,9 @@ def main() -> int:
     parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--sse-rate", type=float, default=100)
     parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")
+    parser.add_argument("--backlog", action="store_true",
+                        help="hold the workers during the measured phase, then time how fast "
+                             "they process the stored backlog (processing capacity alone)")
     parser.add_argument("--json", type=Path)
     opts = parser.parse_args()
     result = run(opts)

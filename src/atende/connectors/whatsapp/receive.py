@@ -185,7 +185,7 @@ def _ingest_events(channel: Channel, pending: list[tuple[InboundEvent, InboundMe
         # still pending, locked until this commits.
         claimed = set(InboundEvent.objects.select_for_update().filter(
             pk__in=[e.pk for e, _m in pending], status__in=PENDING,
-        ).values_list("pk", flat=True))
+        ).order_by("pk").values_list("pk", flat=True))  # in id order: no deadlock
         pending = [(e, m) for e, m in pending if e.pk in claimed]
         results = ingest_many(channel, [m for _e, m in pending], first_delivery=False)
         now = timezone.now()

@@ -142,7 +142,7 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
                 results.extend(ingest_batch.ingest_run(channel, run,
                                                        first_delivery=first_delivery))
         except Exception:  # e.g. a concurrent insert of the same contact: one by one
-            logger.info("set-based ingest of %s messages on channel %s failed; one by one",
+            logger.warning("set-based ingest of %s messages on channel %s failed; one by one",
                         len(run), channel.pk, exc_info=True)
             results.extend(_ingest_one(channel, inbound, first_delivery) for inbound in run)
         start = end
