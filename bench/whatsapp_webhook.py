@@ -269,7 +269,7 @@ def main() -> int:
     parser.add_argument("--worker-procs", type=int, default=1,
                         help="`atende worker` processes (the first runs periodic jobs)")
     parser.add_argument("--process-timeout", type=float, default=600)
-    parser.add_argument("--no-worker", action="store_true",
+    parser.add_argument("--no-worker", "--backlog", dest="no_worker", action="store_true",
                         help="pause the workers while the events are acknowledged (the "
                              "acknowledgement alone), then time their processing")
     parser.add_argument("--sse-rate", type=float, default=100)

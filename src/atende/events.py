@@ -1,11 +1,11 @@
 """Domain events: one call inside a service's transaction fans out to the realtime outbox
 and to webhook subscriptions. Nothing leaves the process before the transaction commits."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from atende.realtime.publish import publish
-from atende.webhooks.services import fan_out
+from atende.realtime.publish import publish, publish_many
+from atende.webhooks.services import fan_out, fan_out_many
 
 Listener = Callable[[int, str, dict[str, Any]], None]
 _listeners: dict[str, list[Listener]] = {}
@@ -25,3 +25,13 @@ def emit(organization_id: int, event_type: str, payload: dict[str, Any]) -> None
     fan_out(organization_id, event_type, payload)
     for listener in _listeners.get(event_type, ()):
         listener(organization_id, event_type, payload)
+
+
+def emit_many(organization_id: int, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """`emit` for several events, in order: one outbox INSERT and one deliveries INSERT
+    whatever their number (batched ingest)."""
+    publish_many(organization_id, events)
+    fan_out_many(organization_id, events)
+    for event_type, payload in events:
+        for listener in _listeners.get(event_type, ()):
+            listener(organization_id, event_type, payload)

@@ -1,6 +1,9 @@
 """Write paths for contacts: find-or-create by identity, merge."""
 
+from collections.abc import Collection, Sequence
+
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact, ContactIdentity
@@ -34,6 +37,36 @@ def find_or_create_contact(
     except IntegrityError:
         identity = ContactIdentity.objects.for_org(organization).get(kind=kind, value=value)
         return _resolve_merged(identity.contact)
+
+
+def contacts_by_identity(organization: Organization,
+                         identities: Collection[tuple[str, str]]) -> dict[tuple[str, str], Contact]:
+    """The contacts owning these normalised (kind, value) identities, in one query (merged
+    contacts resolved to the one they were merged into). Missing identities are absent."""
+    if not identities:
+        return {}
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in identities:
+        by_kind.setdefault(kind, set()).add(value)
+    match = Q()
+    for kind, values in by_kind.items():
+        match |= Q(kind=kind, value__in=sorted(values))
+    found = (ContactIdentity.objects.for_org(organization).select_related("contact")
+             .filter(match))
+    return {(i.kind, i.value): _resolve_merged(i.contact) for i in found}
+
+
+def create_contacts(organization: Organization,
+                    new: Sequence[tuple[str, str, Contact]]) -> None:
+    """Insert new contacts and their (kind, normalised value) identity with two statements.
+    No fallback here: a concurrent insert of the same identity raises IntegrityError, and
+    the caller redoes its work one message at a time (`find_or_create_contact`)."""
+    if not new:
+        return
+    Contact.objects.bulk_create([contact for _kind, _value, contact in new])
+    ContactIdentity.objects.bulk_create([
+        ContactIdentity(organization=organization, contact=contact, kind=kind, value=value)
+        for kind, value, contact in new])
 
 
 def add_identity(contact: Contact, kind: str, raw_value: str) -> ContactIdentity:

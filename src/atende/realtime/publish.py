@@ -1,5 +1,6 @@
 """The write side of the realtime port: `publish` inside a transaction, delivered on commit."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -18,3 +19,20 @@ def publish(organization_id: int, event_type: str, payload: dict[str, Any]) -> E
     event = Event.objects.create(organization_id=organization_id, type=event_type, payload=payload)
     transaction.on_commit(lambda: get_broker().announce(event), robust=True)
     return event
+
+
+def publish_many(organization_id: int,
+                 events: Sequence[tuple[str, dict[str, Any]]]) -> list[Event]:
+    """`publish` for several events in order, with one INSERT (batched ingest)."""
+    if not events:
+        return []
+    rows = Event.objects.bulk_create(
+        [Event(organization_id=organization_id, type=t, payload=p) for t, p in events])
+
+    def announce() -> None:
+        broker = get_broker()
+        for event in rows:
+            broker.announce(event)
+
+    transaction.on_commit(announce, robust=True)
+    return rows

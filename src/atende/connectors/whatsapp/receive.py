@@ -11,10 +11,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 
+from atende.connectors.base import InboundMessage
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import bot, inbound
 from atende.connectors.whatsapp.client import ProviderError
@@ -24,12 +28,15 @@ from atende.connectors.whatsapp.templates import send_event_template
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
-from atende.tickets.services.ingest import ingest
+from atende.tickets.services.ingest import ingest, ingest_many
 from atende.tickets.services.replies import update_delivery_status
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # media downloads and statuses that overtook their message
 PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
+DRAIN_BATCH = 500  # events per transaction of a drain
+DRAIN_ROUNDS = 20  # then the drain hands over to a new task
+DRAIN_FLAG_SECONDS = 60  # a lost drain task delays the channel's processing at most this
 
 
 def store_events(channel: Channel, payload: Any) -> list[int]:
@@ -53,11 +60,40 @@ def store_events(channel: Channel, payload: Any) -> list[int]:
 
 
 def schedule_processing(channel_id: int, event_ids: list[int]) -> None:
-    """Have stored events processed (on commit: the task backend enqueues on commit). The
-    one contract between the acknowledgement path and the processing side."""
-    from atende.connectors.whatsapp.tasks import process_whatsapp_events
+    """Have stored events processed, once the storing transaction commits. The one contract
+    between the acknowledgement path and the processing side.
 
-    process_whatsapp_events.enqueue(sorted(event_ids))
+    Processing drains the channel: one task takes every pending event of the channel
+    (`drain_channel`). With a shared cache (Redis) a flag per channel says "a drain is
+    queued and has not started reading yet", so a burst of webhook bodies enqueues one task,
+    not one per body; the drain clears the flag before it reads, so an event committed
+    after that enqueues the next drain. The flag is set after commit on purpose: set
+    before, a drain could clear it and read between the set and the commit, and miss the
+    event. With a per-process cache (the embedded profile) every body enqueues a drain."""
+    if event_ids:
+        ids = sorted(event_ids)
+        transaction.on_commit(lambda: _request_drain(channel_id, ids))
+
+
+def _shared_cache() -> bool:
+    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
+
+
+def _drain_flag(channel_id: int) -> str:
+    return f"whatsapp:drain-queued:{int(channel_id)}"
+
+
+def _request_drain(channel_id: int, event_ids: list[int]) -> None:
+    from atende.connectors.whatsapp.tasks import drain_whatsapp_channel
+
+    if _shared_cache():
+        try:
+            if not cache.add(_drain_flag(channel_id), 1, DRAIN_FLAG_SECONDS):
+                return  # a queued drain will read these events
+        except Exception:  # the cache is down: enqueue anyway, never lose the events
+            logger.warning("WhatsApp drain flag of channel %s not set", channel_id,
+                           exc_info=True)
+    drain_whatsapp_channel.enqueue(channel_id, event_ids)
 
 
 def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
@@ -75,16 +111,119 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
     return event
 
 
-def process_events(event_ids: list[int]) -> list[str]:
-    """Process the events of one webhook body, oldest first (ids follow arrival order)."""
-    results = []
-    for event_id in sorted(event_ids):
+def drain_channel(channel_id: int, event_ids: list[int] | None = None) -> int:
+    """Process every pending event of a channel, oldest first, DRAIN_BATCH at a time
+    (message events ingested together, see `process_batch`). `event_ids`: events the
+    webhook named, processed even when quarantined (a redelivery retries them). Events
+    waiting for a delayed retry (`_later`) are left to it. Returns how many were taken."""
+    if _shared_cache():
         try:
-            results.append(process_event(event_id))
-        except Exception:  # one bad event must not keep the body's others from processing
-            logger.exception("WhatsApp event %s could not be processed", event_id)
-            results.append("error")
-    return results
+            cache.delete(_drain_flag(channel_id))  # before reading: see schedule_processing
+        except Exception:
+            logger.warning("WhatsApp drain flag of channel %s not cleared", channel_id,
+                           exc_info=True)
+    channel = Channel.objects.select_related(
+        "organization", "business_calendar", "service").filter(pk=channel_id).first()
+    if channel is None:
+        return 0
+    named = sorted(set(event_ids or ()))
+    taken = 0
+    for _round in range(DRAIN_ROUNDS):
+        fresh = Q(status=InboundStatus.RECEIVED, error="")
+        if named:
+            fresh |= Q(pk__in=named, status__in=PENDING)
+        events = list(InboundEvent.objects.filter(fresh, channel=channel)
+                      .order_by("pk")[:DRAIN_BATCH])
+        named = []
+        process_batch(channel, events)
+        taken += len(events)
+        if len(events) < DRAIN_BATCH:
+            return taken
+    _request_drain(channel_id, [])  # a long backlog: let other tasks run in between
+    return taken
+
+
+def process_events(event_ids: list[int]) -> list[str]:
+    """Process the events of one webhook body, oldest first (ids follow arrival order).
+    Kept for tasks enqueued before the drain existed; batched like a drain."""
+    events = list(InboundEvent.objects.select_related(
+        "channel__organization", "channel__business_calendar", "channel__service",
+    ).filter(pk__in=event_ids).order_by("pk"))
+    by_channel: dict[int, list[InboundEvent]] = {}
+    for event in events:
+        by_channel.setdefault(event.channel_id, []).append(event)
+    for channel_events in by_channel.values():
+        process_batch(channel_events[0].channel, channel_events)
+    return [str(e.status) for e in events]
+
+
+def process_batch(channel: Channel, events: list[InboundEvent]) -> None:
+    """Process loaded events of one channel in order. Statuses and errors one by one;
+    customer messages are routed (bot), converted (media downloaded, per event) and then
+    ingested together with `ingest_many`, their events finished in the same transaction.
+    Never raises for one bad event: it is quarantined with the reason."""
+    pending: list[tuple[InboundEvent, InboundMessage]] = []
+    with translation.override(channel.organization.language):
+        for event in events:
+            if event.status not in PENDING:
+                continue
+            try:
+                if event.payload.get("kind") == "message":
+                    message = _prepare(event, channel, 0)
+                    if message is not None:
+                        pending.append((event, message))
+                else:
+                    _process_loaded(event, channel, 0)
+            except Exception as exc:
+                _quarantine(event, channel, exc)
+        if pending:
+            _ingest_events(channel, pending)
+
+
+def _ingest_events(channel: Channel, pending: list[tuple[InboundEvent, InboundMessage]]
+                   ) -> None:
+    with transaction.atomic():
+        # Another drain (or a retry) may have processed some meanwhile: take only those
+        # still pending, locked until this commits.
+        claimed = set(InboundEvent.objects.select_for_update().filter(
+            pk__in=[e.pk for e, _m in pending], status__in=PENDING,
+        ).order_by("pk").values_list("pk", flat=True))  # in id order: no deadlock
+        pending = [(e, m) for e, m in pending if e.pk in claimed]
+        results = ingest_many(channel, [m for _e, m in pending], first_delivery=False)
+        now = timezone.now()
+        for (event, _message), result in zip(pending, results, strict=True):
+            if isinstance(result, Exception):
+                event.status, event.error, event.message = (
+                    InboundStatus.QUARANTINED, _reason(event, channel, result), None)
+            else:
+                event.status = (InboundStatus.DUPLICATE if result.duplicate
+                                else InboundStatus.PROCESSED)
+                event.error, event.message = "", result.message
+            event.processed_at = now
+        InboundEvent.objects.bulk_update([e for e, _m in pending],
+                                         ["status", "error", "message", "processed_at"])
+    for result in results:  # after commit, in order, as each event did before
+        if isinstance(result, Exception):
+            continue
+        try:
+            if result.created_ticket:
+                confirm_opening(channel, result.ticket)
+            if not result.duplicate:
+                _out_of_hours(channel, result.ticket, result.message)
+        except Exception:  # the message is stored; a notice failing must not stop others
+            logger.exception("WhatsApp notices for ticket %s failed", result.ticket.pk)
+
+
+def _reason(event: InboundEvent, channel: Channel, exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return ("ValidationError: " + " ".join(str(m) for m in exc.messages))[:4000]
+    logger.error("WhatsApp event %s of channel %s failed", event.pk, channel.pk,
+                 exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"[:4000]
+
+
+def _quarantine(event: InboundEvent, channel: Channel, exc: Exception) -> str:
+    return _finish(event, InboundStatus.QUARANTINED, _reason(event, channel, exc))
 
 
 def process_event(event_id: int, attempt: int = 0) -> str:
@@ -96,21 +235,21 @@ def process_event(event_id: int, attempt: int = 0) -> str:
     if event.status not in PENDING:
         return str(event.status)
     channel = event.channel
-    kind = event.payload.get("kind")
     with translation.override(channel.organization.language):
         try:
-            if kind == "message":
-                return _message(event, channel, attempt)
-            if kind == "status":
-                return _status(event, channel, attempt)
-            return _finish(event, InboundStatus.QUARANTINED,
-                           f"provider error: {event.payload.get('errors')}"[:4000])
-        except ValidationError as exc:
-            return _finish(event, InboundStatus.QUARANTINED, "ValidationError: "
-                           + " ".join(str(m) for m in exc.messages))
+            return _process_loaded(event, channel, attempt)
         except Exception as exc:
-            logger.exception("WhatsApp event %s of channel %s failed", event.pk, channel.pk)
-            return _finish(event, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
+            return _quarantine(event, channel, exc)
+
+
+def _process_loaded(event: InboundEvent, channel: Channel, attempt: int) -> str:
+    kind = event.payload.get("kind")
+    if kind == "message":
+        return _message(event, channel, attempt)
+    if kind == "status":
+        return _status(event, channel, attempt)
+    return _finish(event, InboundStatus.QUARANTINED,
+                   f"provider error: {event.payload.get('errors')}"[:4000])
 
 
 def reprocess_event(event: InboundEvent) -> None:
@@ -128,18 +267,28 @@ def reprocess_event(event: InboundEvent) -> None:
     process_event(event.pk)
 
 
-def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
+def _prepare(event: InboundEvent, channel: Channel, attempt: int) -> InboundMessage | None:
+    """The message to ingest, or None when the event is finished (kept at the bot) or
+    waits for a retry (media download)."""
     at_bot = bot.route(event, channel)
     if at_bot is not None:  # no ticket yet: the bot has the conversation
-        return _finish(event, InboundStatus.PROCESSED,
-                       f"with the bot (conversation {at_bot.conversation_id})")
+        _finish(event, InboundStatus.PROCESSED,
+                f"with the bot (conversation {at_bot.conversation_id})")
+        return None
     try:
-        message = inbound.to_inbound(channel, event.payload)
+        return inbound.to_inbound(channel, event.payload)
     except ProviderError as exc:
         if exc.retryable and attempt + 1 < MAX_ATTEMPTS:
-            return _later(event, attempt, f"media download: {exc}")
+            _later(event, attempt, f"media download: {exc}")
+            return None
         logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
-        message = inbound.to_inbound(channel, event.payload, media_error=str(exc))
+        return inbound.to_inbound(channel, event.payload, media_error=str(exc))
+
+
+def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
+    message = _prepare(event, channel, attempt)
+    if message is None:
+        return str(event.status)
     result = ingest(message, channel)
     if result.created_ticket:
         confirm_opening(channel, result.ticket)
@@ -194,7 +343,9 @@ def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
 
 
 def _later(event: InboundEvent, attempt: int, error: str) -> str:
-    InboundEvent.objects.filter(pk=event.pk).update(error=error[:4000])
+    # The error also marks the event as waiting for its delayed retry: drains skip it.
+    event.error = error[:4000] or "retry"
+    InboundEvent.objects.filter(pk=event.pk).update(error=event.error)
     from atende.connectors.whatsapp.tasks import process_whatsapp_event
 
     run_after = timezone.now() + timedelta(seconds=5 * 2 ** attempt)
@@ -204,6 +355,8 @@ def _later(event: InboundEvent, attempt: int, error: str) -> str:
 
 def _finish(event: InboundEvent, status: str, error: str = "",
             message: Message | None = None) -> str:
+    event.status, event.error, event.message = status, error[:4000], message
+    event.processed_at = timezone.now()
     InboundEvent.objects.filter(pk=event.pk).update(
-        status=status, error=error[:4000], message=message, processed_at=timezone.now())
+        status=status, error=event.error, message=message, processed_at=event.processed_at)
     return status

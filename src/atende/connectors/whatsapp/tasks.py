@@ -22,3 +22,9 @@ def send_ticket_event_template(organization_id: int, ticket_id: int, event: str)
 @task
 def forward_to_bot(entry_id: int, attempt: int = 0) -> None:
     bot.forward(entry_id, attempt)
+
+
+@task
+def drain_whatsapp_channel(channel_id: int, event_ids: list[int] | None = None) -> None:
+    """Every pending event of a channel, in batches (see receive.schedule_processing)."""
+    receive.drain_channel(channel_id, event_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from atende.tickets.services.actor import Actor
 from atende.tickets.services.attachments import store_attachment
 from atende.tickets.services.create import open_ticket
 
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -117,15 +119,43 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
 
     Each item ends as its IngestResult or as the exception that stopped it; a failed item is
     rolled back alone and never keeps the others from being stored. Same semantics as
-    calling `ingest` for each message in turn."""
+    calling `ingest` for each message in turn.
+
+    Consecutive plain messages (`ingest_batch.batchable`) go through the set-based path
+    with a constant number of statements per run; the others through `ingest`, in order.
+    If a set-based run fails unexpectedly it is redone message by message."""
+    from atende.tickets.services import ingest_batch
+
     results: list[IngestResult | Exception] = []
-    for inbound in inbounds:
+    start = 0
+    while start < len(inbounds):
+        end = start
+        while end < len(inbounds) and ingest_batch.batchable(inbounds[end], channel):
+            end += 1
+        if end == start:  # an unusual message: the per-message path
+            results.append(_ingest_one(channel, inbounds[start], first_delivery))
+            start += 1
+            continue
+        run = inbounds[start:end]
         try:
             with transaction.atomic():
-                results.append(ingest(inbound, channel, first_delivery=first_delivery))
-        except Exception as exc:  # reported to the caller, who quarantines that item
-            results.append(exc)
+                results.extend(ingest_batch.ingest_run(channel, run,
+                                                       first_delivery=first_delivery))
+        except Exception:  # e.g. a concurrent insert of the same contact: one by one
+            logger.warning("set-based ingest of %s messages on channel %s failed; one by one",
+                        len(run), channel.pk, exc_info=True)
+            results.extend(_ingest_one(channel, inbound, first_delivery) for inbound in run)
+        start = end
     return results
+
+
+def _ingest_one(channel: Channel, inbound: InboundMessage,
+                first_delivery: bool) -> IngestResult | Exception:
+    try:
+        with transaction.atomic():
+            return ingest(inbound, channel, first_delivery=first_delivery)
+    except Exception as exc:  # reported to the caller, who quarantines that item
+        return exc
 
 
 @transaction.atomic

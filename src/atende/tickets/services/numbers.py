@@ -45,14 +45,25 @@ def ensure_sequences(**_: object) -> None:
 
 
 def allocate_number(organization_id: int) -> int:
+    return allocate_numbers(organization_id, 1)[0]
+
+
+def allocate_numbers(organization_id: int, count: int) -> list[int]:
+    """`count` new numbers in ascending order, in one statement (batched ingest)."""
+    if count <= 0:
+        return []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval(%s)", [_sequence_name(organization_id)])
-        else:
-            cursor.execute(
-                "UPDATE tenancy_organization SET last_ticket_number = last_ticket_number + 1 "
-                "WHERE id = %s RETURNING last_ticket_number",
-                [organization_id],
-            )
-        row = cursor.fetchone()
-        return int(row[0])
+            if count == 1:
+                cursor.execute("SELECT nextval(%s)", [_sequence_name(organization_id)])
+            else:
+                cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)",
+                               [_sequence_name(organization_id), int(count)])
+            return sorted(int(row[0]) for row in cursor.fetchall())
+        cursor.execute(
+            "UPDATE tenancy_organization SET last_ticket_number = last_ticket_number + %s "
+            "WHERE id = %s RETURNING last_ticket_number",
+            [int(count), organization_id],
+        )
+        last = int(cursor.fetchone()[0])
+        return list(range(last - count + 1, last + 1))

@@ -1,0 +1,295 @@
+"""Set-based ingest: a run of plain messages of one channel with a constant number of
+statements, whatever the run's length (`ingest_many` calls it).
+
+The outcome is the per-message `ingest` applied to each message in turn: the same
+contacts, tickets, messages, thread references, audit entries and events (types, payloads
+and order). It is reached in three steps:
+
+1. read what the run needs in bulk: stored duplicates, contacts by identity, thread
+   references, the tickets they lead to (locked), their tags, the SLA policy;
+2. decide each message in Python, in order, against that state and what earlier messages
+   of the run changed (a new customer's second message joins the ticket the first opened;
+   a key keeps its first ticket, as `ON CONFLICT DO NOTHING` does);
+3. write with one statement per table (numbers from one counter update), then the events
+   with one outbox insert and one webhook-deliveries insert.
+
+Only plain messages qualify (`batchable`): attachments, extra identities and ticket
+numbers go through `ingest`. An invalid identity fails its message alone before anything
+is written; anything unexpected (a concurrent insert of the same contact, say) is raised,
+and the caller redoes the run one message at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from atende.connectors.base import InboundMessage
+from atende.connectors.models import Channel
+from atende.contacts.identities import normalize_identity
+from atende.contacts.models import Contact
+from atende.contacts.services import contacts_by_identity, create_contacts
+from atende.events import emit_many
+from atende.tickets.models import (
+    OPEN_STATUSES,
+    AuditEntry,
+    Direction,
+    Message,
+    Priority,
+    SlaPolicy,
+    Status,
+    ThreadReference,
+    Ticket,
+)
+from atende.tickets.payloads import message_payload, ticket_payload
+from atende.tickets.services import assignment, sla
+from atende.tickets.services.ingest import IngestResult, sanitize_html
+from atende.tickets.services.numbers import allocate_numbers
+
+Event = tuple[str, dict[str, Any]]
+
+
+def batchable(inbound: InboundMessage, channel: Channel) -> bool:
+    """A message the set-based path handles (the common case of every channel)."""
+    return (inbound.channel_id == channel.pk and not inbound.attachments
+            and not inbound.extra_identities and inbound.ticket_number is None)
+
+
+def _keys(inbound: InboundMessage) -> set[str]:
+    return {k[:500] for k in (*inbound.thread_keys, inbound.thread_key) if k}
+
+
+class _Run:
+    """The state of one run while its messages are decided, and what is to be written."""
+
+    def __init__(self, channel: Channel, inbounds: Sequence[InboundMessage],
+                 first_delivery: bool) -> None:
+        self.channel = channel
+        self.org = channel.organization
+        self.actor_label = f"channel:{channel.pk}"[:200]
+        self.inbounds = inbounds
+        self.first_delivery = first_delivery
+        self.new_contacts: list[tuple[str, str, Contact]] = []
+        self.new_tickets: list[Ticket] = []
+        self.touched: dict[int, Ticket] = {}  # stored tickets changed by the run
+        self.touched_fields: set[str] = set()
+        self.messages: list[Message] = []
+        self.audit: list[AuditEntry] = []
+        self.references: list[ThreadReference] = []
+        self.events: list[Event] = []
+        # Payloads built before the rows have ids: patched once they are inserted.
+        self.ticket_payloads: list[tuple[dict[str, Any], Ticket]] = []
+        self.message_payloads: list[tuple[dict[str, Any], Message]] = []
+        self._policy: tuple[SlaPolicy | None] | None = None
+
+    # --- step 1: bulk reads -------------------------------------------------------------
+    def load(self) -> None:
+        external_ids = sorted({i.external_id for i in self.inbounds if i.external_id})
+        self.stored: dict[str, Message] = {}
+        if external_ids and not self.first_delivery:
+            # The redundant `<> ''` lets SQLite use the partial unique index (see ingest).
+            self.stored = {m.external_id: m for m in Message.objects.filter(
+                ~Q(external_id=""), channel=self.channel, external_id__in=external_ids,
+            ).select_related("ticket")}
+        self.identities: list[tuple[str, str] | ValidationError] = []
+        for inbound in self.inbounds:
+            try:
+                value = normalize_identity(inbound.contact.kind, inbound.contact.value)
+            except ValidationError as exc:
+                self.identities.append(exc)
+            else:
+                self.identities.append((inbound.contact.kind, value))
+        self.contacts = contacts_by_identity(
+            self.org, {i for i in self.identities if isinstance(i, tuple)})
+        keys = sorted(set().union(*(_keys(i) for i in self.inbounds)))
+        refs = dict(ThreadReference.objects.filter(channel=self.channel, key__in=keys)
+                    .values_list("key", "ticket_id")) if keys else {}
+        # Locked in id order: two runs touching the same tickets never deadlock.
+        tickets = {t.pk: t for t in Ticket.objects.select_for_update().filter(
+            organization_id=self.org.pk, pk__in=sorted(set(refs.values()))).order_by("pk")
+        } if refs else {}
+        # Every stored key, also one leading to no ticket here: it keeps its ticket.
+        self.key_tickets: dict[str, Ticket | None] = {k: tickets.get(t) for k, t in refs.items()}
+        self.tags: dict[int, list[str]] = {pk: [] for pk in tickets}
+        if tickets:
+            through = Ticket.tags.through.objects.filter(ticket_id__in=sorted(tickets))
+            for ticket_id, name in through.values_list("ticket_id", "tag__name"):
+                self.tags[ticket_id].append(name)
+            for names in self.tags.values():
+                names.sort()
+
+    def policy(self) -> SlaPolicy | None:
+        """The SLA policy of a ticket opened on this channel (read once per run)."""
+        if self._policy is None:
+            self._policy = (sla.resolve_policy(self.org.pk, self.channel.pk,
+                                               self.channel.service_id),)
+        return self._policy[0]
+
+    # --- step 2: decide each message ------------------------------------------------------
+    def decide(self) -> list[IngestResult | Exception]:
+        results: list[IngestResult | Exception] = []
+        in_run: dict[str, Message] = {}
+        for inbound, identity in zip(self.inbounds, self.identities, strict=True):
+            external_id = inbound.external_id
+            earlier = in_run.get(external_id) or self.stored.get(external_id)
+            if external_id and earlier is not None:
+                results.append(IngestResult(earlier.ticket, earlier, duplicate=True))
+                continue
+            if isinstance(identity, ValidationError):
+                results.append(identity)  # nothing of it was written: it fails alone
+                continue
+            result = self._one(inbound, self._contact(inbound, identity))
+            if external_id:
+                in_run[external_id] = result.message
+            results.append(result)
+        return results
+
+    def _contact(self, inbound: InboundMessage, identity: tuple[str, str]) -> Contact:
+        contact = self.contacts.get(identity)
+        if contact is None:
+            contact = Contact(organization=self.org, name=inbound.contact.name[:200])
+            self.contacts[identity] = contact
+            self.new_contacts.append((*identity, contact))
+        return contact
+
+    def _one(self, inbound: InboundMessage, contact: Contact) -> IngestResult:
+        html = sanitize_html(inbound.html)
+        sent_at = inbound.sent_at or timezone.now()
+        found = [t for k in inbound.thread_keys if (t := self.key_tickets.get(k[:500]))]
+        ticket = max(found, key=lambda t: t.updated_at) if found else None
+        linked_from = None
+        if ticket is not None and ticket.status == Status.CLOSED and not inbound.reopen_closed:
+            linked_from, ticket = ticket, None
+        created = reopened = False
+        if ticket is None:
+            ticket, message = self._open(inbound, contact, html, sent_at, linked_from)
+            created = True
+        else:
+            message = self._message(ticket, contact, inbound, html, sent_at)
+            reopened = self._touch(ticket)  # its events come first, as in `ingest`
+            self._emit_message(message)
+        for key in sorted(_keys(inbound)):
+            if key not in self.key_tickets:
+                self.key_tickets[key] = ticket
+                self.references.append(ThreadReference(
+                    organization=self.org, channel=self.channel, key=key, ticket=ticket))
+        return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
+
+    def _open(self, inbound: InboundMessage, contact: Contact, html: str, sent_at: Any,
+              linked_from: Ticket | None) -> tuple[Ticket, Message]:
+        """What `open_ticket` (and `ingest` around it) does for a new ticket."""
+        channel, now = self.channel, timezone.now()
+        subject = inbound.subject or (inbound.text.strip().splitlines() or [""])[0][:120]
+        ticket = Ticket(
+            organization=self.org, number=0, subject=subject[:300] or "—",
+            description=inbound.text, category="", priority=Priority.NORMAL,
+            status=Status.NEW, contact=contact, channel=channel, service=channel.service,
+            origin=channel.kind, custom_fields={}, created_at=sent_at, updated_at=now,
+            last_inbound_at=now,
+        )
+        ticket.sla_policy = self.policy()  # with its calendar: `track` reads no more
+        sla.track(ticket, now)
+        self.new_tickets.append(ticket)
+        self.tags[id(ticket)] = []
+        message = self._message(ticket, contact, inbound, html, sent_at)
+        self._audit(ticket, "created", after={"status": Status.NEW, "origin": channel.kind})
+        payload = ticket_payload(ticket, [])
+        self.ticket_payloads.append((payload, ticket))
+        self.events.append(("ticket.created", payload))
+        if inbound.text or html:  # `open_ticket`'s description; an empty one emits nothing
+            self._emit_message(message)
+        if linked_from is not None:
+            self._audit(ticket, "linked", after={"ticket": linked_from.pk})
+        return ticket, message
+
+    def _message(self, ticket: Ticket, contact: Contact, inbound: InboundMessage, html: str,
+                 sent_at: Any) -> Message:
+        message = Message(
+            organization=self.org, ticket=ticket, direction=Direction.INBOUND,
+            channel=self.channel, author_contact=contact, text=inbound.text, html=html,
+            external_id=inbound.external_id, created_at=sent_at,
+        )
+        self.messages.append(message)
+        return message
+
+    def _emit_message(self, message: Message) -> None:
+        payload = message_payload(message)
+        self.message_payloads.append((payload, message))
+        self.events.append(("message.created", payload))
+
+    def _touch(self, ticket: Ticket) -> bool:
+        """`ingest._touch_on_inbound`, with its writes and events collected."""
+        before = ticket.status
+        reopened = before not in OPEN_STATUSES
+        now = timezone.now()
+        if reopened or before == Status.PENDING:
+            ticket.status = Status.OPEN
+            self._audit(ticket, "reopened" if reopened else "status_changed", "status",
+                        before, Status.OPEN)
+        ticket.updated_at = now
+        ticket.last_inbound_at = now
+        fields = {"status", "updated_at", "last_inbound_at"}
+        if before != ticket.status:
+            fields.update(sla.track(ticket, now))
+        if ticket.pk is not None:  # a stored ticket; a new one is inserted as it ends
+            self.touched[ticket.pk] = ticket
+            self.touched_fields |= fields
+        payload = ticket_payload(ticket, list(self.tags[ticket.pk or id(ticket)]))
+        if ticket.pk is None:  # `ingest` would have read it back: datetimes come in UTC
+            payload["created_at"] = ticket.created_at.astimezone(UTC).isoformat()
+        self.ticket_payloads.append((payload, ticket))
+        self.events.append(("ticket.updated", payload))
+        if before != ticket.status:
+            changed = {**payload, "previous_status": before}
+            self.ticket_payloads.append((changed, ticket))
+            self.events.append(("ticket.status_changed", changed))
+        return reopened
+
+    def _audit(self, ticket: Ticket, action: str, field: str = "", before: Any = None,
+               after: Any = None) -> None:
+        self.audit.append(AuditEntry(
+            organization=self.org, ticket=ticket, actor_label=self.actor_label,
+            action=action, field=field, before=before, after=after))
+
+    # --- step 3: write --------------------------------------------------------------------
+    def write(self) -> None:
+        create_contacts(self.org, self.new_contacts)
+        numbers = allocate_numbers(self.org.pk, len(self.new_tickets))
+        for ticket, number in zip(self.new_tickets, numbers, strict=True):
+            ticket.number = number
+        Ticket.objects.bulk_create(self.new_tickets)
+        Message.objects.bulk_create(self.messages)
+        AuditEntry.objects.bulk_create(self.audit)
+        # A key another delivery stored meanwhile keeps its ticket, as in `ingest`.
+        ThreadReference.objects.bulk_create(self.references, ignore_conflicts=True)
+        if self.touched:
+            Ticket.objects.bulk_update(list(self.touched.values()),
+                                       sorted(f.removesuffix("_id") for f in
+                                              self.touched_fields))
+        for payload, ticket in self.ticket_payloads:
+            if payload["id"] is None:
+                payload.update(id=ticket.pk, number=ticket.number, protocol=ticket.protocol,
+                               contact_id=ticket.contact_id)
+        for payload, message in self.message_payloads:
+            payload.update(id=message.pk, ticket_id=message.ticket_id,
+                           author_contact_id=message.author_contact_id)
+        emit_many(self.org.pk, self.events)
+        for ticket in self.new_tickets:
+            assignment.assign_on_commit(ticket)
+
+
+def ingest_run(channel: Channel, inbounds: Sequence[InboundMessage], *,
+               first_delivery: bool = False) -> list[IngestResult | Exception]:
+    """Ingest a run of `batchable` messages of one channel inside the caller's transaction
+    (which the caller rolls back as a whole if this raises). Each item ends as its
+    IngestResult, or as the ValidationError of its sender's identity."""
+    run = _Run(channel, inbounds, first_delivery)
+    run.load()
+    results = run.decide()
+    run.write()
+    return results
