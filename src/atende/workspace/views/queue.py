@@ -13,6 +13,7 @@ from atende.tenancy.models import Membership, Service
 from atende.tickets.models import Priority, Status, Tag
 from atende.tickets.queue import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
+from atende.workspace.queue_row_html import rows_html
 from atende.workspace.queue_rows import queue_rows
 
 VIEW_LABELS = {
@@ -47,7 +48,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     counts = view_counts(membership)
     context: dict[str, Any] = {
         "filters": filters,
-        "unassigned_label": str(_("Unassigned")),  # once, not once per row
         "views": [(v, label, counts[v]) for v, label in VIEW_LABELS.items()],
         "count_cap": COUNT_CAP,
         "page_size": PAGE_SIZE,
@@ -58,11 +58,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         # puts them in place by their sort key), the ones that left it, and the counts.
         tickets, _more = queue_for(membership, filters, only=live_ids)
         found = {t.pk for t in tickets}
-        context.update(rows=queue_rows(tickets, filters.sort),
+        context.update(rows=rows_html(queue_rows(tickets, filters.sort)),
                        gone=[i for i in live_ids if i not in found])
         return render(request, "workspace/queue.html#queue-delta", context)
     tickets, has_next = queue_for(membership, filters)
-    context.update(rows=queue_rows(tickets, filters.sort), has_next=has_next,
+    context.update(rows=rows_html(queue_rows(tickets, filters.sort)), has_next=has_next,
                    current_view_label=VIEW_LABELS[filters.view])
     # HTMX (filters) and the live refresh ask for the list only; filters keep their state.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
