@@ -4,6 +4,7 @@ time): what they print must be what the template used to compute per row."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.template import engines
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
 from atende.tickets.models import Priority, Status
@@ -18,7 +20,7 @@ from atende.tickets.queue import LAST_MESSAGE_CHARS, QueueFilters, queue_for
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.workspace.queue_row_html import rows_html
-from atende.workspace.queue_rows import queue_rows, snippet
+from atende.workspace.queue_rows import WaitingWords, queue_rows, snippet
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +107,16 @@ def test_python_rows_print_what_the_template_printed_and_escape_everything(
     assert "<script>" not in python and "&lt;script&gt;alert(&#x27;x&#x27;)" in python
     assert "Zé &lt;b&gt;O&#x27;Neil&lt;/b&gt;" in python
     assert '<span class="tag">&lt;vip&gt;</span>' in python
+
+
+@pytest.mark.parametrize("language", ["pt-br", "en"])
+def test_waiting_words_print_what_timesince_prints(language: str) -> None:
+    at = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+    deltas = [timedelta(seconds=s) for s in (0, 59, 60, 61, 3599, 3600, 7260, 86399, 86400,
+                                             90000, 7 * 86400, 15 * 86400 + 7200)]
+    deltas += [timedelta(days=d) for d in (31, 45, 61, 364, 365, 366, 800)]
+    with translation.override(language):
+        words = WaitingWords()
+        for delta in deltas * 2:  # the second time from the page's memo
+            assert timesince(at - delta, at, time_strings=words) == timesince(  # type: ignore[arg-type]
+                at - delta, at), delta

@@ -8,11 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from atende.connectors.models import Channel, ChannelKind
-from atende.tenancy.models import Membership, Service
+from atende.connectors.models import ChannelKind
+from atende.tenancy.models import Membership
 from atende.tickets.models import Priority, Status, Tag
 from atende.tickets.queue import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
+from atende.workspace.org_lists import org_lists
 from atende.workspace.queue_row_html import rows_html
 from atende.workspace.queue_rows import queue_rows
 
@@ -69,11 +70,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         return render(request, "workspace/queue.html#queue-live", context)
     org_id = membership.organization_id
     context.update(
+        # Cached per organisation (workspace.org_lists); tags are not: a ticket update can
+        # create one, outside the settings.
+        **org_lists(org_id, "channels", "services", "agents"),
         channel_kinds=ChannelKind.choices,
-        channels=Channel.objects.for_org(org_id).order_by("name"),
-        services=Service.objects.for_org(org_id).filter(is_active=True).order_by("name"),
-        agents=Membership.objects.for_org(org_id).filter(is_active=True)
-        .select_related("user").order_by("user__name", "user__email"),
         tags=Tag.objects.for_org(org_id).order_by("name"),
         statuses=Status.choices,
         priorities=Priority.choices,
