@@ -18,6 +18,7 @@ from atende.tenancy.models import Membership
 from atende.tickets.models import (
     Attachment,
     AuditEntry,
+    DeliveryStatus,
     Direction,
     Message,
     Priority,
@@ -83,10 +84,18 @@ def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, An
                                      limit=LIVE_LIMIT if since else TIMELINE_PAGE,
                                      newest_audit=newest_audit)
     image_origins = attach_bodies(membership.organization_id, items, set(show_images))
+    # Labels translated once per page: `get_FOO_display` rebuilds the translated choices on
+    # every call (two per message, ~a tenth of the screen's CPU time for 50 messages).
+    directions = {k: str(label) for k, label in Direction.choices}
+    deliveries = {k: str(label) for k, label in DeliveryStatus.choices}
     for item in items:
         item.timeline_key = TimelineKey.of(item).encode()  # type: ignore[union-attr]
         if isinstance(item, AuditEntry):
             item.description = describe(item, names)  # type: ignore[attr-defined]
+        else:
+            item.direction_label = directions.get(item.direction, item.direction)  # type: ignore[attr-defined]
+            item.delivery_label = deliveries.get(item.delivery_status,  # type: ignore[attr-defined]
+                                                 item.delivery_status)
     return {
         "ticket": ticket,
         "items": items,
