@@ -112,7 +112,8 @@ UNITS = {
 
 
 def queue_rows(tickets: list[Ticket], sort: str = "updated") -> list[QueueRow]:
-    """Rows of `queue_for`'s tickets (contact, assignee, service selected; tag names attached)."""
+    """Rows of `queue_for`'s tickets (contact, assignee and service names and tag names
+    attached)."""
     # Labels translated once per page in the active language, not once per row.
     channels = {k: str(label) for k, label in ChannelKind.choices}
     priorities = {k: str(label) for k, label in Priority.choices}
@@ -125,11 +126,13 @@ def queue_rows(tickets: list[Ticket], sort: str = "updated") -> list[QueueRow]:
         waiting_since = None if t.status in CLOSED else t.waiting_since  # type: ignore[attr-defined]
         rows.append(QueueRow(
             pk=t.pk, href=href.format(t.pk), protocol=t.protocol, origin=t.origin,
-            channel_label=channels.get(t.origin, t.origin), contact=str(t.contact),
+            channel_label=channels.get(t.origin, t.origin),
+            contact=t.contact_name or f"#{t.contact_id}",  # type: ignore[attr-defined] # as str(Contact)
             subject=t.subject, snippet=snippet(t.last_message),  # type: ignore[attr-defined]
             tags=t.tag_names,  # type: ignore[attr-defined]
-            service=str(t.service) if t.service else "",
-            assignee=str(t.assignee) if t.assignee else "",
+            service=t.service_name or "",  # type: ignore[attr-defined]
+            # as str(User): the name, or the e-mail without one
+            assignee=(t.assignee_name or t.assignee_email) if t.assignee_id else "",  # type: ignore[attr-defined]
             priority=t.priority, priority_label=priorities.get(t.priority, t.priority),
             status=t.status, status_label=statuses.get(t.status, t.status),
             waiting_iso=localtime(waiting_since).isoformat() if waiting_since else "",
