@@ -168,10 +168,10 @@ def test_a_restricted_queue_runs_a_constant_number_of_queries(
     carla.memberships.get().services.add(tenant.service)
     for n in range(rows):
         make_ticket(tenant.org, f"row {n}", tags=["a"], service=tenant.service)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(10):
         response = client.get("/")
     assert len(protocols(response)) == rows
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(16):
         assert client.get(f"/tickets/{Ticket.objects.first().pk}/").status_code == 200
 
 

@@ -18,20 +18,34 @@ def bearer_token(request: HttpRequest) -> str:
     return request.headers.get("X-Api-Key", "").strip()
 
 
-def active_membership(request: HttpRequest) -> Membership | None:
-    """The signed-in agent's membership in the organisation chosen for this session."""
+def agent_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's active memberships (organisation and access profile selected),
+    in organisation name order: read once per request and user, since the workspace
+    frame's organisation switch lists the same rows `active_membership` chooses from."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
+        return []
+    cached: tuple[int, list[Membership]] | None = getattr(request, "_agent_memberships", None)
+    if cached is None or cached[0] != user.pk:  # signing in or out changes the user
+        cached = (user.pk, list(
+            Membership.objects.select_related("organization", "access_profile")
+            .filter(user=user, is_active=True).order_by("organization__name", "pk")))
+        request._agent_memberships = cached  # type: ignore[attr-defined]
+    return cached[1]
+
+
+def active_membership(request: HttpRequest) -> Membership | None:
+    """The signed-in agent's membership in the organisation chosen for this session (or
+    their first one)."""
+    memberships = agent_memberships(request)
+    if not memberships:
         return None
-    memberships = Membership.objects.select_related("organization", "access_profile").filter(
-        user=user, is_active=True
-    )
     chosen = request.session.get(SESSION_ORG_KEY) if hasattr(request, "session") else None
     if chosen:
-        membership = memberships.filter(organization_id=chosen).first()
-        if membership:
-            return membership
-    return memberships.order_by("created_at").first()
+        for membership in memberships:
+            if str(membership.organization_id) == str(chosen):
+                return membership
+    return min(memberships, key=lambda m: (m.created_at, m.pk))
 
 
 def organization_for_stream(request: HttpRequest) -> int | None:

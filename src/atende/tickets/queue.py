@@ -41,9 +41,14 @@ PAGE_SIZE = 50
 # custom fields, SLA details) and the related rows' other columns are not read.
 ROW_FIELDS = (
     "organization_id", "number", "subject", "origin", "priority", "status", "created_at",
-    "updated_at", "last_inbound_at", "sla_due_at", "contact__name", "assignee__name",
-    "assignee__email", "service__name",
+    "updated_at", "last_inbound_at", "sla_due_at", "contact", "assignee", "service",
 )
+# The names a row prints of its contact, assignee and service, as columns of the ticket:
+# no Contact, User and Service instances per row (~150 models a page).
+ROW_NAMES = {
+    "contact_name": F("contact__name"), "assignee_name": F("assignee__name"),
+    "assignee_email": F("assignee__email"), "service_name": F("service__name"),
+}
 # The queue shows a line of the last message: no need to read a whole e-mail per row.
 LAST_MESSAGE_CHARS = 91
 VIEWS = ("mine", "unassigned", "open", "pending", "resolved")
@@ -178,9 +183,7 @@ def queue_for(membership: Membership, f: QueueFilters,
         qs = qs.order_by("-updated_at", "-id")
     start = (f.page - 1) * PAGE_SIZE if only is None else 0
     rows: list[Ticket] = list(
-        qs.select_related("contact", "assignee", "service")
-        .only(*ROW_FIELDS)[start:start + PAGE_SIZE + 1]
-    )
+        qs.annotate(**ROW_NAMES).only(*ROW_FIELDS)[start:start + PAGE_SIZE + 1])
     names = tag_names(membership.organization_id, [t.pk for t in rows[:PAGE_SIZE]])
     for t in rows:
         t.tag_names = names.get(t.pk, [])  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from atende.tenancy.access import agent_memberships
 from atende.tenancy.models import Membership, Permission, Presence
 
 
@@ -14,18 +15,12 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
     if membership is None:
         return {}
 
-    def memberships() -> list[Membership]:
-        # The agent's own memberships in every organisation (the switch lists them);
-        # called by the template only when it draws the switch.
-        return list(
-            Membership.objects.filter(user_id=membership.user_id, is_active=True)
-            .select_related("organization").order_by("organization__name")
-        )
-
     return {
         "membership": membership,
         "current_org": membership.organization,
         "can_configure": membership.has_permission(Permission.GENERAL_SETTINGS),
-        "memberships": memberships,
+        # The agent's memberships in every organisation (the switch lists them): the rows
+        # `active_membership` read for this request, no second query.
+        "memberships": agent_memberships(request),
         "presence_choices": Presence.choices,
     }

@@ -8,11 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from atende.connectors.models import Channel, ChannelKind
-from atende.tenancy.models import Membership, Service
+from atende.connectors.models import ChannelKind
+from atende.tenancy.models import Membership
 from atende.tickets.models import Priority, Status, Tag
 from atende.tickets.queue import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
+from atende.workspace.org_lists import org_lists
+from atende.workspace.queue_row_html import rows_html
 from atende.workspace.queue_rows import queue_rows
 
 VIEW_LABELS = {
@@ -47,7 +49,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     counts = view_counts(membership)
     context: dict[str, Any] = {
         "filters": filters,
-        "unassigned_label": str(_("Unassigned")),  # once, not once per row
         "views": [(v, label, counts[v]) for v, label in VIEW_LABELS.items()],
         "count_cap": COUNT_CAP,
         "page_size": PAGE_SIZE,
@@ -58,22 +59,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         # puts them in place by their sort key), the ones that left it, and the counts.
         tickets, _more = queue_for(membership, filters, only=live_ids)
         found = {t.pk for t in tickets}
-        context.update(rows=queue_rows(tickets, filters.sort),
+        context.update(rows=rows_html(queue_rows(tickets, filters.sort)),
                        gone=[i for i in live_ids if i not in found])
         return render(request, "workspace/queue.html#queue-delta", context)
     tickets, has_next = queue_for(membership, filters)
-    context.update(rows=queue_rows(tickets, filters.sort), has_next=has_next,
+    context.update(rows=rows_html(queue_rows(tickets, filters.sort)), has_next=has_next,
                    current_view_label=VIEW_LABELS[filters.view])
     # HTMX (filters) and the live refresh ask for the list only; filters keep their state.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render(request, "workspace/queue.html#queue-live", context)
     org_id = membership.organization_id
     context.update(
+        # Cached per organisation (workspace.org_lists); tags are not: a ticket update can
+        # create one, outside the settings.
+        **org_lists(org_id, "channels", "services", "agents"),
         channel_kinds=ChannelKind.choices,
-        channels=Channel.objects.for_org(org_id).order_by("name"),
-        services=Service.objects.for_org(org_id).filter(is_active=True).order_by("name"),
-        agents=Membership.objects.for_org(org_id).filter(is_active=True)
-        .select_related("user").order_by("user__name", "user__email"),
         tags=Tag.objects.for_org(org_id).order_by("name"),
         statuses=Status.choices,
         priorities=Priority.choices,
