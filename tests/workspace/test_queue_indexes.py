@@ -62,7 +62,7 @@ def test_each_sort_walks_its_index(view: str, sort: str, index: str, tenant: Any
 
 
 def count_term_plan(qs: Any) -> str:
-    sql, params = qs.values("pk")[:COUNT_CAP].query.get_compiler(connection=connection).as_sql()
+    sql, params = qs[:COUNT_CAP].query.get_compiler(connection=connection).as_sql()
     with connection.cursor() as cursor:
         # As above; and no bitmap scan, which reads every match before the LIMIT.
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -102,8 +102,9 @@ def test_each_restricted_count_term_reads_one_index_to_the_cap(
         **{v: ["ticket_org_assignee", "ticket_org_service_assignee",
                "ticket_org_service_assignee"] for v in ("open", "pending", "resolved")},
     }
+    all_terms = count_terms(membership)
     for view in VIEWS:
-        terms = count_terms(membership, view)
+        terms = all_terms[view]
         assert len(terms) == len(indexes[view]), view
         for (_sign, qs), index in zip(terms, indexes[view], strict=True):
             plan = count_term_plan(qs)
