@@ -27,8 +27,8 @@ def sees_every_ticket(membership: Membership) -> bool:
 
 def visibility_branches(membership: Membership, prefix: str = "") -> tuple[Q, Q] | None:
     """The rule's two halves, (assigned to the agent, of the agent's services), or None for
-    no restriction. A query that must stay on indexes reads each half on its own index and
-    unites the rows: their OR matches no index (a sequential scan at 1M tickets)."""
+    no restriction. Their OR matches no index (a sequential scan at 1M tickets): a query
+    that must stay on indexes reads each half on its own (tickets.queue.count_terms)."""
     if sees_every_ticket(membership):
         return None
     services = Membership.services.through.objects.filter(
