@@ -242,7 +242,11 @@ class Ticket(TenantModel):
                          name="ticket_org_status"),
             models.Index(fields=["organization", "assignee", "status"],
                          name="ticket_org_assignee"),
-            models.Index(fields=["organization", "service", "status"], name="ticket_org_service"),
+            # With the assignee last, a restricted agent's counts (tickets.queue.count_terms)
+            # read their services' unassigned tickets, and their own in their services,
+            # from the index alone.
+            models.Index(fields=["organization", "service", "status", "assignee"],
+                         name="ticket_org_service_assignee"),
             models.Index(fields=["contact", "-created_at"], name="ticket_contact"),
             models.Index(fields=["channel", "status", "last_outbound_at"],
                          name="ticket_channel_reminder"),
