@@ -2,9 +2,10 @@
 
 2,000 realistic pt-BR mails (1,400 new, 10 % with a 100 KB PDF; 600 replies, half by
 In-Reply-To/References and half by each product's subject token; some with attachments) are
-generated once. Atende takes them from a Maildir through the e-mail channel's `receive()` —
-the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one transaction per
-mail) — in this process on a fresh database. django-helpdesk takes the same files through
+generated once. Atende takes them from a Maildir through the e-mail channel's
+`receive_many()` — the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one
+transaction per batch of `--batch` mails, 100 like the pollers) — in this process on a fresh
+database. django-helpdesk takes the same files through
 its own `get_email` machinery (`process_queue` on a queue with `email_box_type = "local"`),
 SQLite, in its own venv (see `helpdesk_site.py`). Prints mails/s, threading correctness and
 peak RSS for both.
@@ -12,6 +13,7 @@ peak RSS for both.
     .venv/bin/python bench/email_ingest.py                  # both, Atende embedded (SQLite)
     .venv/bin/python bench/email_ingest.py --postgres       # Atende on a throwaway PG database
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --profile /tmp/ingest.prof
+    .venv/bin/python bench/email_ingest.py --skip-helpdesk --batch 1   # one mail per transaction
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--skip-helpdesk", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
+    parser.add_argument("--batch", type=int, default=100,
+                        help="mails per receive_many() call, i.e. per transaction")
     args = parser.parse_args()
     random.seed(42)
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
@@ -177,7 +181,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from atende.connectors.email.receive import receive
+    from atende.connectors.email.receive import receive_many
     from atende.connectors.models import Channel, ChannelKind
     from atende.tenancy.models import Organization
     from atende.tickets.models import Message
@@ -200,14 +204,19 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
         profiler = cProfile.Profile()
 
-    cpu = [0.0]  # Atende's own CPU seconds in receive(): steadier than wall time when shared
+    cpu = [0.0]  # Atende's own CPU seconds in receive_many(): steadier than wall time
 
     def atende(raws: Iterable[bytes]) -> float:
         started, cpu_started = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
+        pending: list[tuple[bytes, str]] = []
         for raw in raws:
-            receive(channel, raw, source="maildir")
+            pending.append((raw, "maildir"))
+            if len(pending) >= args.batch:
+                receive_many(channel, pending)
+                pending = []
+        receive_many(channel, pending)
         if profiler:
             profiler.disable()
         cpu[0] += time.process_time() - cpu_started
@@ -247,7 +256,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
     profile = "postgres" if args.postgres else "sqlite"
     rss = peak_rss_mib()
     report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
-    print(f"  atende CPU in receive(): {cpu[0] * 1000 / total:.1f} ms/mail; "
+    print(f"  atende CPU in receive_many() (batch {args.batch}): "
+          f"{cpu[0] * 1000 / total:.1f} ms/mail; "
           f"load average {os.getloadavg()[0]:.1f}")
     if helpdesk:
         h_replies, h_got = helpdesk.ingest(
