@@ -42,6 +42,7 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import datetime  # noqa: E402
 from email.message import EmailMessage  # noqa: E402
 from email.utils import format_datetime  # noqa: E402
+from typing import Any  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ADDRESS = "suporte@loja.example.com.br"
@@ -110,7 +111,11 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
     parser.add_argument("--batch", type=int, default=100,
                         help="mails per receive_many() call, i.e. per transaction")
+    parser.add_argument("--procs", type=int, default=1,
+                        help="Atende processes over disjoint shares of the mails (PostgreSQL)")
     args = parser.parse_args()
+    if args.procs > 1 and (not args.postgres or args.profile):
+        parser.error("--procs needs --postgres (one SQLite writer at a time) and no --profile")
     random.seed(42)
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
@@ -181,7 +186,6 @@ def run(args: argparse.Namespace, work: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from atende.connectors.email.receive import receive_many
     from atende.connectors.models import Channel, ChannelKind
     from atende.tenancy.models import Organization
     from atende.tickets.models import Message
@@ -205,18 +209,16 @@ def run(args: argparse.Namespace, work: Path) -> None:
         profiler = cProfile.Profile()
 
     cpu = [0.0]  # Atende's own CPU seconds in receive_many(): steadier than wall time
+    pool = worker_pool(args.procs) if args.procs > 1 else None
 
     def atende(raws: Iterable[bytes]) -> float:
         started, cpu_started = time.perf_counter(), time.process_time()
+        if args.procs > 1:
+            cpu[0] += in_processes(pool, channel.pk, list(raws), args.batch, args.procs)
+            return time.perf_counter() - started
         if profiler:
             profiler.enable()
-        pending: list[tuple[bytes, str]] = []
-        for raw in raws:
-            pending.append((raw, "maildir"))
-            if len(pending) >= args.batch:
-                receive_many(channel, pending)
-                pending = []
-        receive_many(channel, pending)
+        take_in(channel, raws, args.batch)
         if profiler:
             profiler.disable()
         cpu[0] += time.process_time() - cpu_started
@@ -249,6 +251,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
                                       external_id__in=[r.message_id for r, _t in replies])
                .values_list("external_id", "ticket_id"))
     a_threaded = sum(got.get(r.message_id) == a_ticket[t.message_id] for r, t in replies)
+    if pool is not None:
+        pool.shutdown()
     if profiler:
         profiler.dump_stats(args.profile)
 
@@ -256,7 +260,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     profile = "postgres" if args.postgres else "sqlite"
     rss = peak_rss_mib()
     report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
-    print(f"  atende CPU in receive_many() (batch {args.batch}): "
+    print(f"  atende CPU in receive_many() (batch {args.batch}, {args.procs} process(es)): "
           f"{cpu[0] * 1000 / total:.1f} ms/mail; "
           f"load average {os.getloadavg()[0]:.1f}")
     if helpdesk:
@@ -270,6 +274,55 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  helpdesk CPU in process_queue(): {helpdesk.cpu * 1000 / total:.1f} ms/mail")
         ratio = (total / (a_new + a_replies)) / (total / (h_new + h_replies))
         print(f"ratio atende/helpdesk: {ratio:.1f}x (target >= 10x)")
+
+
+def take_in(channel: Any, raws: Iterable[bytes], batch: int) -> None:
+    from atende.connectors.email.receive import receive_many
+
+    pending: list[tuple[bytes, str]] = []
+    for raw in raws:
+        pending.append((raw, "maildir"))
+        if len(pending) >= batch:
+            receive_many(channel, pending)
+            pending = []
+    receive_many(channel, pending)
+
+
+def _worker_setup() -> None:
+    sys.path.insert(0, str(_HERE.parent / "src"))
+    import django
+
+    django.setup()
+
+
+def _share(channel_id: int, raws: list[bytes], batch: int) -> float:
+    """One worker process: its share of the mails; its CPU seconds."""
+    from atende.connectors.models import Channel
+
+    started = time.process_time()
+    take_in(Channel.objects.select_related("organization", "service").get(pk=channel_id),
+            raws, batch)
+    return time.process_time() - started
+
+
+def worker_pool(procs: int) -> Any:
+    """`procs` processes, started and set up before the clock runs. Spawned: a forked child
+    would share the parent's database connection pool."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_setup)
+    list(pool.map(time.sleep, [0.5] * procs))  # every worker up
+    return pool
+
+
+def in_processes(pool: Any, channel_id: int, raws: list[bytes], batch: int,
+                 procs: int) -> float:
+    """Disjoint shares of the mails in `procs` processes (as several pollers would take
+    several mailboxes); the sum of their CPU seconds."""
+    return sum(pool.map(_share, [channel_id] * procs,
+                        [raws[n::procs] for n in range(procs)], [batch] * procs))
 
 
 def report(name: str, total: int, args: argparse.Namespace, new: float, replies: float,
