@@ -74,6 +74,29 @@ def test_a_reply_and_its_original_in_the_same_batch_thread_together(
     assert Ticket.objects.get().messages.count() == 3
 
 
+def test_a_batch_whose_ingest_fails_as_a_whole_goes_one_by_one(
+        email_channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should `ingest_many` fail for a whole batch (not per message, as it promises), the
+    mails are taken in one at a time: a poison mail never holds the mailbox back."""
+    real = receive_module.ingest_many
+
+    def fails_on_batches(channel: Channel, inbounds: list[object], **kwargs: object) -> object:
+        if len(inbounds) > 1:
+            Ticket.objects.create(organization=channel.organization, number=999_999,
+                                  subject="rolled back with the failed batch")
+            raise RuntimeError("the set-based insert failed")
+        return real(channel, inbounds, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(receive_module, "ingest_many", fails_on_batches)
+    receipts = receive_many(email_channel, batch(
+        customer_mail(subject="um"),
+        customer_mail(subject="dois", sender="Sem Endereço <não-é-email@>"),
+        customer_mail(subject="três")))
+    assert [r.status for r in receipts] == [
+        InboundStatus.PROCESSED, InboundStatus.QUARANTINED, InboundStatus.PROCESSED]
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["três", "um"]
+
+
 def test_a_redelivered_event_in_a_batch_goes_through_dedupe(email_channel: Channel) -> None:
     """An event stored but left `received` (an interrupted run) is processed again without
     a second entry, in order with the new mails around it."""
@@ -142,7 +165,7 @@ def test_a_failing_commit_leaves_the_batch_unseen_and_nothing_half_stored(
         return results
 
     monkeypatch.setattr(receive_module, "ingest_many", ingest_then_break_the_commit)
-    with pytest.raises(Exception, match="(?i)foreign key"):
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
         poll_imap(channel)
     assert all(b"\\Seen" not in f for f in mailbox.flags())
     assert not Ticket.objects.exists() and not InboundEvent.objects.exists()

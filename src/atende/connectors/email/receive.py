@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from atende.connectors.base import InboundMessage
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, parse, to_inbound
 from atende.connectors.email.models import ProcessingRule
@@ -222,10 +223,31 @@ def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail]) -> None:
                 _record(channel, mail, exc)
                 continue
             run.append(mail)
-        results = ingest_many(channel, inbounds, first_delivery=mails[start].first_delivery)
+        results = _ingest_run(channel, inbounds, first_delivery=mails[start].first_delivery)
         for mail, result in zip(run, results, strict=True):
             _record(channel, mail, result)
         start = end
+
+
+def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *,
+                first_delivery: bool) -> list[IngestResult | Exception]:
+    """`ingest_many` reports each message's failure on its own; should it fail as a whole
+    all the same, the messages go one by one, so one poison mail can never hold a mailbox's
+    batch back for ever."""
+    try:
+        with transaction.atomic():
+            return ingest_many(channel, inbounds, first_delivery=first_delivery)
+    except Exception as exc:
+        logger.warning("e-mail batch on channel %s taken in one by one: %s", channel.pk,
+                       _reason(exc))
+    results: list[IngestResult | Exception] = []
+    for inbound in inbounds:
+        try:
+            with transaction.atomic():
+                results.extend(ingest_many(channel, [inbound], first_delivery=first_delivery))
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 def _record(channel: Channel, mail: _Mail, result: IngestResult | Exception) -> None:
