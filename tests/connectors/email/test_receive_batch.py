@@ -5,6 +5,7 @@ the commit."""
 from __future__ import annotations
 
 import pytest
+from django.db import OperationalError
 
 from atende.connectors.email import receive as receive_module
 from atende.connectors.email.imap import poll_imap
@@ -95,6 +96,37 @@ def test_a_batch_whose_ingest_fails_as_a_whole_goes_one_by_one(
     assert [r.status for r in receipts] == [
         InboundStatus.PROCESSED, InboundStatus.QUARANTINED, InboundStatus.PROCESSED]
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["três", "um"]
+
+
+class _DeadlockDetected(Exception):
+    sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
+
+
+def test_a_deadlocked_batch_is_taken_in_again_whole_never_quarantined(
+        email_channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of two pollers of one organisation can deadlock (ticket counter, tickets);
+    the database then fails one statement. That says nothing about the mail: the batch is
+    rolled back and taken in again."""
+    real = receive_module.ingest_many
+    calls: list[int] = []
+
+    def deadlocks_once(channel: Channel, inbounds: list[object], **kwargs: object) -> object:
+        calls.append(len(inbounds))
+        results = real(channel, inbounds, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 1:
+            error = OperationalError("deadlock detected")
+            error.__cause__ = _DeadlockDetected()
+            return [*results[:-1], error]
+        return results
+
+    monkeypatch.setattr(receive_module, "ingest_many", deadlocks_once)
+    receipts = receive_many(email_channel, batch(
+        customer_mail(subject="a"), customer_mail(subject="b"), customer_mail(subject="c")))
+    assert calls == [3, 3]
+    assert [r.status for r in receipts] == [InboundStatus.PROCESSED] * 3
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["a", "b", "c"]
+    assert InboundEvent.objects.count() == 3
+    assert not InboundEvent.objects.filter(status=InboundStatus.QUARANTINED).exists()
 
 
 def test_a_redelivered_event_in_a_batch_goes_through_dedupe(email_channel: Channel) -> None:

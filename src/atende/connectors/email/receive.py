@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from atende.connectors.base import InboundMessage
@@ -93,15 +94,39 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
     if not mails:
         return []
     cfg = EmailSettings.of(channel)
-    batch = [_prepare(channel, cfg, raw, source) for raw, source in mails]
-    with transaction.atomic():
-        _attach_events(channel, batch)
-        ingestable = _triage(channel, batch)
-        _ingest(channel, cfg, ingestable)
-        InboundEvent.objects.bulk_update(
-            [m.event for m in batch if m.event is not None and m.receipt is None],
-            ["status", "message", "error", "processed_at"])
+    prepared = [_prepare(channel, cfg, raw, source) for raw, source in mails]
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        batch = [replace(m, payload=dict(m.payload)) for m in prepared]
+        try:
+            with transaction.atomic():
+                _attach_events(channel, batch)
+                ingestable = _triage(channel, batch)
+                _ingest(channel, cfg, ingestable)
+                InboundEvent.objects.bulk_update(
+                    [m.event for m in batch if m.event is not None and m.receipt is None],
+                    ["status", "message", "error", "processed_at"])
+        except DatabaseError as exc:
+            if not transient(exc) or attempt == BATCH_ATTEMPTS:
+                raise
+            # Another transaction (a poller of another mailbox of the organisation) held
+            # what this batch needed: the whole batch again, never a mail quarantined.
+            logger.info("e-mail batch on channel %s: %s, again", channel.pk, type(exc).__name__)
+            time.sleep(0.1 * attempt)  # the winner is committing; it holds its locks till then
+            continue
+        break
     return [_receipt_of(m) for m in batch]
+
+
+BATCH_ATTEMPTS = 3
+# Deadlock, serialization failure, lock not available (PostgreSQL); locked (SQLite).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that says nothing about the mail: the same batch may well pass again."""
+    if getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
 def _prepare(channel: Channel, cfg: EmailSettings, raw: bytes, source: str) -> _Mail:
@@ -238,6 +263,8 @@ def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *,
         with transaction.atomic():
             return ingest_many(channel, inbounds, first_delivery=first_delivery)
     except Exception as exc:
+        if isinstance(exc, DatabaseError) and transient(exc):
+            raise  # the whole batch again (receive_many)
         logger.warning("e-mail batch on channel %s taken in one by one: %s", channel.pk,
                        _reason(exc))
     results: list[IngestResult | Exception] = []
@@ -254,6 +281,8 @@ def _record(channel: Channel, mail: _Mail, result: IngestResult | Exception) -> 
     event = mail.event
     assert event is not None
     if isinstance(result, Exception):
+        if isinstance(result, DatabaseError) and transient(result):
+            raise result  # the whole batch again (receive_many)
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(result).__name__)
         _quarantine(event, _reason(result))
