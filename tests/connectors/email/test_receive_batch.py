@@ -129,6 +129,29 @@ def test_a_deadlocked_batch_is_taken_in_again_whole_never_quarantined(
     assert not InboundEvent.objects.filter(status=InboundStatus.QUARANTINED).exists()
 
 
+def test_a_batch_that_keeps_deadlocking_goes_one_mail_per_transaction(
+        email_channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = receive_module.ingest_many
+    calls: list[int] = []
+
+    def deadlocks_on_batches(channel: Channel, inbounds: list[object],
+                             **kwargs: object) -> object:
+        calls.append(len(inbounds))
+        results = real(channel, inbounds, **kwargs)  # type: ignore[arg-type]
+        if len(inbounds) > 1:
+            error = OperationalError("deadlock detected")
+            error.__cause__ = _DeadlockDetected()
+            return [error, *results[1:]]
+        return results
+
+    monkeypatch.setattr(receive_module, "ingest_many", deadlocks_on_batches)
+    receipts = receive_many(email_channel, batch(customer_mail(subject="a"),
+                                                 customer_mail(subject="b")))
+    assert calls == [2, 2, 2, 1, 1]
+    assert [r.status for r in receipts] == [InboundStatus.PROCESSED] * 2
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["a", "b"]
+
+
 def test_a_redelivered_event_in_a_batch_goes_through_dedupe(email_channel: Channel) -> None:
     """An event stored but left `received` (an interrupted run) is processed again without
     a second entry, in order with the new mails around it."""

@@ -106,11 +106,16 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
                     [m.event for m in batch if m.event is not None and m.receipt is None],
                     ["status", "message", "error", "processed_at"])
         except DatabaseError as exc:
-            if not transient(exc) or attempt == BATCH_ATTEMPTS:
+            if not transient(exc):
                 raise
             # Another transaction (a poller of another mailbox of the organisation) held
             # what this batch needed: the whole batch again, never a mail quarantined.
             logger.info("e-mail batch on channel %s: %s, again", channel.pk, type(exc).__name__)
+            if attempt == BATCH_ATTEMPTS and len(mails) > 1:
+                # Still in the way: one mail per transaction, each holding few locks.
+                return [receive_many(channel, [mail])[0] for mail in mails]
+            if attempt == BATCH_ATTEMPTS:
+                raise
             time.sleep(0.1 * attempt)  # the winner is committing; it holds its locks till then
             continue
         break
