@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from atende.connectors.base import InboundMessage
@@ -57,6 +57,10 @@ def store_raw(channel: Channel, raw: bytes) -> str:
 # Bounded by count and by size (the raws and their parsed copies are held in memory).
 BATCH_MAILS = 100
 BATCH_BYTES = 20 * 1024 * 1024
+# A batch that meets a deadlock is taken in again; after the last attempt, mail by mail.
+BATCH_ATTEMPTS = 3
+# Deadlock, serialization failure, lock not available (PostgreSQL).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 
 
 @dataclass
@@ -97,11 +101,14 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
     prepared = [_prepare(channel, cfg, raw, source) for raw, source in mails]
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         batch = [replace(m, payload=dict(m.payload)) for m in prepared]
+        # On the last chance of a single mail a conflict is quarantined like any failure
+        # (shown as temporary, to process again).
+        retry = attempt < BATCH_ATTEMPTS or len(mails) > 1
         try:
             with transaction.atomic():
                 _attach_events(channel, batch)
                 ingestable = _triage(channel, batch)
-                _ingest(channel, cfg, ingestable)
+                _ingest(channel, cfg, ingestable, retry=retry)
                 InboundEvent.objects.bulk_update(
                     [m.event for m in batch if m.event is not None and m.receipt is None],
                     ["status", "message", "error", "processed_at"])
@@ -122,16 +129,9 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
     return [_receipt_of(m) for m in batch]
 
 
-BATCH_ATTEMPTS = 3
-# Deadlock, serialization failure, lock not available (PostgreSQL); locked (SQLite).
-_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
-
-
 def transient(exc: BaseException) -> bool:
-    """A failure that says nothing about the mail: the same batch may well pass again."""
-    if getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES:
-        return True
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+    """A lock conflict with another transaction: the same batch may well pass again."""
+    return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 def _prepare(channel: Channel, cfg: EmailSettings, raw: bytes, source: str) -> _Mail:
@@ -235,7 +235,8 @@ def _triage(channel: Channel, batch: list[_Mail]) -> list[_Mail]:
     return ingestable
 
 
-def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail]) -> None:
+def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail], *,
+            retry: bool) -> None:
     """Ingest in order, in runs of equal `first_delivery` (a redelivered event must go
     through ingest's dedupe lookup); route the tickets the mails opened."""
     start = 0
@@ -250,17 +251,18 @@ def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail]) -> None:
                 inbounds.append(to_inbound(mail.parsed, channel.pk, own_address=cfg.address,
                                            reopen_closed=cfg.reopen_closed))
             except Exception as exc:
-                _record(channel, mail, exc)
+                _record(channel, mail, exc, retry=retry)
                 continue
             run.append(mail)
-        results = _ingest_run(channel, inbounds, first_delivery=mails[start].first_delivery)
+        results = _ingest_run(channel, inbounds, first_delivery=mails[start].first_delivery,
+                              retry=retry)
         for mail, result in zip(run, results, strict=True):
-            _record(channel, mail, result)
+            _record(channel, mail, result, retry=retry)
         start = end
 
 
-def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *,
-                first_delivery: bool) -> list[IngestResult | Exception]:
+def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *, first_delivery: bool,
+                retry: bool) -> list[IngestResult | Exception]:
     """`ingest_many` reports each message's failure on its own; should it fail as a whole
     all the same, the messages go one by one, so one poison mail can never hold a mailbox's
     batch back for ever."""
@@ -268,7 +270,7 @@ def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *,
         with transaction.atomic():
             return ingest_many(channel, inbounds, first_delivery=first_delivery)
     except Exception as exc:
-        if isinstance(exc, DatabaseError) and transient(exc):
+        if retry and transient(exc):
             raise  # the whole batch again (receive_many)
         logger.warning("e-mail batch on channel %s taken in one by one: %s", channel.pk,
                        _reason(exc))
@@ -282,11 +284,12 @@ def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *,
     return results
 
 
-def _record(channel: Channel, mail: _Mail, result: IngestResult | Exception) -> None:
+def _record(channel: Channel, mail: _Mail, result: IngestResult | Exception, *,
+            retry: bool) -> None:
     event = mail.event
     assert event is not None
     if isinstance(result, Exception):
-        if isinstance(result, DatabaseError) and transient(result):
+        if retry and transient(result):
             raise result  # the whole batch again (receive_many)
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(result).__name__)
