@@ -2,9 +2,10 @@
 
 2,000 realistic pt-BR mails (1,400 new, 10 % with a 100 KB PDF; 600 replies, half by
 In-Reply-To/References and half by each product's subject token; some with attachments) are
-generated once. Atende takes them from a Maildir through the e-mail channel's `receive()` —
-the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one transaction per
-mail) — in this process on a fresh database. django-helpdesk takes the same files through
+generated once. Atende takes them from a Maildir through the e-mail channel's
+`receive_many()` — the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one
+transaction per batch of `--batch` mails, 100 like the pollers) — in this process on a fresh
+database. django-helpdesk takes the same files through
 its own `get_email` machinery (`process_queue` on a queue with `email_box_type = "local"`),
 SQLite, in its own venv (see `helpdesk_site.py`). Prints mails/s, threading correctness and
 peak RSS for both.
@@ -12,6 +13,7 @@ peak RSS for both.
     .venv/bin/python bench/email_ingest.py                  # both, Atende embedded (SQLite)
     .venv/bin/python bench/email_ingest.py --postgres       # Atende on a throwaway PG database
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --profile /tmp/ingest.prof
+    .venv/bin/python bench/email_ingest.py --skip-helpdesk --batch 1   # one mail per transaction
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import datetime  # noqa: E402
 from email.message import EmailMessage  # noqa: E402
 from email.utils import format_datetime  # noqa: E402
+from typing import Any  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ADDRESS = "suporte@loja.example.com.br"
@@ -106,7 +109,13 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--skip-helpdesk", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
+    parser.add_argument("--batch", type=int, default=100,
+                        help="mails per receive_many() call, i.e. per transaction")
+    parser.add_argument("--procs", type=int, default=1,
+                        help="Atende processes over disjoint shares of the mails (PostgreSQL)")
     args = parser.parse_args()
+    if args.procs > 1 and (not args.postgres or args.profile):
+        parser.error("--procs needs --postgres (one SQLite writer at a time) and no --profile")
     random.seed(42)
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
@@ -177,7 +186,6 @@ def run(args: argparse.Namespace, work: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from atende.connectors.email.receive import receive
     from atende.connectors.models import Channel, ChannelKind
     from atende.tenancy.models import Organization
     from atende.tickets.models import Message
@@ -200,14 +208,17 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
         profiler = cProfile.Profile()
 
-    cpu = [0.0]  # Atende's own CPU seconds in receive(): steadier than wall time when shared
+    cpu = [0.0]  # Atende's own CPU seconds in receive_many(): steadier than wall time
+    pool = worker_pool(args.procs) if args.procs > 1 else None
 
     def atende(raws: Iterable[bytes]) -> float:
         started, cpu_started = time.perf_counter(), time.process_time()
+        if args.procs > 1:
+            cpu[0] += in_processes(pool, channel.pk, list(raws), args.batch, args.procs)
+            return time.perf_counter() - started
         if profiler:
             profiler.enable()
-        for raw in raws:
-            receive(channel, raw, source="maildir")
+        take_in(channel, raws, args.batch)
         if profiler:
             profiler.disable()
         cpu[0] += time.process_time() - cpu_started
@@ -240,6 +251,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
                                       external_id__in=[r.message_id for r, _t in replies])
                .values_list("external_id", "ticket_id"))
     a_threaded = sum(got.get(r.message_id) == a_ticket[t.message_id] for r, t in replies)
+    if pool is not None:
+        pool.shutdown()
     if profiler:
         profiler.dump_stats(args.profile)
 
@@ -247,7 +260,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
     profile = "postgres" if args.postgres else "sqlite"
     rss = peak_rss_mib()
     report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
-    print(f"  atende CPU in receive(): {cpu[0] * 1000 / total:.1f} ms/mail; "
+    print(f"  atende CPU in receive_many() (batch {args.batch}, {args.procs} process(es)): "
+          f"{cpu[0] * 1000 / total:.1f} ms/mail; "
           f"load average {os.getloadavg()[0]:.1f}")
     if helpdesk:
         h_replies, h_got = helpdesk.ingest(
@@ -260,6 +274,55 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  helpdesk CPU in process_queue(): {helpdesk.cpu * 1000 / total:.1f} ms/mail")
         ratio = (total / (a_new + a_replies)) / (total / (h_new + h_replies))
         print(f"ratio atende/helpdesk: {ratio:.1f}x (target >= 10x)")
+
+
+def take_in(channel: Any, raws: Iterable[bytes], batch: int) -> None:
+    from atende.connectors.email.receive import receive_many
+
+    pending: list[tuple[bytes, str]] = []
+    for raw in raws:
+        pending.append((raw, "maildir"))
+        if len(pending) >= batch:
+            receive_many(channel, pending)
+            pending = []
+    receive_many(channel, pending)
+
+
+def _worker_setup() -> None:
+    sys.path.insert(0, str(_HERE.parent / "src"))
+    import django
+
+    django.setup()
+
+
+def _share(channel_id: int, raws: list[bytes], batch: int) -> float:
+    """One worker process: its share of the mails; its CPU seconds."""
+    from atende.connectors.models import Channel
+
+    started = time.process_time()
+    take_in(Channel.objects.select_related("organization", "service").get(pk=channel_id),
+            raws, batch)
+    return time.process_time() - started
+
+
+def worker_pool(procs: int) -> Any:
+    """`procs` processes, started and set up before the clock runs. Spawned: a forked child
+    would share the parent's database connection pool."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_setup)
+    list(pool.map(time.sleep, [0.5] * procs))  # every worker up
+    return pool
+
+
+def in_processes(pool: Any, channel_id: int, raws: list[bytes], batch: int,
+                 procs: int) -> float:
+    """Disjoint shares of the mails in `procs` processes (as several pollers would take
+    several mailboxes); the sum of their CPU seconds."""
+    return sum(pool.map(_share, [channel_id] * procs,
+                        [raws[n::procs] for n in range(procs)], [batch] * procs))
 
 
 def report(name: str, total: int, args: argparse.Namespace, new: float, replies: float,

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from atende.connectors.email.receive import receive
+from atende.connectors.email.receive import receive, receive_many
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket
 from tests.connectors.email.conftest import customer_mail
@@ -17,13 +17,16 @@ from tests.connectors.email.conftest import customer_mail
 pytestmark = pytest.mark.django_db
 
 # Statements inside the test's transaction, savepoints included. A new mail from a new
-# customer: event row, rules, contact (lookup, contact, identity), ticket number, ticket,
-# message, audit, two outbox events, one webhook-subscription read, thread key, event
-# outcome, plus the SLA policy lookup (CORE-13) and whether an "opened" notification is on
-# (EM-5). A reply from a known customer: the thread references, then its ticket locked (two
-# queries on purpose, see tickets.services.ingest._find_thread).
-NEW_MAIL_STATEMENTS = 25
-REPLY_STATEMENTS = 20
+# customer: event lookup, event row, rules, contact (lookup, contact, identity), ticket
+# number, ticket, message, audit, two outbox events, one webhook-subscription read, thread
+# key, event outcome, plus the SLA policy lookup (CORE-13) and whether an "opened"
+# notification is on (EM-5). A reply from a known customer: the thread references, then
+# its ticket locked (two queries on purpose, see tickets.services.ingest._find_thread).
+NEW_MAIL_STATEMENTS = 28
+REPLY_STATEMENTS = 23
+# Once per batch whatever its size: the transaction (2), the event lookup, the rules, the
+# events' insert in a savepoint (3), the ingest's savepoint (2) and the outcomes' update.
+PER_BATCH_STATEMENTS = 10
 
 
 def warm(channel: Channel) -> Channel:
@@ -49,6 +52,20 @@ def test_a_new_mail_and_a_reply_cost_a_fixed_number_of_statements(
     assert first.status == reply.status == InboundStatus.PROCESSED
     assert Message.objects.get(pk=reply.message_id).ticket_id == Message.objects.get(
         pk=first.message_id).ticket_id
+
+
+def test_a_batch_pays_its_bookkeeping_once(email_channel: Channel) -> None:
+    channel = warm(email_channel)
+    mails = [(customer_mail(sender=f"c{n}@example.com"), "") for n in range(10)]
+    with CaptureQueriesContext(connection) as queries:
+        receipts = receive_many(channel, mails)
+    assert [r.status for r in receipts] == [InboundStatus.PROCESSED] * 10
+    per_mail = NEW_MAIL_STATEMENTS - PER_BATCH_STATEMENTS
+    assert len(queries) <= PER_BATCH_STATEMENTS + 10 * per_mail
+    sql = statements(queries)
+    assert sum(s.startswith('INSERT INTO "connectors_inboundevent"') for s in sql) == 1
+    assert sum(s.startswith('UPDATE "connectors_inboundevent"') for s in sql) == 1
+    assert sum('FROM "email_channel_processingrule"' in s for s in sql) == 1
 
 
 def test_the_channel_is_not_read_again_and_the_event_outcome_is_in_the_transaction(

@@ -1,8 +1,9 @@
 """Taking unread mail in from an IMAP folder (CONTRACTS §6.3).
 
 Only `UNSEEN` messages above the last UID taken in are fetched, with `BODY.PEEK[]` so the
-fetch itself marks nothing; `\\Seen` is set only after the mail was committed (ingested or
-quarantined). A changed UIDVALIDITY restarts from UID 1: Message-ID dedupe keeps that safe.
+fetch itself marks nothing. Mails are taken in by batches (`receive_many`, one transaction
+each); a batch's mails get `\\Seen` only after it was committed (ingested or quarantined).
+A changed UIDVALIDITY restarts from UID 1: Message-ID dedupe keeps that safe.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from atende.connectors.email.client import MailError, open_imap
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
-from atende.connectors.email.receive import Receipt, receive
+from atende.connectors.email.receive import BATCH_BYTES, BATCH_MAILS, Receipt, receive_many
 from atende.connectors.models import Channel
 
 BATCH = 200  # per poll; the next poll goes on where this one stopped
@@ -40,17 +41,35 @@ def poll_imap(channel: Channel, token: str = "") -> PollReport:
             state.uidvalidity, state.last_uid = uidvalidity, 0
             state.save(update_fields=["uidvalidity", "last_uid"])
         report = PollReport()
+        pending: list[tuple[int, bytes | None]] = []
+        size = 0
         for uid in unseen_uids(conn, state.last_uid)[:BATCH]:
             raw = fetch(conn, uid)
-            if raw is not None:
-                report.receipts.append(receive(channel, raw, source=f"imap:{uidvalidity}:{uid}"))
-                conn.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen)")
-            state.last_uid = uid
-            state.save(update_fields=["last_uid"])
+            pending.append((uid, raw))
+            size += len(raw or b"")
+            if len(pending) >= BATCH_MAILS or size >= BATCH_BYTES:
+                _take_in(conn, channel, state, uidvalidity, pending, report)
+                pending, size = [], 0
+        _take_in(conn, channel, state, uidvalidity, pending, report)
         return report
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             conn.logout()
+
+
+def _take_in(conn: imaplib.IMAP4, channel: Channel, state: MailboxState, uidvalidity: int,
+             pending: list[tuple[int, bytes | None]], report: PollReport) -> None:
+    """One batch: committed first, then marked seen, then remembered as taken in."""
+    if not pending:
+        return
+    fetched = [(uid, raw) for uid, raw in pending if raw is not None]  # None: expunged
+    report.receipts.extend(receive_many(
+        channel, [(raw, f"imap:{uidvalidity}:{uid}") for uid, raw in fetched]))
+    if fetched:
+        conn.uid("STORE", ",".join(str(uid) for uid, _raw in fetched), "+FLAGS.SILENT",
+                 "(\\Seen)")
+    state.last_uid = max(uid for uid, _raw in pending)
+    state.save(update_fields=["last_uid"])
 
 
 def select_folder(conn: imaplib.IMAP4, folder: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html as html_lib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
@@ -22,9 +23,11 @@ from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
 from atende.connectors.email import mime, threading
 from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason
 from atende.connectors.email.mime import (
+    MAX_HEADER_CHARS,
     all_raw_headers,
     clean_text,
     content_type,
+    decode_header_value,
     decode_text,
     filename,
     header,
@@ -67,7 +70,7 @@ class ParsedMail:
     our_loop: bool = False
     forwarded: bool = False
     report: DeliveryReport | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
     cids: dict[str, str] = field(default_factory=dict)  # Content-ID → sha256 of the part
 
 
@@ -89,7 +92,7 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
         sent_at=_date(msg), no_auto_reply=no_auto_reply_reason(msg, sender, own_address),
         our_loop=carries_our_loop_header(msg, own_address),
         forwarded=threading.looks_forwarded(subject),
-        headers=_headers(msg),
+        headers=HeaderMap(msg),
     )
     _walk(msg, parsed, depth=0)
     if not parsed.text and parsed.html:
@@ -104,10 +107,35 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
 MAX_HEADERS = 100
 
 
-def _headers(msg: Message) -> dict[str, str]:
-    """Decoded header values by lower-case name (the first of each), for processing rules."""
-    names = dict.fromkeys(k.lower() for k, _v in msg.raw_items())  # type: ignore[attr-defined]
-    return {name: header(msg, name, limit=500) for name in list(names)[:MAX_HEADERS]}
+class HeaderMap(Mapping[str, str]):
+    """Decoded header values by lower-case name (the first of each, at most MAX_HEADERS),
+    for processing rules. Decoded on first read: most mails meet no rule on headers. Keeps
+    only the raw header lines, not the parsed message."""
+
+    def __init__(self, msg: Message) -> None:
+        self._raw: dict[str, tuple[str, str]] = {}
+        for name, value in msg.raw_items():  # type: ignore[attr-defined]
+            lowered = name.lower()
+            if lowered not in self._raw:
+                if len(self._raw) >= MAX_HEADERS:
+                    break
+                self._raw[lowered] = (name, str(value)[:MAX_HEADER_CHARS])
+        self._decoded: dict[str, str] | None = None
+
+    def _values(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = {lowered: decode_header_value(name, value, limit=500)
+                             for lowered, (name, value) in self._raw.items()}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._values()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _sender(msg: Message) -> tuple[str, str]:
@@ -125,8 +153,11 @@ def _recipients(msg: Message) -> tuple[str, ...]:
 
 
 def _date(msg: Message) -> datetime | None:
+    # The raw value: decoding it first (POLICY's date header) parses the date twice.
+    raw = raw_header(msg, "Date")
     try:
-        value = parsedate_to_datetime(header(msg, "Date"))
+        value = parsedate_to_datetime(" ".join(raw.split()) if raw.isascii() else
+                                      header(msg, "Date"))
     except (TypeError, ValueError, IndexError):
         return None
     return value if value.tzinfo is not None else None

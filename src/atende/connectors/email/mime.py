@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from email.header import decode_header, make_header
+from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.policy import EmailPolicy
 from functools import lru_cache
@@ -37,6 +38,10 @@ def _parse_header(pol: _ReusingPolicy, name: str, value: str) -> Any:
 
 POLICY = _ReusingPolicy()
 
+# Headers POLICY parses as more than text (addresses, dates, parameters); any other one
+# with an ASCII value and no encoded words decodes to its unfolded self.
+_STRUCTURED = frozenset(HeaderRegistry().registry) - {"subject"}
+
 
 def clean_text(value: str) -> str:
     """No NUL (PostgreSQL refuses it) nor other control characters except newlines/tabs."""
@@ -60,15 +65,23 @@ def all_raw_headers(msg: Message, name: str) -> list[str]:
 
 def header(msg: Message, name: str, limit: int = 2000) -> str:
     """The decoded value of header `name` ("" when absent), never raising."""
-    raw = raw_header(msg, name)
+    return decode_header_value(name, raw_header(msg, name), limit)
+
+
+def decode_header_value(name: str, raw: str, limit: int = 2000) -> str:
+    """A header's raw value decoded (encoded words, folding, control characters), never
+    raising: what `msg[name]` gives under POLICY, with fallbacks for malformed values."""
     if not raw:
         return ""
+    if raw.isascii() and "=?" not in raw and name.lower() not in _STRUCTURED:
+        # Nothing to decode (the common case): the parsed value is the unfolded text.
+        return clean_text(" ".join(raw.split()))[:limit]
     if _has_raw_8bit(raw):
         # Unencoded 8-bit bytes (not allowed, common anyway): UTF-8, else Windows-1252.
         raw = decode_text(raw.encode("utf-8", "surrogateescape"), None)
         return clean_text(" ".join(raw.split()))[:limit]
     if len(raw) < MAX_HEADER_CHARS:
-        parsed = _parsed_header(msg, name)
+        parsed = _parsed_header(name, raw)
         if parsed is not None:
             return clean_text(" ".join(parsed.split()))[:limit]
     try:
@@ -82,9 +95,9 @@ def _has_raw_8bit(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
-def _parsed_header(msg: Message, name: str) -> str | None:
+def _parsed_header(name: str, raw: str) -> str | None:
     try:
-        return str(msg[name])
+        return str(POLICY.header_fetch_parse(name, raw))
     except Exception:  # malformed: the caller falls back to a plain decode
         return None
 

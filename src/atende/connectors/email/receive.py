@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from atende.connectors.base import InboundMessage
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, parse, to_inbound
-from atende.connectors.email.rules import evaluate, route
+from atende.connectors.email.models import ProcessingRule
+from atende.connectors.email.rules import RuleOutcome, active_rules, evaluate, route
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Direction, Message
-from atende.tickets.services.ingest import ingest
+from atende.tickets.services.ingest import IngestResult, ingest_many
 from atende.tickets.services.replies import update_delivery_status
 
 logger = logging.getLogger(__name__)
@@ -49,12 +53,91 @@ def store_raw(channel: Channel, raw: bytes) -> str:
     return name
 
 
+# A batch is one transaction: its rows commit together, then the caller marks its mails seen.
+# Bounded by count and by size (the raws and their parsed copies are held in memory).
+BATCH_MAILS = 100
+BATCH_BYTES = 20 * 1024 * 1024
+# A batch that meets a deadlock is taken in again; after the last attempt, mail by mail.
+BATCH_ATTEMPTS = 3
+# Deadlock, serialization failure, lock not available (PostgreSQL).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+@dataclass
+class _Mail:
+    """One mail of a batch on its way through `receive_many`."""
+
+    stored: str
+    payload: dict[str, object]
+    parsed: ParsedMail | None
+    parse_error: str
+    provider_id: str
+    event: InboundEvent | None = None
+    first_delivery: bool = True
+    same_as: _Mail | None = None  # an earlier mail of the batch with the same id
+    outcome: RuleOutcome | None = None
+    receipt: Receipt | None = None
+
+
 def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
-    """Take one mail in. Idempotent by Message-ID (a hash when missing): a second delivery
-    is recorded as duplicate and adds nothing. Never raises for bad mail."""
+    """Take one mail in (a batch of one, see `receive_many`). Never raises for bad mail."""
+    return receive_many(channel, [(raw, source)])[0]
+
+
+def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[Receipt]:
+    """Take a batch of (raw mail, source) in; one receipt per mail, in order.
+
+    Each raw `.eml` is stored first. Then one transaction for the whole batch: the inbound
+    event rows (one insert), the processing rules (read once), the ticket entries
+    (`ingest_many`, each mail in its own savepoint) and the events' outcomes (one update).
+    The caller marks the mails seen (or deletes them) only after this returns, i.e. after
+    the commit; if the transaction fails, nothing of the batch is kept and the mails stay
+    unseen for the next poll. Idempotent by Message-ID (a hash when missing): a second
+    delivery, in this batch or a later one, is recorded as duplicate and adds nothing. A bad
+    mail ends quarantined with its reason and never keeps the others out."""
+    if not mails:
+        return []
     cfg = EmailSettings.of(channel)
+    prepared = [_prepare(channel, cfg, raw, source) for raw, source in mails]
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        batch = [replace(m, payload=dict(m.payload)) for m in prepared]
+        # On the last chance of a single mail a conflict is quarantined like any failure
+        # (shown as temporary, to process again).
+        retry = attempt < BATCH_ATTEMPTS or len(mails) > 1
+        try:
+            with transaction.atomic():
+                _attach_events(channel, batch)
+                ingestable = _triage(channel, batch)
+                _ingest(channel, cfg, ingestable, retry=retry)
+                InboundEvent.objects.bulk_update(
+                    [m.event for m in batch if m.event is not None and m.receipt is None],
+                    ["status", "message", "error", "processed_at"])
+        except DatabaseError as exc:
+            if not transient(exc):
+                raise
+            # Another transaction (a poller of another mailbox of the organisation) held
+            # what this batch needed: the whole batch again, never a mail quarantined.
+            logger.info("e-mail batch on channel %s: %s, again", channel.pk, type(exc).__name__)
+            if attempt == BATCH_ATTEMPTS and len(mails) > 1:
+                # Still in the way: one mail per transaction, each holding few locks.
+                return [receive_many(channel, [mail])[0] for mail in mails]
+            if attempt == BATCH_ATTEMPTS:
+                raise
+            time.sleep(0.1 * attempt)  # the winner is committing; it holds its locks till then
+            continue
+        break
+    return [_receipt_of(m) for m in batch]
+
+
+def transient(exc: BaseException) -> bool:
+    """A lock conflict with another transaction: the same batch may well pass again."""
+    return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
+def _prepare(channel: Channel, cfg: EmailSettings, raw: bytes, source: str) -> _Mail:
     stored = store_raw(channel, raw)
-    payload = {"raw": stored, "size": len(raw), "source": source}
+    payload: dict[str, object] = {"raw": stored, "size": len(raw), "source": source}
+    parse_error = ""
     try:
         parsed: ParsedMail | None = parse(raw, cfg.address)
     except Exception as exc:
@@ -63,53 +146,175 @@ def receive(channel: Channel, raw: bytes, *, source: str = "") -> Receipt:
     provider_id = parsed.message_id if parsed else "sha256:" + stored.rsplit("/", 1)[-1][:-4]
     if parsed is not None and parsed.cids:  # the timeline shows inline images through this map
         payload["cids"] = parsed.cids
-    # One transaction per mail, bookkeeping included: the event row, the ticket entry and
-    # the event's outcome commit together (the raw file is already stored). The caller marks
-    # the mail seen only after this returns.
-    with transaction.atomic():
-        event, created = _event(channel, provider_id[:255], payload)
-        if not created and event.status != InboundStatus.RECEIVED:
-            return Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
-        if parsed is None:
-            return _quarantine(event, parse_error)
-        return _take_in(channel, cfg, event, parsed, payload, first_delivery=created)
+    return _Mail(stored, payload, parsed, parse_error, provider_id[:255])
 
 
-def _take_in(channel: Channel, cfg: EmailSettings, event: InboundEvent, parsed: ParsedMail,
-             payload: dict[str, object], *, first_delivery: bool) -> Receipt:
-    if parsed.cids and not first_delivery:  # an event stored before without its map
-        InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
-    if parsed.our_loop:
-        return _finish(event, InboundStatus.PROCESSED, None, "our own mail: not taken in")
-    if parsed.report is not None:
-        _mark_bounced(channel, parsed)
-    outcome = evaluate(channel, parsed)
-    if outcome.ignore is not None:
-        return _finish(event, InboundStatus.PROCESSED, None,
-                       f"ignored by rule {outcome.ignore.pk}: {outcome.ignore.name}")
-    if outcome.no_auto_reply is not None and not parsed.no_auto_reply:
-        parsed.no_auto_reply = f"rule {outcome.no_auto_reply.pk}"
-    if parsed.no_auto_reply:  # read by the notifications sent once the ticket committed
-        payload["no_auto_reply"] = parsed.no_auto_reply
-        InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
+def _attach_events(channel: Channel, batch: list[_Mail]) -> None:
+    """Find each mail's inbound event (a redelivery) or prepare a new one; a mail repeating
+    an earlier one of the same batch points at it."""
+    existing = {e.provider_id: e for e in InboundEvent.objects.filter(
+        channel=channel, provider_id__in={m.provider_id for m in batch})}
+    first: dict[str, _Mail] = {}
+    for mail in batch:
+        if mail.provider_id in first:
+            mail.same_as = first[mail.provider_id]
+            continue
+        first[mail.provider_id] = mail
+        event = existing.get(mail.provider_id)
+        if event is None:
+            mail.event = InboundEvent(organization_id=channel.organization_id, channel=channel,
+                                      provider_id=mail.provider_id, payload=mail.payload)
+        elif event.status != InboundStatus.RECEIVED:  # taken in before: nothing to do
+            mail.event, mail.first_delivery = event, False
+            mail.receipt = Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
+        else:  # stored before but not processed (a reprocess, an interrupted run)
+            mail.event, mail.first_delivery = event, False
+
+
+def _insert_events(channel: Channel, batch: list[_Mail]) -> None:
+    new = [m for m in batch if m.event is not None and m.event.pk is None]
+    if not new:
+        return
     try:
-        # A savepoint: a failed ingest leaves the transaction usable for the quarantine.
+        with transaction.atomic():  # a savepoint: a conflict leaves the transaction usable
+            InboundEvent.objects.bulk_create([m.event for m in new if m.event is not None])
+    except IntegrityError:
+        # Another receive (a reprocess) stored one of them meanwhile: one at a time.
+        for mail in new:
+            mail.event, mail.first_delivery = _event(channel, mail.provider_id, mail.payload)
+            if not mail.first_delivery and mail.event.status != InboundStatus.RECEIVED:
+                event = mail.event
+                mail.receipt = Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
+
+
+def _triage(channel: Channel, batch: list[_Mail]) -> list[_Mail]:
+    """Decide what happens to each mail short of ingesting it (unreadable, our own loop,
+    ignored by a rule), insert the new events, and return the mails to ingest."""
+    rules: list[ProcessingRule] | None = None
+    for mail in batch:
+        parsed = mail.parsed
+        if mail.same_as is not None or mail.receipt is not None or parsed is None:
+            continue
+        if parsed.our_loop:
+            continue
+        if rules is None:
+            rules = active_rules(channel)  # once per batch
+        mail.outcome = evaluate(channel, parsed, rules)
+        rule = mail.outcome.no_auto_reply
+        if rule is not None and not parsed.no_auto_reply:
+            parsed.no_auto_reply = f"rule {rule.pk}"
+        if parsed.no_auto_reply:  # read by the notifications sent once the ticket committed
+            mail.payload["no_auto_reply"] = parsed.no_auto_reply
+    _insert_events(channel, batch)  # with the payloads complete: no second write
+    ingestable = []
+    for mail in batch:
+        parsed, event = mail.parsed, mail.event
+        if mail.same_as is not None or mail.receipt is not None or event is None:
+            continue
+        if not mail.first_delivery and (mail.payload.get("cids")
+                                        or mail.payload.get("no_auto_reply")):
+            InboundEvent.objects.filter(pk=event.pk).update(payload=mail.payload)
+        if parsed is None:
+            _quarantine(event, mail.parse_error)
+        elif parsed.our_loop:
+            _finish(event, InboundStatus.PROCESSED, None, "our own mail: not taken in")
+        else:
+            if parsed.report is not None:
+                try:
+                    with transaction.atomic():
+                        _mark_bounced(channel, parsed)
+                except Exception as exc:  # the DSN itself is still taken in
+                    logger.warning("e-mail bounce on channel %s not recorded: %s", channel.pk,
+                                   _reason(exc))
+            ignore = mail.outcome.ignore if mail.outcome is not None else None
+            if ignore is not None:
+                _finish(event, InboundStatus.PROCESSED, None,
+                        f"ignored by rule {ignore.pk}: {ignore.name}")
+            else:
+                ingestable.append(mail)
+    return ingestable
+
+
+def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail], *,
+            retry: bool) -> None:
+    """Ingest in order, in runs of equal `first_delivery` (a redelivered event must go
+    through ingest's dedupe lookup); route the tickets the mails opened."""
+    start = 0
+    while start < len(mails):
+        end = start
+        while end < len(mails) and mails[end].first_delivery == mails[start].first_delivery:
+            end += 1
+        run, inbounds = [], []
+        for mail in mails[start:end]:
+            assert mail.parsed is not None
+            try:
+                inbounds.append(to_inbound(mail.parsed, channel.pk, own_address=cfg.address,
+                                           reopen_closed=cfg.reopen_closed))
+            except Exception as exc:
+                _record(channel, mail, exc, retry=retry)
+                continue
+            run.append(mail)
+        results = _ingest_run(channel, inbounds, first_delivery=mails[start].first_delivery,
+                              retry=retry)
+        for mail, result in zip(run, results, strict=True):
+            _record(channel, mail, result, retry=retry)
+        start = end
+
+
+def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *, first_delivery: bool,
+                retry: bool) -> list[IngestResult | Exception]:
+    """`ingest_many` reports each message's failure on its own; should it fail as a whole
+    all the same, the messages go one by one, so one poison mail can never hold a mailbox's
+    batch back for ever."""
+    try:
         with transaction.atomic():
-            result = ingest(to_inbound(parsed, channel.pk, own_address=cfg.address,
-                                       reopen_closed=cfg.reopen_closed),
-                            channel=channel, first_delivery=first_delivery)
+            return ingest_many(channel, inbounds, first_delivery=first_delivery)
     except Exception as exc:
+        if retry and transient(exc):
+            raise  # the whole batch again (receive_many)
+        logger.warning("e-mail batch on channel %s taken in one by one: %s", channel.pk,
+                       _reason(exc))
+    results: list[IngestResult | Exception] = []
+    for inbound in inbounds:
+        try:
+            with transaction.atomic():
+                results.extend(ingest_many(channel, [inbound], first_delivery=first_delivery))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+def _record(channel: Channel, mail: _Mail, result: IngestResult | Exception, *,
+            retry: bool) -> None:
+    event = mail.event
+    assert event is not None
+    if isinstance(result, Exception):
+        if retry and transient(result):
+            raise result  # the whole batch again (receive_many)
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
-                       type(exc).__name__)
-        return _quarantine(event, _reason(exc))
-    if result.created_ticket and outcome.matched:
+                       type(result).__name__)
+        _quarantine(event, _reason(result))
+        return
+    outcome = mail.outcome
+    if result.created_ticket and outcome is not None and outcome.matched:
         try:
             with transaction.atomic():
                 route(result.ticket, outcome)
         except TicketError as exc:  # a stale rule (e.g. bad priority) never loses the mail
             logger.warning("e-mail rules on channel %s: %s", channel.pk, exc.message)
     status = InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED
-    return _finish(event, status, result.message.pk, "")
+    _finish(event, status, result.message.pk, "")
+
+
+def _receipt_of(mail: _Mail) -> Receipt:
+    if mail.same_as is not None:  # the second copy of a mail in the same batch
+        first = _receipt_of(mail.same_as)
+        return Receipt(InboundStatus.DUPLICATE, first.event_id, first.message_id)
+    if mail.receipt is not None:
+        return mail.receipt
+    event = mail.event
+    assert event is not None
+    return Receipt(event.status, event.pk, event.message_id, event.error)
 
 
 def reprocess(event: InboundEvent) -> None:
@@ -121,6 +326,7 @@ def reprocess(event: InboundEvent) -> None:
             raw = handle.read()
     except (OSError, TypeError, ValueError):
         _quarantine(event, "the stored .eml is missing")
+        _save_outcome(event)
         return
     # Back to "received" so `receive` processes it instead of calling it a duplicate.
     if not InboundEvent.objects.filter(pk=event.pk, status=InboundStatus.QUARANTINED).update(
@@ -131,6 +337,7 @@ def reprocess(event: InboundEvent) -> None:
         # The mail now parses and got its own event (keyed by its Message-ID).
         _finish(event, InboundStatus.DUPLICATE, receipt.message_id,
                 f"processed again as event {receipt.event_id}")
+        _save_outcome(event)
 
 
 def _event(channel: Channel, provider_id: str, payload: dict[str, object]) -> tuple[
@@ -152,15 +359,20 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
-def _quarantine(event: InboundEvent, reason: str) -> Receipt:
-    return _finish(event, InboundStatus.QUARANTINED, None, reason)
+def _quarantine(event: InboundEvent, reason: str) -> None:
+    _finish(event, InboundStatus.QUARANTINED, None, reason)
 
 
-def _finish(event: InboundEvent, status: str, message_id: int | None, reason: str) -> Receipt:
+def _finish(event: InboundEvent, status: str, message_id: int | None, reason: str) -> None:
+    """Set the outcome on the event; `receive_many` writes all of a batch's in one update."""
+    event.status, event.message_id = status, message_id
+    event.error, event.processed_at = reason[:2000], timezone.now()
+
+
+def _save_outcome(event: InboundEvent) -> None:
     InboundEvent.objects.filter(pk=event.pk).update(
-        status=status, message_id=message_id, error=reason[:2000],
-        processed_at=timezone.now())
-    return Receipt(status, event.pk, message_id, reason)
+        status=event.status, message_id=event.message_id, error=event.error,
+        processed_at=event.processed_at)
 
 
 def _mark_bounced(channel: Channel, parsed: ParsedMail) -> None:

@@ -123,18 +123,25 @@ def matches(rule: ProcessingRule, mail: ParsedMail) -> bool:
     return False
 
 
-def evaluate(channel: Channel, mail: ParsedMail) -> RuleOutcome:
-    # Most channels have no rules: no joins on the per-mail query, the related rows are
-    # loaded only for the rules that matched.
-    rules = ProcessingRule.objects.for_org(channel.organization_id).filter(
-        channel=channel, is_active=True)
+def active_rules(channel: Channel) -> list[ProcessingRule]:
+    """The channel's active rules in their order, read once per batch of mails. No joins:
+    most channels have none, and the related rows are loaded only for rules that match."""
+    return list(ProcessingRule.objects.for_org(channel.organization_id).filter(
+        channel=channel, is_active=True))
+
+
+def evaluate(channel: Channel, mail: ParsedMail,
+             rules: list[ProcessingRule] | None = None) -> RuleOutcome:
+    """The rules `mail` matches; `rules` as read by `active_rules` (read here when None)."""
+    if rules is None:
+        rules = active_rules(channel)
     outcome = RuleOutcome()
     for rule in rules:
         if matches(rule, mail):
             outcome.matched.append(rule)
             if rule.ignore:
                 break
-    if outcome.matched:
+    if outcome.matched:  # a rule shared by several mails of a batch is fetched once
         prefetch_related_objects(outcome.matched, "service", "assignee")
     return outcome
 
