@@ -36,7 +36,11 @@ def attach_bodies(org_id: int, items: Iterable[object], allowed: set[int]) -> se
     origins the page must let the browser load (only those of allowed messages)."""
     messages = [i for i in items if isinstance(i, Message)]
     for message in messages:
+        # Defaults for every message: a lookup the template cannot resolve costs Django an
+        # exception and a dir() of the object (~30 µs each, three per outbound message).
         message.inline_ids = set()  # type: ignore[attr-defined]
+        message.body = None  # type: ignore[attr-defined]
+        message.eml = False  # type: ignore[attr-defined]
     inbound = [m for m in messages if m.direction == Direction.INBOUND]
     mail = [m for m in inbound if m.channel is not None and m.channel.kind == "email"]
     events = raw_mail_names(org_id, [m.pk for m in mail]) if mail else {}

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from atende.connectors.models import Channel
@@ -90,6 +90,12 @@ def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, An
     deliveries = {k: str(label) for k, label in DeliveryStatus.choices}
     for item in items:
         item.timeline_key = TimelineKey.of(item).encode()  # type: ignore[union-attr]
+        # What the template's `date` filters printed (in the active time zone and language),
+        # without their per-call filter machinery: two per entry.
+        local = timezone.localtime(item.created_at)
+        item.created_iso = local.isoformat()  # type: ignore[union-attr]
+        item.created_text = formats.date_format(  # type: ignore[union-attr]
+            local, "SHORT_DATETIME_FORMAT")
         if isinstance(item, AuditEntry):
             item.description = describe(item, names)  # type: ignore[attr-defined]
         else:
