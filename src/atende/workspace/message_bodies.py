@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest
 
 from atende.connectors.models import InboundEvent
 from atende.tickets.models import Direction, Message
@@ -29,6 +30,20 @@ def raw_mail_names(org_id: int, message_ids: Iterable[int]) -> dict[int, dict[st
         if isinstance(payload, dict) and isinstance(payload.get("raw"), str):
             found[message_id] = payload  # the first event of a message wins (ordered last)
     return found
+
+
+def raw_mail_download(org_id: int, name: object, filename: str) -> FileResponse:
+    """The stored `.eml` as a download (never rendered inline); 404 unless the name is one
+    `receive` stored for this organisation (the payload is ours, but be strict)."""
+    if (not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/")
+            or ".." in name):
+        raise Http404
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, content_type="message/rfc822",
+                        filename=filename)
 
 
 def attach_bodies(org_id: int, items: Iterable[object], allowed: set[int]) -> set[str]:

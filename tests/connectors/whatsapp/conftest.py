@@ -15,6 +15,7 @@ from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.settings_form import WhatsAppChannelForm
 from tests.conftest import Tenant
 from tests.fakes.dialog360 import FakeDialog360
+from tests.fakes.http_receiver import HttpReceiver
 
 CUSTOMER = "5511987654321"
 CUSTOMER_OLD_FORM = "551187654321"  # the same person without the ninth digit
@@ -72,3 +73,25 @@ class Webhooks:
 @pytest.fixture
 def webhooks(wa: FakeDialog360, django_capture_on_commit_callbacks: Any) -> Webhooks:
     return Webhooks(wa, django_capture_on_commit_callbacks)
+
+
+BOT_SECRET = "bot-signing-secret-0123456789"
+
+
+@pytest.fixture
+def bot_endpoint() -> Iterator[HttpReceiver]:
+    """The bot's webhook: a real HTTP server on 127.0.0.1 that records what it receives."""
+    with HttpReceiver() as receiver:
+        yield receiver
+
+
+def bot_channel_for(tenant: Tenant, admin_client: Client, endpoint: HttpReceiver,
+                    **bot_fields: str) -> Channel:
+    """A bot created through Settings → Bots, and a WhatsApp channel that returns to it."""
+    created = admin_client.post("/settings/bots/new/", {
+        "bot_id": "triagem", "name": "Triagem", "webhook_url": endpoint.url,
+        "signing_secret": BOT_SECRET, **bot_fields})
+    assert created.status_code == 302
+    form = channel_form(tenant, return_to_bot="on", bot_id="triagem")
+    assert form.is_valid(), form.errors
+    return save_channel(tenant.org, form).channel

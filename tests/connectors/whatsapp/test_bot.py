@@ -4,43 +4,35 @@ queue, with the conversation so far, and runs auto-assignment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
-from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotEntry, BotState
 from atende.tenancy.models import Membership, Presence
 from atende.tickets.models import Direction, Status, Ticket
 from atende.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.conftest import Tenant
-from tests.connectors.whatsapp.conftest import CUSTOMER, CUSTOMER_OLD_FORM, Webhooks, channel_form
+from tests.connectors.whatsapp.conftest import BOT_SECRET as SECRET
+from tests.connectors.whatsapp.conftest import (
+    CUSTOMER,
+    CUSTOMER_OLD_FORM,
+    Webhooks,
+    bot_channel_for,
+    channel_form,
+)
 from tests.fakes.dialog360 import FakeDialog360
 from tests.fakes.http_receiver import HttpReceiver
 
 pytestmark = pytest.mark.django_db
-SECRET = "bot-signing-secret-0123456789"
-
-
-@pytest.fixture
-def bot_endpoint() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture
 def bot_channel(tenant: Tenant, wa: FakeDialog360, bot_endpoint: HttpReceiver,
                 admin_client: Client) -> Channel:
-    created = admin_client.post("/settings/bots/new/", {
-        "bot_id": "triagem", "name": "Triagem", "webhook_url": bot_endpoint.url,
-        "signing_secret": SECRET})
-    assert created.status_code == 302
-    form = channel_form(tenant, return_to_bot="on", bot_id="triagem")
-    assert form.is_valid(), form.errors
-    return save_channel(tenant.org, form).channel
+    return bot_channel_for(tenant, admin_client, bot_endpoint)
 
 
 def forwards(endpoint: HttpReceiver) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ moment open exactly one ticket."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,23 +21,15 @@ from atende.connectors.whatsapp.bot_timeout import (
     hand_off_if_silent,
     hand_off_silent_conversations,
 )
-from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotState
 from atende.tickets.models import AuditEntry, Direction, Message, Ticket
 from atende.tickets.services.actor import Actor
 from tests.conftest import Tenant
-from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks, channel_form
+from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks, bot_channel_for
 from tests.fakes.dialog360 import FakeDialog360
 from tests.fakes.http_receiver import HttpReceiver
 
 pytestmark = pytest.mark.django_db
-SECRET = "bot-signing-secret-0123456789"
-
-
-@pytest.fixture
-def bot_endpoint() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture
@@ -46,13 +37,7 @@ def bot_channel(tenant: Tenant, wa: FakeDialog360, bot_endpoint: HttpReceiver,
                 admin_client: Client) -> Channel:
     tenant.org.language = "en"
     tenant.org.save()
-    created = admin_client.post("/settings/bots/new/", {
-        "bot_id": "triagem", "name": "Triagem", "webhook_url": bot_endpoint.url,
-        "signing_secret": SECRET, "answer_timeout_minutes": "15"})
-    assert created.status_code == 302
-    form = channel_form(tenant, return_to_bot="on", bot_id="triagem")
-    assert form.is_valid(), form.errors
-    return save_channel(tenant.org, form).channel
+    return bot_channel_for(tenant, admin_client, bot_endpoint, answer_timeout_minutes="15")
 
 
 def later(minutes: float) -> Any:

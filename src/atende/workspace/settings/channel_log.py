@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -34,6 +33,7 @@ from atende.connectors.reprocess import NotReprocessable, can_reprocess, reproce
 from atende.connectors.whatsapp.channels import webhook_url
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.workspace.access import settings_required
+from atende.workspace.message_bodies import raw_mail_download
 from atende.workspace.settings.channel_forms import screen_for
 from atende.workspace.settings.channels import _channel
 
@@ -204,16 +204,7 @@ def event_eml(request: HttpRequest, pk: int, event_id: int) -> HttpResponseBase:
     """The mail as received, as a download only (never rendered inline)."""
     channel, event = _event(request, pk, event_id)
     name = event.payload.get("raw") if channel.kind == ChannelKind.EMAIL else None
-    # Only what `receive` stored for this organisation (the payload is ours, but be strict).
-    if (not isinstance(name, str) or not name.startswith(f"email/raw/{channel.organization_id}/")
-            or ".." in name):
-        raise Http404
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    return FileResponse(handle, as_attachment=True, content_type="message/rfc822",
-                        filename=f"event-{event.pk}.eml")
+    return raw_mail_download(channel.organization_id, name, f"event-{event.pk}.eml")
 
 
 @require_POST

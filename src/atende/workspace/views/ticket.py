@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -39,6 +38,7 @@ from atende.workspace.message_bodies import (
     allowed_images,
     attach_bodies,
     csp_with_images,
+    raw_mail_download,
     raw_mail_names,
 )
 from atende.workspace.org_lists import org_lists
@@ -263,13 +263,4 @@ def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
         pk=message_id, direction=Direction.INBOUND, channel__kind="email").exists()
     payload = raw_mail_names(org_id, [message_id]).get(message_id) if is_mail else None
     name = payload.get("raw") if payload else None
-    # Only what `receive` stored for this organisation (the payload is ours, but be strict).
-    if (not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/")
-            or ".." in name):
-        raise Http404
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    return FileResponse(handle, as_attachment=True, content_type="message/rfc822",
-                        filename=f"message-{message_id}.eml")
+    return raw_mail_download(org_id, name, f"message-{message_id}.eml")
