@@ -75,7 +75,7 @@ class ParsedMail:
 
 
 def parse(raw: bytes, own_address: str = "") -> ParsedMail:
-    msg = message_from_bytes(raw, policy=mime.POLICY)
+    msg = message_from_bytes(raw, policy=mime.PARSE_POLICY)
     sender_name, sender = _sender(msg)
     recipients = _recipients(msg)
     subject = header(msg, "Subject", limit=300)
@@ -228,7 +228,7 @@ def _delivery_report(part: Message) -> DeliveryReport:
         elif ctype in ("message/rfc822", "text/rfc822-headers"):
             text = part_text(child) if ctype == "text/rfc822-headers" else _embedded(
                 child).decode("utf-8", "replace")
-            head = message_from_bytes(text.encode("utf-8", "replace"), policy=mime.POLICY)
+            head = message_from_bytes(text.encode("utf-8", "replace"), policy=mime.PARSE_POLICY)
             found = threading.first_message_id(raw_header(head, "Message-ID"))
             if found:
                 ids.append(found)

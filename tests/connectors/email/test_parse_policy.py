@@ -1,0 +1,157 @@
+"""The parsing policy's shortcut for simple MIME headers changes nothing: the value it hands
+over is what the stdlib's parsed header renders to, and every mail parses to the same
+`ParsedMail` as with the full header parse (hostile corpus, hostile generators, mails like
+the benchmark's and mails whose MIME headers are generated)."""
+
+from __future__ import annotations
+
+import random
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from atende.connectors.email import inbound, mime
+from tests.connectors.email import hostile
+from tests.connectors.email.conftest import ADDRESS, customer_mail
+
+# Characters and pieces that make MIME header values hard: quotes, escapes, comments,
+# RFC 2231 and encoded-word syntax, folding, 8-bit.
+_PIECES = [*'abcxyz/;="\\()*\'%, \t.-_019?<>@[]:{}~', "text/plain", "multipart/mixed",
+           "boundary=", "filename=", "filename*0*=", "utf-8''", "charset=", "attachment",
+           "inline", "\r\n ", "=?", "?=", "=?utf-8?q?ol=C3=A1?=", "é", "base64", '"q"']
+_NAMES = ("Content-Type", "Content-Disposition", "Content-Transfer-Encoding")
+
+
+def generated_values(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    values = []
+    for _ in range(count):
+        if rnd.random() < 0.5:  # near-valid: a type and parameters, then mutated
+            params = "".join(f";{rnd.choice(' \t')}{rnd.choice(['name', 'charset', 'x'])}="
+                             f"{rnd.choice(['v', '"a b"', '"c;d"', 'utf-8', '""', '"x'])}"
+                             for _ in range(rnd.randint(0, 3)))
+            value = rnd.choice(["text/plain", "attachment", "base64", "a/b"]) + params
+            for _ in range(rnd.randint(0, 2)):
+                at = rnd.randint(0, len(value))
+                value = value[:at] + rnd.choice(_PIECES) + value[at:]
+        else:
+            value = "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(0, 25)))
+        values.append(value)
+    return values
+
+
+def _shortcut(name: str, value: str) -> str | None:
+    """The value the parsing policy hands over without a parse, or None."""
+    fetched = mime.PARSE_POLICY.header_fetch_parse(name, value)
+    return fetched if type(fetched) is str else None
+
+
+def test_the_shortcut_gives_what_the_parsed_header_renders_to() -> None:
+    taken = 0
+    for value in generated_values(6000, seed=1):
+        for name in _NAMES:
+            shortcut = _shortcut(name, value)
+            if shortcut is None:
+                continue
+            taken += 1
+            assert shortcut == str(policy.default.header_fetch_parse(name, value)), value
+    assert taken > 500  # the generator does reach the shortcut
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("Content-Type", 'multipart/mixed; boundary="===============0123456789=="'),
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Type", "multipart/alternative;\r\n boundary=\"b1\""),
+    ("Content-Disposition", 'attachment; filename="comprovante 10.pdf"'),
+    ("Content-Transfer-Encoding", "base64"),
+])
+def test_simple_values_take_the_shortcut(name: str, value: str) -> None:
+    assert _shortcut(name, value) == str(policy.default.header_fetch_parse(name, value))
+
+
+@pytest.mark.parametrize("value", [
+    'attachment; filename="=?utf-8?q?relat=C3=B3rio.pdf?="',  # encoded word in quotes
+    "attachment; filename*=utf-8''relat%C3%B3rio.pdf",  # RFC 2231
+    'attachment; filename="relatório.pdf"',  # 8-bit
+    'text/plain; charset="utf-8',  # unterminated quote
+    'text/plain; name="a\\"b"',  # quoted pair
+    "text/plain (comment); charset=utf-8",
+    "text/plain; charset=utf-8; junk",
+])
+def test_anything_else_is_parsed(value: str) -> None:
+    assert _shortcut("Content-Type", value) is None
+    assert _shortcut("Content-Disposition", value) is None
+    assert _shortcut("Subject", "text/plain") is None  # only the MIME headers
+
+
+def _outcome(raw: bytes) -> Any:
+    try:
+        return inbound.parse(raw, ADDRESS)
+    except Exception as exc:  # compared as well: the same failure either way
+        return type(exc).__name__
+
+
+def assert_parses_as_before(monkeypatch: pytest.MonkeyPatch, raws: list[bytes]) -> None:
+    now = [_outcome(raw) for raw in raws]
+    monkeypatch.setattr(mime, "PARSE_POLICY", mime.POLICY)  # the full header parse
+    before = [_outcome(raw) for raw in raws]
+    for n, (ours, theirs) in enumerate(zip(now, before, strict=True)):
+        assert ours == theirs, raws[n][:2000]
+
+
+def _mail_with(headers: list[tuple[str, str]], n: int) -> bytes:
+    """A multipart mail whose parts carry the given MIME header values."""
+    parts = "".join(
+        f"--B{n}\r\n{name}: {value}\r\n\r\nparte {i} com acentuação\r\n"
+        for i, (name, value) in enumerate(headers))
+    return (f"From: Ana <ana@example.com>\r\nTo: {ADDRESS}\r\nSubject: teste {n}\r\n"
+            f"Message-ID: <gen-{n}@example.com>\r\nMIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/mixed; boundary="B{n}"\r\n\r\n'
+            f"{parts}--B{n}--\r\n").encode()
+
+
+def test_generated_mime_headers_parse_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    rnd = random.Random(2)
+    values = generated_values(1500, seed=3)
+    raws = [_mail_with([(rnd.choice(_NAMES), v), (rnd.choice(_NAMES), rnd.choice(values))], n)
+            for n, v in enumerate(values)]
+    # The message's own Content-Type generated too (its boundary drives the parser).
+    raws += [customer_mail().replace(b"Content-Type: text/plain",
+                                     b"Content-Type: " + v.encode())
+             for v in values[:500]]
+    assert_parses_as_before(monkeypatch, raws)
+
+
+def test_hostile_mail_parses_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    raws = [*hostile.corpus().values(), hostile.many_recipients(), hostile.deep_multipart(),
+            hostile.huge_header(size=1024 * 1024)]
+    assert_parses_as_before(monkeypatch, raws)
+
+
+def _realistic(n: int) -> bytes:
+    """Like bench/email_ingest.py's mails: text and HTML, some with a PDF or a forward."""
+    msg = EmailMessage()
+    msg["From"] = f"Maria Souza <maria.{n}@cliente.example.com.br>"
+    msg["To"] = ADDRESS
+    msg["Subject"] = "Pedido atrasado" if n % 3 else "Re: [#TKT-000042] pedido"
+    msg["Message-ID"] = f"<real-{n}@cliente.example.com.br>"
+    msg.set_content(f"Olá, o pedido {n} não chegou.\n")
+    msg.add_alternative(f"<p>Olá, o pedido {n} não chegou.</p>", subtype="html")
+    if n % 2:
+        msg.add_attachment(random.Random(n).randbytes(2048), maintype="application",
+                           subtype="pdf", filename=f"comprovante-{n}.pdf")
+    if n % 5 == 0:
+        msg.add_attachment(b"%PDF", maintype="application", subtype="pdf",
+                           filename=f"relatório {n}.pdf")  # RFC 2231 on the wire
+    if n % 7 == 0:
+        inner = EmailMessage()
+        inner["Subject"] = "original"
+        inner.set_content("encaminhado")
+        msg.add_attachment(inner)
+    return msg.as_bytes()
+
+
+def test_realistic_mail_parses_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_parses_as_before(monkeypatch, [_realistic(n) for n in range(60)])
