@@ -44,6 +44,31 @@ def test_bad_mails_in_the_middle_are_quarantined_and_the_others_ingested(
     assert InboundEvent.objects.filter(status=InboundStatus.PROCESSED).count() == 2
 
 
+def test_every_event_row_keeps_its_own_outcome(email_channel: Channel) -> None:
+    """The outcomes are written together (one UPDATE per status and reason): each row still
+    gets its own message."""
+    earlier = customer_mail(subject="antes")
+    receive(email_channel, earlier)
+    receipts = receive_many(email_channel, batch(
+        customer_mail(subject="um"), b"Subject: sem remetente\r\n\r\ncorpo\r\n",
+        customer_mail(subject="dois"), earlier, b"Subject: outro sem\r\n\r\nx\r\n",
+        customer_mail(subject="três", In_Reply_To="<nada@example.com>"),
+    ))
+    assert [r.status for r in receipts] == [
+        InboundStatus.PROCESSED, InboundStatus.QUARANTINED, InboundStatus.PROCESSED,
+        InboundStatus.DUPLICATE, InboundStatus.QUARANTINED, InboundStatus.PROCESSED]
+    events = [InboundEvent.objects.get(pk=r.event_id) for r in receipts]
+    for receipt, event in zip(receipts, events, strict=True):
+        # The redelivered mail points at its earlier event, left as it was.
+        status = InboundStatus.PROCESSED if receipt is receipts[3] else receipt.status
+        assert (event.status, event.message_id, event.error) == (
+            status, receipt.message_id, receipt.reason)
+    subjects = [Message.objects.get(pk=r.message_id).ticket.subject
+                for r in receipts if r.status == InboundStatus.PROCESSED]
+    assert subjects == ["um", "dois", "três"]
+    assert len({e.processed_at for n, e in enumerate(events) if n != 3}) == 1
+
+
 def test_duplicates_inside_one_batch_leave_one_entry(email_channel: Channel) -> None:
     raw = customer_mail(message_id="<twice@example.com>", subject="duas vezes")
     same_id = customer_mail(message_id="<twice@example.com>", subject="outro corpo")
