@@ -86,6 +86,42 @@ def test_anything_else_is_parsed(value: str) -> None:
     assert _shortcut("Subject", "text/plain") is None  # only the MIME headers
 
 
+_ADDRESS_PIECES = [*"abcXY019.@<> \t\"\\(),:;[]'=?!#%+-_", "maria", "souza", "example.com",
+                   "Maria Souza", " <", ">", "@x.example", "=?utf-8?q?Jo=C3=A3o?=", "\r\n ",
+                   "João", "..", "a@b@c"]
+
+
+def generated_addresses(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    values = []
+    for _ in range(count):
+        if rnd.random() < 0.5:  # near-valid, then mutated
+            value = rnd.choice(["Maria Souza <maria.1@cliente.example.com.br>",
+                                "joao@example.com", "A  B <a.b@c.d>", "X <x@y>"])
+            for _ in range(rnd.randint(0, 2)):
+                at = rnd.randint(0, len(value))
+                value = value[:at] + rnd.choice(_ADDRESS_PIECES) + value[at:]
+        else:
+            value = "".join(rnd.choice(_ADDRESS_PIECES) for _ in range(rnd.randint(0, 12)))
+        values.append(value)
+    return values
+
+
+def test_simple_addresses_decode_as_the_parsed_header_renders_them() -> None:
+    taken = 0
+    for value in generated_addresses(3000, seed=4):
+        for name in ("From", "To", "Reply-To"):
+            ours = mime.decode_header_value(name, value)
+            unfolded = " ".join(value.replace("\r", "").replace("\n", "").split())
+            if not value.isascii() or "=?" in value or not mime._SIMPLE_ADDRESS.fullmatch(
+                    unfolded):
+                continue
+            taken += 1
+            parsed = str(policy.default.header_fetch_parse(name, value))
+            assert ours == mime.clean_text(" ".join(parsed.split())), value
+    assert taken > 500
+
+
 def _outcome(raw: bytes) -> Any:
     try:
         return inbound.parse(raw, ADDRESS)

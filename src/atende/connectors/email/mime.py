@@ -90,6 +90,15 @@ PARSE_POLICY = _ParsingPolicy()
 # Headers POLICY parses as more than text (addresses, dates, parameters); any other one
 # with an ASCII value and no encoded words decodes to its unfolded self.
 _STRUCTURED = frozenset(HeaderRegistry().registry) - {"subject"}
+# So does an address header holding one plain address, bare or after a name of plain words
+# (`Maria Souza <maria@example.com>`): the parsed header renders it unchanged
+# (tests/connectors/email/test_parse_policy.py checks it on generated values).
+_ADDRESS_HEADERS = frozenset(name for name, cls in HeaderRegistry().registry.items()
+                             if "Address" in cls.__name__)
+_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+_SIMPLE_ADDRESS = re.compile(
+    rf"(?:{_ATEXT}(?: {_ATEXT})* <{_DOT_ATOM}@{_DOT_ATOM}>|{_DOT_ATOM}@{_DOT_ATOM})")
 
 
 def clean_text(value: str) -> str:
@@ -122,9 +131,14 @@ def decode_header_value(name: str, raw: str, limit: int = 2000) -> str:
     raising: what `msg[name]` gives under POLICY, with fallbacks for malformed values."""
     if not raw:
         return ""
-    if raw.isascii() and "=?" not in raw and name.lower() not in _STRUCTURED:
+    if raw.isascii() and "=?" not in raw:
         # Nothing to decode (the common case): the parsed value is the unfolded text.
-        return clean_text(" ".join(raw.split()))[:limit]
+        lowered = name.lower()
+        if lowered not in _STRUCTURED:
+            return clean_text(" ".join(raw.split()))[:limit]
+        unfolded = " ".join("".join(_LINESEP.split(raw)).split())  # as the policy unfolds
+        if lowered in _ADDRESS_HEADERS and _SIMPLE_ADDRESS.fullmatch(unfolded):
+            return clean_text(unfolded)[:limit]
     if _has_raw_8bit(raw):
         # Unencoded 8-bit bytes (not allowed, common anyway): UTF-8, else Windows-1252.
         raw = decode_text(raw.encode("utf-8", "surrogateescape"), None)
