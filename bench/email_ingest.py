@@ -14,6 +14,7 @@ peak RSS for both.
     .venv/bin/python bench/email_ingest.py --postgres       # Atende on a throwaway PG database
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --profile /tmp/ingest.prof
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --batch 1   # one mail per transaction
+    .venv/bin/python bench/email_ingest.py --parse-only   # parse and raw storage alone
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
     parser.add_argument("--batch", type=int, default=100,
                         help="mails per receive_many() call, i.e. per transaction")
+    parser.add_argument("--parse-only", action="store_true",
+                        help="time parse() and store_raw() alone on the same mails, no ingest")
     parser.add_argument("--procs", type=int, default=1,
                         help="Atende processes over disjoint shares of the mails (PostgreSQL)")
     args = parser.parse_args()
@@ -195,10 +198,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
                       settings={"address": ADDRESS})
     channel.secrets = {}
     channel.save()
-    helpdesk = None if args.skip_helpdesk else Helpdesk(work)
-
     originals = [Spec(n, random.choice(NAMES), random.choice(SUBJECTS), new_id(),
                       attach=n % 10 == 0) for n in range(args.new)]
+    if args.parse_only:
+        parse_alone(channel, originals, args.replies)
+        return
+    helpdesk = None if args.skip_helpdesk else Helpdesk(work)
+
     box = mailbox.Maildir(work / "Maildir", create=True)
     for spec in originals:
         box.add(spec.render())
@@ -274,6 +280,34 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  helpdesk CPU in process_queue(): {helpdesk.cpu * 1000 / total:.1f} ms/mail")
         ratio = (total / (a_new + a_replies)) / (total / (h_new + h_replies))
         print(f"ratio atende/helpdesk: {ratio:.1f}x (target >= 10x)")
+
+
+def parse_alone(channel: Any, originals: list[Spec], replies: int) -> None:
+    """CPU ms per mail of `parse` (3 rounds: the first one warms the caches) and of
+    `store_raw` (new files, then the same files again), without a profiler's overhead."""
+    from atende.connectors.email.inbound import parse
+    from atende.connectors.email.receive import store_raw
+
+    raws = [s.render() for s in originals]
+    for n in range(replies):
+        target = random.choice(originals)
+        by_header = n % 2 == 0
+        reply = Spec(10_000 + n, random.choice(NAMES), "Re: pedido", new_id(),
+                     in_reply_to=target.message_id if by_header else "",
+                     attach=by_header and n % 20 == 0)
+        raws.append(reply.render(None if by_header else "RES: [#TKT-000123] sobre o meu pedido"))
+
+    def cpu_ms(step: Any) -> float:
+        started = time.process_time()
+        for raw in raws:
+            step(raw)
+        return (time.process_time() - started) * 1000 / len(raws)
+
+    rounds = [cpu_ms(lambda raw: parse(raw, ADDRESS)) for _round in range(3)]
+    print(f"parse: {' / '.join(f'{r:.3f}' for r in rounds)} CPU ms/mail ({len(raws)} mails)")
+    new, again = (cpu_ms(lambda raw: store_raw(channel, raw)) for _round in range(2))
+    print(f"store_raw: {new:.3f} CPU ms/mail (new files), {again:.3f} (already stored); "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 def take_in(channel: Any, raws: Iterable[bytes], batch: int) -> None:
