@@ -1,7 +1,8 @@
 """Reading hostile MIME without crashing: headers, text and parts, each with a fallback.
 
 The stdlib parser (`policy.default`) does the work; these helpers only decide what to do when
-it raises or when the input is absurd (10 MB headers, lying charsets, NUL bytes).
+it raises or when the input is absurd (10 MB headers, lying charsets, NUL bytes), and skip
+its header parse where the value is so simple that the parse would render it unchanged.
 """
 
 from __future__ import annotations
