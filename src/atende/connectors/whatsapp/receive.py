@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
+from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import bot, inbound
@@ -296,8 +297,7 @@ def _ingest_events(channel: Channel, pending: list[tuple[InboundEvent, InboundMe
                                 else InboundStatus.PROCESSED)
                 event.error, event.message = "", result.message
             event.processed_at = now
-        InboundEvent.objects.bulk_update([e for e, _m in pending],
-                                         ["status", "error", "message", "processed_at"])
+        bulk_update([e for e, _m in pending], ["status", "error", "message", "processed_at"])
     for result in results:  # after commit, in order, as each event did before
         if isinstance(result, Exception):
             continue
