@@ -148,12 +148,18 @@ def drain_is_running(channel_id: int, shard: int = 0, shards: int = 1) -> bool:
         return False
 
 
-def request_drain(channel_id: int, event_ids: list[int],
-                  shards: int | None = None) -> None:
-    """Have every shard of the channel drained (a drain already queued is enough)."""
-    shards = drain_shards() if shards is None else shards
+def request_drain(channel_id: int, event_ids: list[int], *, unless_running: bool = False
+                  ) -> int:
+    """Have every shard of the channel drained (a drain already queued is enough; with
+    `unless_running`, so is one at work). Returns the shards asked for."""
+    shards = drain_shards()
+    asked = 0
     for shard in range(shards):
+        if unless_running and drain_is_running(channel_id, shard, shards):
+            continue
         _request_drain(channel_id, event_ids, shard, shards)
+        asked += 1
+    return asked
 
 
 def _request_drain(channel_id: int, event_ids: list[int], shard: int = 0,

@@ -45,15 +45,12 @@ def stalled_channel_ids(now: datetime | None = None) -> list[int]:
 def drain_stalled_channels(now: datetime | None = None) -> list[int]:
     """Request a drain of every stalled shard no drain is at work on; returns the
     channels concerned."""
-    shards = receive.drain_shards()
     channel_ids = stalled_channel_ids(now)
     for channel_id in channel_ids:
-        for shard in range(shards):
-            if receive.drain_is_running(channel_id, shard, shards):
-                continue  # a long backlog being worked through, not a lost drain
+        # A drain at work is a long backlog being worked through, not a lost drain.
+        if receive.request_drain(channel_id, [], unless_running=True):
             logger.warning("WhatsApp events of channel %s waited; drain requested again",
                            channel_id)
-            receive._request_drain(channel_id, [], shard, shards)
     return channel_ids
 
 
