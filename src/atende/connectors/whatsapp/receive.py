@@ -213,8 +213,7 @@ def drain_channel(channel_id: int, event_ids: list[int] | None = None, shard: in
         return 0
     named = sorted(set(event_ids or ()))
     taken = 0
-    for _round in range(DRAIN_ROUNDS):
-        _mark_running(channel_id, shard, shards)
+    for round_ in range(DRAIN_ROUNDS):
         fresh = Q(error="") | Q(pk__in=named) if named else Q(error="")
         pending = InboundEvent.objects.filter(fresh, status=InboundStatus.RECEIVED,
                                               channel=channel)
@@ -226,8 +225,12 @@ def drain_channel(channel_id: int, event_ids: list[int] | None = None, shard: in
         process_batch(channel, events)
         taken += len(events)
         if len(events) < DRAIN_BATCH:
-            _mark_running(channel_id, shard, shards, running=False)
+            if round_:
+                _mark_running(channel_id, shard, shards, running=False)
             return taken
+        # A backlog (a full batch): tell the sweep a drain is at work. Not before: a
+        # drain of one short batch costs no cache call for it.
+        _mark_running(channel_id, shard, shards)
     # A long backlog: let other tasks run in between.
     _request_drain(channel_id, [], shard, shards)
     return taken
