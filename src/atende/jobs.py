@@ -80,6 +80,15 @@ def expire_idle_whatsapp_attendances() -> None:
 
 
 @db_periodic_task(crontab(minute="*"))
+def drain_stalled_whatsapp_channels() -> None:
+    """WhatsApp events left pending by a lost drain or retry are processed (no event is
+    left waiting for the channel's next delivery)."""
+    from atende.connectors.whatsapp.stalled import sweep
+
+    sweep()
+
+
+@db_periodic_task(crontab(minute="*"))
 def hand_off_silent_bot_conversations() -> None:
     """Conversations the bot left unanswered past its timeout go to the queue (WA-7)."""
     from atende.connectors.whatsapp.bot_timeout import hand_off_silent_conversations

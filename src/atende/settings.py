@@ -251,6 +251,9 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ATENDE_WEBHOOK_TIMEOUT", "10"))
 # Realtime outbox rows are kept this long for Last-Event-ID replay.
 REALTIME_RETENTION_SECONDS = int(os.environ.get("ATENDE_REALTIME_RETENTION", str(24 * 3600)))
 REALTIME_POLL_SECONDS = float(os.environ.get("ATENDE_REALTIME_POLL", "0.2"))
+# WhatsApp drains working on one channel at once (scaled profile): about the number of
+# `atende worker` processes. Each conversation stays in one drain, in order.
+WHATSAPP_DRAIN_SHARDS = int(os.environ.get("ATENDE_WHATSAPP_DRAIN_SHARDS", "2"))
 # An online agent whose workspace sent no heartbeat for this long is set offline.
 PRESENCE_TIMEOUT_MINUTES = float(os.environ.get("ATENDE_PRESENCE_TIMEOUT_MINUTES", "3"))
 

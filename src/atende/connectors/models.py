@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -85,6 +86,9 @@ class InboundEvent(TenantModel):
     )
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Times a redelivery of the quarantined event put it back to be processed (bounded by
+    # the connector). A database default: the acknowledgement inserts rows without the ORM.
+    redelivery_retries = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -95,6 +99,11 @@ class InboundEvent(TenantModel):
             # The channel's log filtered by status, newest first (and the quarantine badge).
             models.Index(fields=["channel", "status", "-received_at"],
                          name="inbound_channel_status"),
+            # Only the events still to be processed (few, whatever the table's size): the
+            # drains' "oldest of this channel first" and the sweep for what a lost drain
+            # left behind read this.
+            models.Index(fields=["channel", "id"], condition=Q(status="received"),
+                         name="inbound_pending"),
         ]
 
 

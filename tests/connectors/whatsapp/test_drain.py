@@ -31,7 +31,8 @@ def store(channel: Channel, body: Any, capture: Any) -> list[int]:
 
 def test_a_burst_of_bodies_enqueues_one_drain_that_takes_them_all(
         wa: FakeDialog360, wa_channel: Channel, monkeypatch: pytest.MonkeyPatch,
-        django_capture_on_commit_callbacks: Any) -> None:
+        django_capture_on_commit_callbacks: Any, settings: Any) -> None:
+    settings.WHATSAPP_DRAIN_SHARDS = 1  # one drain per channel (test_shards: several)
     monkeypatch.setattr(receive, "_shared_cache", lambda: True)  # as with Redis
     cache.delete(receive._drain_flag(wa_channel.pk))
     queued = Recorder()

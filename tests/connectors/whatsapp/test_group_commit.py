@@ -14,10 +14,11 @@ import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from atende.asgi import application
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
-from atende.connectors.whatsapp import group_commit
+from atende.connectors.whatsapp import group_commit, receive
 from atende.tickets.models import Message
 from tests.fakes.dialog360 import FakeDialog360
 
@@ -232,3 +233,31 @@ def test_events_stored_but_not_scheduled_answer_5xx_and_the_redelivery_schedules
     stored.refresh_from_db()
     assert stored.status == InboundStatus.PROCESSED
     assert Message.objects.get(channel=wa_channel).text == "Fila fora"
+
+
+def test_a_redelivered_quarantined_event_is_processed_again_a_bounded_number_of_times(
+        wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
+    payload = wa.customer_sends(customer(3), "Falhou de passagem")
+    item = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    failed = InboundEvent.objects.create(
+        organization_id=wa_channel.organization_id, channel=wa_channel,
+        provider_id=item["id"], payload={"kind": "message", "message": item, "name": ""},
+        status=InboundStatus.QUARANTINED, error="OperationalError: connection lost",
+        processed_at=timezone.now())
+    answers, _flushes = post_all(wa_channel, [json.dumps(payload).encode()],
+                                 wa.webhook["headers"])
+    assert answers == [(200, {"ok": True, "events": 1})]
+    failed.refresh_from_db()
+    assert (failed.status, failed.error, failed.redelivery_retries) == (
+        InboundStatus.PROCESSED, "", 1)
+    assert Message.objects.get(channel=wa_channel).text == "Falhou de passagem"
+
+    # Retried as often as allowed already: a redelivery leaves it quarantined.
+    InboundEvent.objects.filter(pk=failed.pk).update(
+        status=InboundStatus.QUARANTINED, error="still bad",
+        redelivery_retries=receive.MAX_REDELIVERY_RETRIES)
+    answers, _flushes = post_all(wa_channel, [json.dumps(payload).encode()],
+                                 wa.webhook["headers"])
+    assert answers == [(200, {"ok": True, "events": 0})]
+    failed.refresh_from_db()
+    assert (failed.status, failed.error) == (InboundStatus.QUARANTINED, "still bad")

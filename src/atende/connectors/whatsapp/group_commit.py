@@ -35,18 +35,20 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from atende.connectors.models import InboundEvent, InboundStatus
+from atende.connectors.whatsapp.receive import MAX_REDELIVERY_RETRIES
 
 logger = logging.getLogger(__name__)
 MAX_ROWS = 1000  # per INSERT; a larger backlog is written in several flushes
 TIMEOUT = 10.0  # seconds for one flush (connection, insert, commit)
 APPLICATION_NAME = "atende-whatsapp-ack"  # to tell its connections apart in pg_stat_activity
-PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
 
 # The same statement whatever the batch size (arrays, not a VALUES list), so psycopg
 # prepares it once per connection. The ids returned are the new rows and the existing
-# rows of these events still pending (a redelivery before processing): what
-# `receive.store_events` returns. The second SELECT reads the snapshot taken before the
-# INSERT, so it sees only rows that were there already.
+# rows of these events still to process (a redelivery before processing, or of a
+# quarantined event, which `redo` puts back to be processed at most
+# `max_redeliveries` times, as `receive.retry_redelivered`): what `receive.store_events`
+# returns. The second SELECT reads the snapshot taken before the INSERT and the UPDATE,
+# so it sees only rows that were there already, as they were.
 _T = InboundEvent._meta.db_table
 INSERT = f"""
 WITH v AS (
@@ -60,12 +62,19 @@ WITH v AS (
     FROM v
     ON CONFLICT (channel_id, provider_id) DO NOTHING
     RETURNING id, channel_id, provider_id
+), redo AS (
+    UPDATE {_T} e SET status = %(received)s, error = '', processed_at = NULL,
+                      redelivery_retries = e.redelivery_retries + 1
+    FROM v
+    WHERE e.channel_id = v.channel_id AND e.provider_id = v.provider_id
+      AND e.status = %(quarantined)s AND e.redelivery_retries < %(max_redeliveries)s
 )
 SELECT id, channel_id, provider_id FROM ins
 UNION ALL
 SELECT e.id, e.channel_id, e.provider_id FROM {_T} e
 JOIN v ON e.channel_id = v.channel_id AND e.provider_id = v.provider_id
-WHERE e.status = ANY(%(pending)s::text[])
+WHERE e.status = %(received)s
+   OR (e.status = %(quarantined)s AND e.redelivery_retries < %(max_redeliveries)s)
 """  # noqa: S608 - the table name is the model's, the values are parameters
 
 
@@ -174,7 +183,9 @@ class GroupCommit:
                 payloads.append(payload)
         params: dict[str, object] = {
             "org": orgs, "channel": channels, "key": keys, "payload": payloads,
-            "received": str(InboundStatus.RECEIVED), "pending": [str(s) for s in PENDING]}
+            "received": str(InboundStatus.RECEIVED),
+            "quarantined": str(InboundStatus.QUARANTINED),
+            "max_redeliveries": MAX_REDELIVERY_RETRIES}
         for attempt in (1, 2):
             try:
                 return await asyncio.wait_for(self._insert(params), TIMEOUT)

@@ -7,6 +7,8 @@ The canonical form always carries it, so both spellings are one contact and one 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -14,8 +16,11 @@ from django.utils.translation import gettext as _
 BRAZIL = 55
 
 
+@lru_cache(maxsize=4096)
 def canonical_number(raw: str) -> str:
-    """E.164 with the Brazilian ninth digit restored; raises ValidationError."""
+    """E.164 with the Brazilian ninth digit restored; raises ValidationError. Cached: a
+    conversation's numbers come again and again (a drain used to parse each one twice),
+    and an exception is never cached."""
     text = raw.strip()
     digits = "".join(ch for ch in text if ch.isdigit())
     if not digits:

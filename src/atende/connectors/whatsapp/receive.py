@@ -15,9 +15,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
+from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import bot, inbound
@@ -37,6 +39,9 @@ PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
 DRAIN_BATCH = 500  # events per transaction of a drain
 DRAIN_ROUNDS = 20  # then the drain hands over to a new task
 DRAIN_FLAG_SECONDS = 60  # a lost drain task delays the channel's processing at most this
+# A quarantined event the provider delivers again is processed again, this many times at
+# most: a quarantine from a passing failure heals by itself, a bad one stays put.
+MAX_REDELIVERY_RETRIES = 3
 
 
 def store_events(channel: Channel, payload: Any) -> list[int]:
@@ -51,12 +56,28 @@ def store_events(channel: Channel, payload: Any) -> list[int]:
                           provider_id=e.provider_id, payload=e.data) for e in events],
             ignore_conflicts=True,
         )
-        ids = list(InboundEvent.objects.filter(
+        found = list(InboundEvent.objects.filter(
             channel=channel, provider_id__in=[e.provider_id for e in events],
-            status__in=PENDING).values_list("pk", flat=True))
+            status__in=PENDING).values_list("pk", "status", "redelivery_retries"))
+        again = [pk for pk, status, retries in found if status == InboundStatus.QUARANTINED
+                 and retries < MAX_REDELIVERY_RETRIES]
+        if again:
+            retry_redelivered(again)
+        ids = [pk for pk, status, _retries in found
+               if status == InboundStatus.RECEIVED or pk in again]
         if ids:
             schedule_processing(channel.pk, ids)
     return ids
+
+
+def retry_redelivered(event_ids: list[int]) -> None:
+    """Quarantined events the provider delivered again go back to be processed (the
+    group commit does the same in its INSERT): the drains take them like new ones."""
+    InboundEvent.objects.filter(
+        pk__in=event_ids, status=InboundStatus.QUARANTINED,
+        redelivery_retries__lt=MAX_REDELIVERY_RETRIES,
+    ).update(status=InboundStatus.RECEIVED, error="", processed_at=None,
+             redelivery_retries=F("redelivery_retries") + 1)
 
 
 def schedule_processing(channel_id: int, event_ids: list[int]) -> None:
@@ -69,31 +90,93 @@ def schedule_processing(channel_id: int, event_ids: list[int]) -> None:
     not one per body; the drain clears the flag before it reads, so an event committed
     after that enqueues the next drain. The flag is set after commit on purpose: set
     before, a drain could clear it and read between the set and the commit, and miss the
-    event. With a per-process cache (the embedded profile) every body enqueues a drain."""
+    event. With a per-process cache (the embedded profile) every body enqueues a drain.
+
+    On PostgreSQL with Redis a channel's events are split in `drain_shards()` shards by
+    the customer's number (`SHARD_KEY`): one flag and one drain per shard, so that many
+    drains work on one channel at once while each conversation stays in one drain, in
+    order."""
     if event_ids:
         ids = sorted(event_ids)
-        transaction.on_commit(lambda: _request_drain(channel_id, ids))
+        transaction.on_commit(lambda: request_drain(channel_id, ids))
 
 
 def _shared_cache() -> bool:
     return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
 
 
-def _drain_flag(channel_id: int) -> str:
-    return f"whatsapp:drain-queued:{int(channel_id)}"
+def drain_shards() -> int:
+    """How many drains may work on one channel at once. One without Redis (a flag per
+    shard needs a shared cache) or on SQLite (one writer at a time anyway)."""
+    if not (settings.IS_POSTGRES and _shared_cache()):
+        return 1
+    return max(1, int(getattr(settings, "WHATSAPP_DRAIN_SHARDS", 1)))
 
 
-def _request_drain(channel_id: int, event_ids: list[int]) -> None:
+# The conversation of an event as a number: the last 8 digits of the customer's number
+# (the sender of a message, the recipient of a status; 0 for a provider error). A
+# Brazilian mobile with and without its ninth digit ends the same, so both spellings of
+# one person fall in one shard. Evaluated by PostgreSQL on the pending rows only.
+SHARD_KEY = ("COALESCE(NULLIF(right(regexp_replace(COALESCE(payload->'message'->>'from', "
+             "payload->'status'->>'recipient_id', ''), '[^0-9]', '', 'g'), 8), ''), "
+             "'0')::bigint")
+
+
+def shard_of(payload: dict[str, Any], shards: int) -> int:
+    """`SHARD_KEY` in Python: the shard the drains give this stored event."""
+    message, status = payload.get("message"), payload.get("status")
+    number = ((message.get("from") if isinstance(message, dict) else None)
+              or (status.get("recipient_id") if isinstance(status, dict) else None) or "")
+    digits = "".join(ch for ch in str(number) if ch in "0123456789")[-8:]
+    return int(digits or 0) % shards
+
+
+def _drain_flag(channel_id: int, shard: int = 0, shards: int = 1) -> str:
+    suffix = "" if shards == 1 else f":{int(shard)}-{int(shards)}"
+    return f"whatsapp:drain-queued:{int(channel_id)}{suffix}"
+
+
+def _drain_running(channel_id: int, shard: int = 0, shards: int = 1) -> str:
+    return _drain_flag(channel_id, shard, shards).replace("drain-queued", "drain-running")
+
+
+def drain_is_running(channel_id: int, shard: int = 0, shards: int = 1) -> bool:
+    """A drain of this shard took events within the last DRAIN_FLAG_SECONDS."""
+    try:
+        return bool(cache.get(_drain_running(channel_id, shard, shards)))
+    except Exception:  # the cache is down: say no, a drain too many is harmless
+        return False
+
+
+def request_drain(channel_id: int, event_ids: list[int], *, unless_running: bool = False
+                  ) -> int:
+    """Have every shard of the channel drained (a drain already queued is enough; with
+    `unless_running`, so is one at work). Returns the shards asked for."""
+    shards = drain_shards()
+    asked = 0
+    for shard in range(shards):
+        if unless_running and drain_is_running(channel_id, shard, shards):
+            continue
+        _request_drain(channel_id, event_ids, shard, shards)
+        asked += 1
+    return asked
+
+
+def _request_drain(channel_id: int, event_ids: list[int], shard: int = 0,
+                   shards: int = 1) -> None:
     from atende.connectors.whatsapp.tasks import drain_whatsapp_channel
 
     if _shared_cache():
         try:
-            if not cache.add(_drain_flag(channel_id), 1, DRAIN_FLAG_SECONDS):
+            if not cache.add(_drain_flag(channel_id, shard, shards), 1, DRAIN_FLAG_SECONDS):
                 return  # a queued drain will read these events
         except Exception:  # the cache is down: enqueue anyway, never lose the events
             logger.warning("WhatsApp drain flag of channel %s not set", channel_id,
                            exc_info=True)
-    drain_whatsapp_channel.enqueue(channel_id, event_ids)
+    if shards == 1:
+        drain_whatsapp_channel.enqueue(channel_id, event_ids)
+    else:
+        drain_whatsapp_channel.enqueue(channel_id, event_ids, shard, shards)
 
 
 def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
@@ -111,14 +194,16 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
     return event
 
 
-def drain_channel(channel_id: int, event_ids: list[int] | None = None) -> int:
-    """Process every pending event of a channel, oldest first, DRAIN_BATCH at a time
-    (message events ingested together, see `process_batch`). `event_ids`: events the
-    webhook named, processed even when quarantined (a redelivery retries them). Events
-    waiting for a delayed retry (`_later`) are left to it. Returns how many were taken."""
+def drain_channel(channel_id: int, event_ids: list[int] | None = None, shard: int = 0,
+                  shards: int = 1) -> int:
+    """Process every pending event of a channel (of its `shard` of `shards`: see
+    `SHARD_KEY`), oldest first, DRAIN_BATCH at a time (message events ingested together,
+    see `process_batch`). `event_ids`: events the webhook named, processed even when
+    waiting for a delayed retry (a redelivery retries them now); the other events waiting
+    for their retry (`_later`) are left to it. Returns how many were taken."""
     if _shared_cache():
-        try:
-            cache.delete(_drain_flag(channel_id))  # before reading: see schedule_processing
+        try:  # before reading: see schedule_processing
+            cache.delete(_drain_flag(channel_id, shard, shards))
         except Exception:
             logger.warning("WhatsApp drain flag of channel %s not cleared", channel_id,
                            exc_info=True)
@@ -128,19 +213,40 @@ def drain_channel(channel_id: int, event_ids: list[int] | None = None) -> int:
         return 0
     named = sorted(set(event_ids or ()))
     taken = 0
-    for _round in range(DRAIN_ROUNDS):
-        fresh = Q(status=InboundStatus.RECEIVED, error="")
-        if named:
-            fresh |= Q(pk__in=named, status__in=PENDING)
-        events = list(InboundEvent.objects.filter(fresh, channel=channel)
-                      .order_by("pk")[:DRAIN_BATCH])
+    for round_ in range(DRAIN_ROUNDS):
+        fresh = Q(error="") | Q(pk__in=named) if named else Q(error="")
+        pending = InboundEvent.objects.filter(fresh, status=InboundStatus.RECEIVED,
+                                              channel=channel)
+        if shards > 1:  # SHARD_KEY is a constant; the shards come as parameters
+            key = RawSQL(f"mod({SHARD_KEY}, %s)", (shards,))  # noqa: S611
+            pending = pending.alias(shard=key).filter(shard=shard)
+        events = list(pending.order_by("pk")[:DRAIN_BATCH])
         named = []
         process_batch(channel, events)
         taken += len(events)
         if len(events) < DRAIN_BATCH:
+            if round_:
+                _mark_running(channel_id, shard, shards, running=False)
             return taken
-    _request_drain(channel_id, [])  # a long backlog: let other tasks run in between
+        # A backlog (a full batch): tell the sweep a drain is at work. Not before: a
+        # drain of one short batch costs no cache call for it.
+        _mark_running(channel_id, shard, shards)
+    # A long backlog: let other tasks run in between.
+    _request_drain(channel_id, [], shard, shards)
     return taken
+
+
+def _mark_running(channel_id: int, shard: int, shards: int, *, running: bool = True
+                  ) -> None:
+    """For the sweep of stalled channels (`stalled.py`): a drain is at work here."""
+    try:
+        if running:
+            cache.set(_drain_running(channel_id, shard, shards), 1, DRAIN_FLAG_SECONDS)
+        else:
+            cache.delete(_drain_running(channel_id, shard, shards))
+    except Exception:  # only the sweep reads it: it may request a drain too many
+        logger.warning("WhatsApp drain mark of channel %s not set", channel_id,
+                       exc_info=True)
 
 
 def process_events(event_ids: list[int]) -> list[str]:
@@ -200,8 +306,7 @@ def _ingest_events(channel: Channel, pending: list[tuple[InboundEvent, InboundMe
                                 else InboundStatus.PROCESSED)
                 event.error, event.message = "", result.message
             event.processed_at = now
-        InboundEvent.objects.bulk_update([e for e, _m in pending],
-                                         ["status", "error", "message", "processed_at"])
+        bulk_update([e for e, _m in pending], ["status", "error", "message", "processed_at"])
     for result in results:  # after commit, in order, as each event did before
         if isinstance(result, Exception):
             continue

@@ -25,6 +25,8 @@ def forward_to_bot(entry_id: int, attempt: int = 0) -> None:
 
 
 @task
-def drain_whatsapp_channel(channel_id: int, event_ids: list[int] | None = None) -> None:
-    """Every pending event of a channel, in batches (see receive.schedule_processing)."""
-    receive.drain_channel(channel_id, event_ids)
+def drain_whatsapp_channel(channel_id: int, event_ids: list[int] | None = None,
+                           shard: int = 0, shards: int = 1) -> None:
+    """Every pending event of a channel (or of one shard of it), in batches (see
+    receive.schedule_processing)."""
+    receive.drain_channel(channel_id, event_ids, shard, shards)

@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.models import Channel
 from atende.contacts.identities import normalize_identity
@@ -267,10 +268,9 @@ class _Run:
         AuditEntry.objects.bulk_create(self.audit)
         # A key another delivery stored meanwhile keeps its ticket, as in `ingest`.
         ThreadReference.objects.bulk_create(self.references, ignore_conflicts=True)
-        if self.touched:
-            Ticket.objects.bulk_update(list(self.touched.values()),
-                                       sorted(f.removesuffix("_id") for f in
-                                              self.touched_fields))
+        if self.touched:  # one plain statement: Django's bulk_update costs ~0.3 ms a row
+            bulk_update(list(self.touched.values()),
+                        sorted(f.removesuffix("_id") for f in self.touched_fields))
         for payload, ticket in self.ticket_payloads:
             if payload["id"] is None:
                 payload.update(id=ticket.pk, number=ticket.number, protocol=ticket.protocol,
