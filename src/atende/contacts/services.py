@@ -56,17 +56,18 @@ def contacts_by_identity(organization: Organization,
     return {(i.kind, i.value): _resolve_merged(i.contact) for i in found}
 
 
-def create_contacts(organization: Organization,
-                    new: Sequence[tuple[str, str, Contact]]) -> None:
-    """Insert new contacts and their (kind, normalised value) identity with two statements.
+def create_contacts(organization: Organization, contacts: Sequence[Contact],
+                    identities: Sequence[tuple[str, str, Contact]]) -> None:
+    """Insert new contacts, then (kind, normalised value, contact) identities of new or
+    stored contacts, in the order given (which ingest made them in), with two statements.
     No fallback here: a concurrent insert of the same identity raises IntegrityError, and
     the caller redoes its work one message at a time (`find_or_create_contact`)."""
-    if not new:
-        return
-    Contact.objects.bulk_create([contact for _kind, _value, contact in new])
-    ContactIdentity.objects.bulk_create([
-        ContactIdentity(organization=organization, contact=contact, kind=kind, value=value)
-        for kind, value, contact in new])
+    if contacts:
+        Contact.objects.bulk_create(contacts)
+    if identities:
+        ContactIdentity.objects.bulk_create([
+            ContactIdentity(organization=organization, contact=contact, kind=kind, value=value)
+            for kind, value, contact in identities])
 
 
 def add_identity(contact: Contact, kind: str, raw_value: str) -> ContactIdentity:
