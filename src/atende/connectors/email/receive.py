@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from atende.bulk_update import update_rows
 from atende.connectors.base import InboundMessage
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, parse, to_inbound
@@ -109,7 +110,7 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
                 _attach_events(channel, batch)
                 ingestable = _triage(channel, batch)
                 _ingest(channel, cfg, ingestable, retry=retry)
-                InboundEvent.objects.bulk_update(
+                update_rows(  # bulk_update's Case/When per row cost ~1 ms per mail
                     [m.event for m in batch if m.event is not None and m.receipt is None],
                     ["status", "message", "error", "processed_at"])
         except DatabaseError as exc:
