@@ -412,6 +412,26 @@ def test_statements_do_not_grow_with_the_batch(tenant: Tenant, channel: Channel)
     assert Ticket.objects.count() == 15 and Message.objects.count() == 30
 
 
+def test_statements_do_not_grow_with_mail_extras(tenant: Tenant, channel: Channel) -> None:
+    """Tokens, attachments and extra identities cost no statement per message either."""
+    SlaPolicy.objects.create(organization=tenant.org, name="Padrão", is_default=True,
+                             first_response_minutes=60, resolution_minutes=480)
+    stored = [ingest(msg(channel, f"old-{n}", f"old{n}", n)).ticket for n in range(15)]
+    for reopens in (stored[0], stored[3]):  # one in each batch: its SLA clock runs again
+        update_ticket(reopens, Actor(label="t"), status=Status.RESOLVED)
+
+    def batch(first: int, size: int) -> list[InboundMessage]:
+        file = (InboundAttachment("nota.pdf", "application/pdf", b"%PDF" * 50),)
+        return [m for n in range(first, first + size) for m in (
+            msg(channel, f"tk-{n}", f"new{n}", n, thread_keys=(), attachments=file,
+                ticket_number=stored[n].number,
+                extra_identities=(ContactRef("phone", f"+551198{n:07d}"),)),
+            msg(channel, f"nw-{n}", f"other{n}", n, attachments=file))]
+
+    assert statements(channel, batch(0, 3)) == statements(channel, batch(3, 12))
+    assert Attachment.objects.count() == 30 and Ticket.objects.count() == 30
+
+
 def test_unexpected_failure_redoes_the_run_one_by_one(
         tenant: Tenant, channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
