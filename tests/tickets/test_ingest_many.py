@@ -317,6 +317,9 @@ def test_tokens_attachments_and_extra_identities_match_ingest_one_by_one(
     assert {a[1] for a in got["attachments"]} == {"comprovante.pdf", "nota.txt", "foto.jpg"}
     kinds = [[k for k, _v in c] for c in got["identity_order"]]
     assert ["email", "phone"] in kinds and ["whatsapp", "email"] in kinds
+    made = list(ContactIdentity.objects.filter(organization=tenant.org)
+                .values_list("created_at", flat=True))
+    assert len(set(made)) == len(made)  # never a tie for a contact's first identity
     # Nothing reached the other organisation's tickets.
     assert Message.objects.filter(ticket__in=others).count() == 2
     assert set(Ticket.objects.filter(pk__in=[t.pk for t in others])

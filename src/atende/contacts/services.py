@@ -1,9 +1,11 @@
 """Write paths for contacts: find-or-create by identity, merge."""
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact, ContactIdentity
@@ -65,9 +67,13 @@ def create_contacts(organization: Organization, contacts: Sequence[Contact],
     if contacts:
         Contact.objects.bulk_create(contacts)
     if identities:
+        # Strictly increasing, as one by one: a contact's first identity (by creation) is
+        # where replies go (`tickets.services.sending`), never a tie with an extra one.
+        now = timezone.now()
         ContactIdentity.objects.bulk_create([
-            ContactIdentity(organization=organization, contact=contact, kind=kind, value=value)
-            for kind, value, contact in identities])
+            ContactIdentity(organization=organization, contact=contact, kind=kind, value=value,
+                            created_at=now + timedelta(microseconds=n))
+            for n, (kind, value, contact) in enumerate(identities)])
 
 
 def add_identity(contact: Contact, kind: str, raw_value: str) -> ContactIdentity:
