@@ -121,11 +121,11 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
     rolled back alone and never keeps the others from being stored. Same semantics as
     calling `ingest` for each message in turn.
 
-    Consecutive messages of the channel (`ingest_batch.batchable`: all but one naming
-    another channel) go through the set-based path with a constant number of statements
-    per run; the others through `ingest`, in order. If a set-based run fails unexpectedly,
-    or cannot be decided in bulk (`ingest_batch.OneByOne`), it is redone message by
-    message."""
+    Consecutive messages of this channel (`ingest_batch.batchable`; with attachments,
+    ticket-number tokens and extra identities too) go through the set-based path with a
+    constant number of statements per run; one naming another channel through `ingest`.
+    If a set-based run fails unexpectedly, or cannot be decided in bulk
+    (`ingest_batch.OneByOne`), it is redone message by message."""
     from atende.tickets.services import ingest_batch
 
     results: list[IngestResult | Exception] = []
