@@ -6,10 +6,12 @@
 
 WhatsApp-shaped messages (a text, the sender's number as thread key) on one channel with a
 default SLA policy and one webhook subscription: half from new customers, half replies to
-their tickets. Each way runs on its own customers, one transaction per message (as the
-worker did) or per batch (as the WhatsApp drain does). Reports CPU ms per message of this
-process (`time.process_time`, steadier than wall time on a shared machine) and SQL
-statements per message.
+their tickets. `--shape mail`: e-mail-shaped instead (10 % of the first messages with a
+20 KB attachment and an extra identity; the replies threaded by their ticket-number token
+only, one in ten with an attachment). Each way runs on its own customers, one transaction
+per message (as the worker did) or per batch (as the WhatsApp drain does). Reports CPU ms
+per message of this process (`time.process_time`, steadier than wall time on a shared
+machine) and SQL statements per message.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--shape", choices=["whatsapp", "mail"], default="whatsapp")
     parser.add_argument("--profile", choices=["per-message", "batched"],
                         help="print pyinstrument's profile of one way")
     args = parser.parse_args()
@@ -76,10 +79,12 @@ def run(args: argparse.Namespace) -> None:
     from django.db import connection, transaction
 
     call_command("migrate", verbosity=0)
-    from atende.connectors.base import ContactRef, InboundMessage
+    from django.db.models import Max
+
+    from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
     from atende.connectors.models import Channel, ChannelKind
     from atende.tenancy.models import Organization, Service
-    from atende.tickets.models import SlaPolicy
+    from atende.tickets.models import SlaPolicy, Ticket
     from atende.tickets.services.ingest import ingest, ingest_many
     from atende.webhooks.services import create_subscription
 
@@ -98,12 +103,31 @@ def run(args: argparse.Namespace) -> None:
         for i in range(2):  # first everyone's first message, then everyone's reply
             for n in range(customers):
                 number = f"+55119{hash((way, n)) % 10**8:08d}"
+                if args.shape == "mail":
+                    out.append(mail(way, n, i, number))
+                    continue
                 out.append(InboundMessage(
                     channel_id=channel.pk, external_id=f"wamid.{way}.{n}.{i}",
                     contact=ContactRef("whatsapp", number, f"Cliente {n}"),
                     text=f"mensagem {i} do cliente {n}", thread_keys=(f"wa:{number}",),
                     thread_key=f"wa:{number}"))
         return out
+
+    def mail(way: str, n: int, i: int, phone: str) -> Any:
+        # Tickets are numbered in the order the first mails come in, from `first_number`.
+        attach = n % 10 == 0
+        return InboundMessage(
+            channel_id=channel.pk, external_id=f"{way}.{n}.{i}@example.com.br",
+            contact=ContactRef("email", f"cliente.{n}@{way}.example.com.br", f"Cliente {n}"),
+            subject=f"Pedido {n}", text=f"mensagem {i} do cliente {n}",
+            html=f"<p>mensagem {i} do cliente {n}</p>",
+            attachments=(InboundAttachment(f"nota-{n}.pdf", "application/pdf",
+                                           bytes(20 * 1024)),) if attach else (),
+            extra_identities=(ContactRef("phone", phone),) if attach and i == 0 else (),
+            thread_key=f"{way}.{n}.{i}@example.com.br",
+            ticket_number=first_number[0] + n if i else None)
+
+    first_number = [1]
 
     def per_message(batch: list[Any]) -> None:
         for inbound in batch:
@@ -126,6 +150,8 @@ def run(args: argparse.Namespace) -> None:
     print(f"{connection.vendor}, {args.messages} messages, batches of {args.batch}, "
           f"load average {os.getloadavg()[0]:.1f}")
     for name, way in ways.items():
+        first_number[0] = (Ticket.objects.filter(organization=org).aggregate(
+            last=Max("number"))["last"] or 0) + 1
         batch = messages(name)
         profiler = None
         if args.profile == name:
@@ -144,6 +170,8 @@ def run(args: argparse.Namespace) -> None:
         n = len(batch)
         print(f"{name:12} CPU {cpu * 1000 / n:6.2f} ms/message  wall {wall * 1000 / n:6.2f} "
               f"ms/message  {statements[0] / n:5.2f} statements/message  ({n / wall:.0f}/s)")
+        opened = Ticket.objects.filter(organization=org, number__gte=first_number[0]).count()
+        assert opened == args.messages // 2, opened  # every reply found its ticket
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@ a number of statements that does not grow with the batch."""
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -15,6 +18,7 @@ from atende.connectors.models import Channel, ChannelKind
 from atende.contacts.models import Contact, ContactIdentity
 from atende.realtime.models import Event
 from atende.tickets.models import (
+    Attachment,
     AuditEntry,
     Message,
     SlaPolicy,
@@ -22,10 +26,12 @@ from atende.tickets.models import (
     ThreadReference,
     Ticket,
 )
+from atende.tickets.services import ingest as ingest_module
 from atende.tickets.services import ingest_batch
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.ingest import IngestResult, ingest, ingest_many
+from atende.tickets.services.numbers import last_number
 from atende.webhooks import subscription_memo
 from atende.webhooks.models import WebhookDelivery
 from atende.webhooks.services import create_subscription
@@ -88,8 +94,24 @@ def snapshot(org_id: int, results: list[IngestResult | Exception], since: dict[s
         return (label("T", r.ticket.pk, since["ticket"]), label("M", r.message.pk,
                 since["message"]), r.created_ticket, r.duplicate, r.reopened)
 
+    def stored_file(a: Attachment) -> tuple[str, str, bool]:
+        # The name is the content's digest; a second copy of the same bytes (in the other
+        # run, too) gets a suffix from the storage.
+        folder, name = posixpath.split(a.file.name)
+        with default_storage.open(a.file.name) as f:
+            intact = hashlib.sha256(f.read()).hexdigest() == a.sha256
+        return folder, name[:64], intact
+
+    contacts = Contact.objects.filter(organization_id=org_id).order_by("pk")
     return {
         "results": [norm_result(r) for r in results],
+        # The first identity is where replies go (`sending`): the order they were made in.
+        "identity_order": [[(i.kind, i.value) for i in c.identities.order_by("created_at", "pk")]
+                           for c in contacts],
+        "attachments": [(label("M", a.message_id, since["message"]), a.filename,
+                         a.content_type, a.size, a.sha256, *stored_file(a))
+                        for a in Attachment.objects.filter(organization_id=org_id)
+                        .order_by("pk")],
         "contacts": [(label("C", c.pk, since["contact"]), c.name, c.merged_into_id)
                      for c in Contact.objects.filter(pk__gte=since["contact"]).order_by("pk")],
         "identities": sorted([(label("C", i.contact_id, since["contact"]), i.kind, i.value)
@@ -144,7 +166,43 @@ def one_by_one(channel: Channel, batch: list[InboundMessage]) -> list[IngestResu
     return results
 
 
-def test_mixed_batch_matches_ingest_one_by_one(tenant: Tenant, channel: Channel) -> None:
+def same_as_one_by_one(org_id: int, channel: Channel, batch: list[InboundMessage],
+                       monkeypatch: pytest.MonkeyPatch, *, set_based: bool = True
+                       ) -> dict[str, Any]:
+    """What `ingest_many` wrote for `batch`, checked against `ingest` one message at a time
+    from the same state; `set_based`: no message went the per-message way."""
+    since = next_ids()
+    try:
+        with transaction.atomic():
+            expected = snapshot(org_id, one_by_one(channel, batch), since)
+            raise Rollback
+    except Rollback:
+        pass
+    one_at_a_time = []
+
+    def spy(channel: Channel, inbound: InboundMessage, first_delivery: bool) -> Any:
+        one_at_a_time.append(inbound.external_id)
+        return real_one(channel, inbound, first_delivery)
+
+    real_one = ingest_module._ingest_one
+    monkeypatch.setattr(ingest_module, "_ingest_one", spy)
+    since = next_ids()
+    with transaction.atomic():
+        got = snapshot(org_id, ingest_many(channel, batch), since)
+    monkeypatch.setattr(ingest_module, "_ingest_one", real_one)
+    for part in expected:
+        if part == "resolution_due":
+            assert all(a == b or abs(a - b) < timedelta(seconds=30)
+                       for a, b in zip(got[part], expected[part], strict=True))
+        else:
+            assert got[part] == expected[part], part
+    if set_based:
+        assert one_at_a_time == []
+    return got
+
+
+def test_mixed_batch_matches_ingest_one_by_one(tenant: Tenant, channel: Channel,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     SlaPolicy.objects.create(organization=tenant.org, name="Padrão", is_default=True,
                              first_response_minutes=60, resolution_minutes=480)
     create_subscription(tenant.org.pk, "https://hooks.example.com/x",
@@ -170,31 +228,148 @@ def test_mixed_batch_matches_ingest_one_by_one(tenant: Tenant, channel: Channel)
         msg(channel, "d1", "duda", 17),  # resolved → reopened
         msg(channel, "e1", "eva", 18, reopen_closed=False),  # closed → a new linked ticket
         msg(channel, "f1", "fabi", 19, attachments=(
-            InboundAttachment("nota.txt", "text/plain", b"oi"),)),  # the per-message path
+            InboundAttachment("nota.txt", "text/plain", b"oi"),)),
         msg(channel, "f2", "fabi", 20, text=""),  # an empty message joins f1's ticket
         msg(channel, "g1", "gil", 21, text=""),  # an empty message opens a ticket
         msg(channel, "b2", "bia", 22),
     ]
-    since = next_ids()
-    try:
-        with transaction.atomic():
-            expected = snapshot(tenant.org.pk, one_by_one(channel, batch), since)
-            raise Rollback
-    except Rollback:
-        pass
-    since = next_ids()
-    with transaction.atomic():
-        got = snapshot(tenant.org.pk, ingest_many(channel, batch), since)
-    for part in expected:
-        if part == "resolution_due":
-            assert all(a == b or abs(a - b) < timedelta(seconds=30)
-                       for a, b in zip(got[part], expected[part], strict=True))
-        else:
-            assert got[part] == expected[part], part
+    got = same_as_one_by_one(tenant.org.pk, channel, batch, monkeypatch)
     assert got["results"][5] == "ValidationError"
     assert [r[2:] for r in got["results"] if isinstance(r, tuple)][:3] == [
         (True, False, False), (False, False, False), (False, False, False)]
     assert len(got["deliveries"]) > 5 and len(got["events"]) > 15
+
+
+def test_tokens_attachments_and_extra_identities_match_ingest_one_by_one(
+        tenant: Tenant, other_tenant: Tenant, channel: Channel, settings: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail's usual extras go the set-based way with `ingest`'s outcome: ticket-number
+    tokens (open, resolved, closed with and without reopening, another organisation's
+    number, a number nobody has), attachments (one too large) and extra identities."""
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    actor = Actor(label="t")
+    ticket = {who: ingest(msg(channel, f"old-{who}", who, n)).ticket
+              for n, who in enumerate(["bia", "caio", "duda", "eva", "fabi", "hugo"])}
+    update_ticket(ticket["duda"], actor, status=Status.RESOLVED)
+    update_ticket(ticket["eva"], actor, status=Status.CLOSED)
+    update_ticket(ticket["fabi"], actor, status=Status.CLOSED)
+    number = {who: t.number for who, t in ticket.items()}
+    # The other organisation has a ticket with bia's number and one with a number only
+    # it has: neither may ever receive this organisation's mail.
+    other_channel = Channel.objects.create(organization=other_tenant.org,
+                                           kind=ChannelKind.API, name="ERP")
+    others = [ingest(msg(other_channel, f"o{n}", "bia", n)).ticket for n in range(2)]
+    Ticket.objects.filter(pk=others[1].pk).update(number=500)
+    pdf = b"%PDF-1.4 " + bytes(range(256)) * 3
+
+    def token(external_id: str, who: str, minute: int, ticket_number: int,
+              **kw: Any) -> InboundMessage:  # a reply threaded by its subject token only
+        return msg(channel, external_id, who, minute, thread_keys=(),
+                   ticket_number=ticket_number, **kw)
+
+    batch = [
+        token("t-open", "zeca", 10, number["bia"]),  # anyone naming it joins (no sender check)
+        token("t-resolved", "duda", 11, number["duda"]),  # reopens
+        token("t-closed", "eva", 12, number["eva"], reopen_closed=False),  # a linked ticket
+        token("t-closed-reopen", "fabi", 13, number["fabi"]),  # reopens the closed ticket
+        token("t-other-org", "ines", 14, 500),  # only the other organisation has it: new
+        token("t-missing", "joao", 15, 8888),  # nobody has it: a new ticket
+        msg(channel, "t-keys-first", "bia", 16, thread_keys=("conv-caio",),
+            ticket_number=number["duda"]),  # a reference wins over the token
+        token("t-again", "zeca", 17, number["bia"], text=""),  # empty, on the same ticket
+        msg(channel, "a-new", "kiko", 20, attachments=(
+            InboundAttachment("../../etc/comprovante.pdf", "", pdf),
+            InboundAttachment("nota\x00.txt", "text/plain", b"oi"))),
+        msg(channel, "a-reply", "kiko", 21, attachments=(
+            InboundAttachment("comprovante.pdf", "application/pdf", pdf),)),  # same bytes
+        msg(channel, "a-only", "lia", 22, text="", attachments=(
+            InboundAttachment("foto.jpg", "image/jpeg", b"\xff\xd8"),)),  # no text at all
+        msg(channel, "a-big", "mara", 23, attachments=(
+            InboundAttachment("grande.bin", "", b"x" * 1001),)),  # fails alone
+        msg(channel, "a-after-big", "mara", 24),
+        msg(channel, "i-new", "nina", 30, extra_identities=(
+            ContactRef("phone", "(11) 98888-7777"), ContactRef("email", "Nina@Example.com"))),
+        msg(channel, "i-by-extra", "nina-phone", 31, contact=ContactRef("phone",
+                                                                         "+5511988887777")),
+        msg(channel, "i-taken", "otto", 32, extra_identities=(
+            ContactRef("email", "hugo@example.com"), ContactRef("phone", "11988887777"),
+            ContactRef("whatsapp", "5511977776666"))),
+        msg(channel, "i-stored", "hugo", 33, extra_identities=(
+            ContactRef("cpf", "529.982.247-25"),)),
+        msg(channel, "i-bad", "pia", 34, extra_identities=(ContactRef("phone", "abc"),)),
+        msg(channel, "i-after-bad", "pia", 35),
+        msg(channel, "i-via-whatsapp", "otto-wa", 36,
+            contact=ContactRef("whatsapp", "+55 11 97777-6666")),
+        msg(channel, "i-wa-first", "quim", 37, contact=ContactRef("whatsapp", "5511966665555"),
+            extra_identities=(ContactRef("email", "quim@example.com"),)),
+    ]
+    got = same_as_one_by_one(tenant.org.pk, channel, batch, monkeypatch)
+    results = dict(zip([m.external_id for m in batch], got["results"], strict=True))
+    assert results["a-big"] == "AttachmentTooLarge"
+    assert results["i-bad"] == "ValidationError"
+    assert results["t-open"][0] == results["t-again"][0] == ticket["bia"].pk
+    assert results["t-resolved"][0] == ticket["duda"].pk and results["t-resolved"][4]
+    assert results["t-closed-reopen"][0] == ticket["fabi"].pk
+    assert results["t-keys-first"][0] == ticket["caio"].pk
+    for new in ("t-closed", "t-other-org", "t-missing"):
+        assert results[new][2], new  # a ticket of its own
+    assert len(got["attachments"]) == 4 and all(a[-1] for a in got["attachments"])
+    assert {a[1] for a in got["attachments"]} == {"comprovante.pdf", "nota.txt", "foto.jpg"}
+    kinds = [[k for k, _v in c] for c in got["identity_order"]]
+    assert ["email", "phone"] in kinds and ["whatsapp", "email"] in kinds
+    made = list(ContactIdentity.objects.filter(organization=tenant.org)
+                .values_list("created_at", flat=True))
+    assert len(set(made)) == len(made)  # never a tie for a contact's first identity
+    # Nothing reached the other organisation's tickets.
+    assert Message.objects.filter(ticket__in=others).count() == 2
+    assert set(Ticket.objects.filter(pk__in=[t.pk for t in others])
+               .values_list("status", flat=True)) == {Status.NEW}
+
+
+def test_token_of_a_ticket_the_run_opens_joins_it(tenant: Tenant, channel: Channel,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token naming the number an earlier message of the same run gets: `ingest` finds
+    that ticket, so the run is taken one message at a time (only then is it known)."""
+    ingest(msg(channel, "old", "bia", 0))
+
+    def batch() -> list[InboundMessage]:
+        following = last_number(tenant.org.pk) + 1
+        return [msg(channel, "n1", "ana", 1),
+                msg(channel, "n2", "caio", 2, thread_keys=(), ticket_number=following)]
+
+    expected = None
+    try:
+        with transaction.atomic():
+            expected = [(r.ticket.subject, r.created_ticket) for r in one_by_one(
+                channel, batch()) if isinstance(r, IngestResult)]
+            raise Rollback
+    except Rollback:
+        pass
+    with transaction.atomic():
+        results = ingest_many(channel, batch())
+    assert [(r.ticket.subject, r.created_ticket) for r in results
+            if isinstance(r, IngestResult)] == expected
+    first, second = results
+    assert isinstance(first, IngestResult) and isinstance(second, IngestResult)
+    assert second.ticket.pk == first.ticket.pk and not second.created_ticket
+
+
+def test_tickets_are_locked_once_in_id_order(tenant: Tenant, channel: Channel) -> None:
+    """Two pollers of one organisation lock the tickets they both answer in the same order,
+    so one waits for the other instead of deadlocking: one locking read per run, by id,
+    whatever the order of references and tokens in the mail."""
+    tickets = [ingest(msg(channel, f"old-{n}", f"c{n}", n)).ticket for n in range(3)]
+    batch = [msg(channel, "r2", "c2", 10), msg(channel, "r0", "x", 11, thread_keys=(),
+                                               ticket_number=tickets[0].number),
+             msg(channel, "r1", "c1", 12)]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        results = ingest_many(channel, batch)
+    assert [r.ticket.pk for r in results if isinstance(r, IngestResult)] == [
+        tickets[2].pk, tickets[0].pk, tickets[1].pk]
+    locking = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(locking) == 1, locking
+        assert locking[0].rstrip().endswith('ORDER BY "tickets_ticket"."id" ASC FOR UPDATE')
 
 
 def test_batch_matches_for_whatsapp_style_keys(tenant: Tenant, channel: Channel) -> None:
@@ -238,6 +413,26 @@ def test_statements_do_not_grow_with_the_batch(tenant: Tenant, channel: Channel)
     replies_small = statements(channel, batch(3, "s")[3:])  # now only replies
     assert replies_small < 25, replies_small
     assert Ticket.objects.count() == 15 and Message.objects.count() == 30
+
+
+def test_statements_do_not_grow_with_mail_extras(tenant: Tenant, channel: Channel) -> None:
+    """Tokens, attachments and extra identities cost no statement per message either."""
+    SlaPolicy.objects.create(organization=tenant.org, name="Padrão", is_default=True,
+                             first_response_minutes=60, resolution_minutes=480)
+    stored = [ingest(msg(channel, f"old-{n}", f"old{n}", n)).ticket for n in range(15)]
+    for reopens in (stored[0], stored[3]):  # one in each batch: its SLA clock runs again
+        update_ticket(reopens, Actor(label="t"), status=Status.RESOLVED)
+
+    def batch(first: int, size: int) -> list[InboundMessage]:
+        file = (InboundAttachment("nota.pdf", "application/pdf", b"%PDF" * 50),)
+        return [m for n in range(first, first + size) for m in (
+            msg(channel, f"tk-{n}", f"new{n}", n, thread_keys=(), attachments=file,
+                ticket_number=stored[n].number,
+                extra_identities=(ContactRef("phone", f"+551198{n:07d}"),)),
+            msg(channel, f"nw-{n}", f"other{n}", n, attachments=file))]
+
+    assert statements(channel, batch(0, 3)) == statements(channel, batch(3, 12))
+    assert Attachment.objects.count() == 30 and Ticket.objects.count() == 30
 
 
 def test_unexpected_failure_redoes_the_run_one_by_one(

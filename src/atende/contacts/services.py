@@ -1,9 +1,11 @@
 """Write paths for contacts: find-or-create by identity, merge."""
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact, ContactIdentity
@@ -56,17 +58,22 @@ def contacts_by_identity(organization: Organization,
     return {(i.kind, i.value): _resolve_merged(i.contact) for i in found}
 
 
-def create_contacts(organization: Organization,
-                    new: Sequence[tuple[str, str, Contact]]) -> None:
-    """Insert new contacts and their (kind, normalised value) identity with two statements.
+def create_contacts(organization: Organization, contacts: Sequence[Contact],
+                    identities: Sequence[tuple[str, str, Contact]]) -> None:
+    """Insert new contacts, then (kind, normalised value, contact) identities of new or
+    stored contacts, in the order given (which ingest made them in), with two statements.
     No fallback here: a concurrent insert of the same identity raises IntegrityError, and
     the caller redoes its work one message at a time (`find_or_create_contact`)."""
-    if not new:
-        return
-    Contact.objects.bulk_create([contact for _kind, _value, contact in new])
-    ContactIdentity.objects.bulk_create([
-        ContactIdentity(organization=organization, contact=contact, kind=kind, value=value)
-        for kind, value, contact in new])
+    if contacts:
+        Contact.objects.bulk_create(contacts)
+    if identities:
+        # Strictly increasing, as one by one: a contact's first identity (by creation) is
+        # where replies go (`tickets.services.sending`), never a tie with an extra one.
+        now = timezone.now()
+        ContactIdentity.objects.bulk_create([
+            ContactIdentity(organization=organization, contact=contact, kind=kind, value=value,
+                            created_at=now + timedelta(microseconds=n))
+            for n, (kind, value, contact) in enumerate(identities)])
 
 
 def add_identity(contact: Contact, kind: str, raw_value: str) -> ContactIdentity:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
+from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, parse, to_inbound
@@ -110,8 +110,9 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
                 _attach_events(channel, batch)
                 ingestable = _triage(channel, batch)
                 _ingest(channel, cfg, ingestable, retry=retry)
-                _save_outcomes(channel, [m.event for m in batch
-                                         if m.event is not None and m.receipt is None])
+                bulk_update(  # Django's Case/When per row and field cost ~1 ms per mail
+                    [m.event for m in batch if m.event is not None and m.receipt is None],
+                    ["status", "message", "error", "processed_at"])
         except DatabaseError as exc:
             if not transient(exc):
                 raise
@@ -367,25 +368,6 @@ def _finish(event: InboundEvent, status: str, message_id: int | None, reason: st
     """Set the outcome on the event; `receive_many` writes all of a batch's in one update."""
     event.status, event.message_id = status, message_id
     event.error, event.processed_at = reason[:2000], timezone.now()
-
-
-def _save_outcomes(channel: Channel, events: list[InboundEvent]) -> None:
-    """A batch's outcomes, one time for all: an UPDATE per distinct (status, error), usually
-    one, with the message ids in a CASE. (`bulk_update` builds a CASE for each of the four
-    fields, about half a millisecond per mail.)"""
-    now = timezone.now()
-    groups: dict[tuple[str, str], list[InboundEvent]] = {}
-    for event in events:
-        event.processed_at = now
-        groups.setdefault((event.status, event.error), []).append(event)
-    for (status, error), group in groups.items():
-        message_ids = {e.message_id for e in group}
-        message: object = message_ids.pop() if len(message_ids) == 1 else Case(
-            *[When(pk=e.pk, then=Value(e.message_id)) for e in group],
-            output_field=BigIntegerField())
-        InboundEvent.objects.filter(organization_id=channel.organization_id,
-                                    pk__in=[e.pk for e in group]).update(
-            status=status, error=error, processed_at=now, message_id=message)
 
 
 def _save_outcome(event: InboundEvent) -> None:

@@ -36,9 +36,7 @@ def store_attachment(message: Message, filename: str, content_type: str,
                      content: bytes | File) -> Attachment:
     """Store one file for `message`. Raises AttachmentTooLarge before writing anything."""
     if isinstance(content, bytes):
-        size = len(content)
-        check_size(size)
-        digest = hashlib.sha256(content).hexdigest()
+        attachment = prepare_attachment(message, filename, content_type, content)
         file: File = ContentFile(content)
     else:
         size = content.size or 0
@@ -47,14 +45,28 @@ def store_attachment(message: Message, filename: str, content_type: str,
         for chunk in content.chunks():
             hasher.update(chunk)
         content.seek(0)
-        digest = hasher.hexdigest()
+        attachment = _row(message, filename, content_type, size, hasher.hexdigest())
         file = content
+    attachment.file.save(attachment.filename, file, save=False)
+    attachment.save()
+    return attachment
+
+
+def prepare_attachment(message: Message, filename: str, content_type: str,
+                       content: bytes) -> Attachment:
+    """The row `store_attachment` stores for these bytes, unsaved and without its file (the
+    set-based ingest saves the files and inserts the rows in bulk). Raises
+    AttachmentTooLarge."""
+    check_size(len(content))
+    return _row(message, filename, content_type, len(content),
+                hashlib.sha256(content).hexdigest())
+
+
+def _row(message: Message, filename: str, content_type: str, size: int,
+         digest: str) -> Attachment:
     name = clean_filename(filename)
     ctype = (content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")[:150]
-    attachment = Attachment(
+    return Attachment(
         organization_id=message.organization_id, message=message, filename=name,
         content_type=ctype, size=size, sha256=digest,
     )
-    attachment.file.save(name, file, save=False)
-    attachment.save()
-    return attachment

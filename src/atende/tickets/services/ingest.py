@@ -121,9 +121,11 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
     rolled back alone and never keeps the others from being stored. Same semantics as
     calling `ingest` for each message in turn.
 
-    Consecutive plain messages (`ingest_batch.batchable`) go through the set-based path
-    with a constant number of statements per run; the others through `ingest`, in order.
-    If a set-based run fails unexpectedly it is redone message by message."""
+    Consecutive messages of this channel (`ingest_batch.batchable`; with attachments,
+    ticket-number tokens and extra identities too) go through the set-based path with a
+    constant number of statements per run; one naming another channel through `ingest`.
+    If a set-based run fails unexpectedly, or cannot be decided in bulk
+    (`ingest_batch.OneByOne`), it is redone message by message."""
     from atende.tickets.services import ingest_batch
 
     results: list[IngestResult | Exception] = []
@@ -141,6 +143,10 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
             with transaction.atomic():
                 results.extend(ingest_batch.ingest_run(channel, run,
                                                        first_delivery=first_delivery))
+        except ingest_batch.OneByOne as why:
+            logger.debug("ingest of %s messages on channel %s one by one: %s", len(run),
+                         channel.pk, why)
+            results.extend(_ingest_one(channel, inbound, first_delivery) for inbound in run)
         except Exception:  # e.g. a concurrent insert of the same contact: one by one
             logger.warning("set-based ingest of %s messages on channel %s failed; one by one",
                         len(run), channel.pk, exc_info=True)

@@ -1,22 +1,25 @@
-"""Set-based ingest: a run of plain messages of one channel with a constant number of
+"""Set-based ingest: a run of messages of one channel with a constant number of
 statements, whatever the run's length (`ingest_many` calls it).
 
 The outcome is the per-message `ingest` applied to each message in turn: the same
 contacts, tickets, messages, thread references, audit entries and events (types, payloads
 and order). It is reached in three steps:
 
-1. read what the run needs in bulk: stored duplicates, contacts by identity, thread
-   references, the tickets they lead to (locked), their tags, the SLA policy;
+1. read what the run needs in bulk: stored duplicates, contacts by identity (also the
+   extra identities), thread references, the tickets they or a ticket-number token lead to
+   (locked in id order, one statement), their tags, the SLA policy;
 2. decide each message in Python, in order, against that state and what earlier messages
    of the run changed (a new customer's second message joins the ticket the first opened;
    a key keeps its first ticket, as `ON CONFLICT DO NOTHING` does);
-3. write with one statement per table (numbers from one counter update), then the events
-   with one outbox insert and one webhook-deliveries insert.
+3. write with one statement per table (numbers from one counter update; attachment files
+   saved as `store_attachment` does, their rows in one insert), then the events with one
+   outbox insert and one webhook-deliveries insert.
 
-Only plain messages qualify (`batchable`): attachments, extra identities and ticket
-numbers go through `ingest`. An invalid identity fails its message alone before anything
-is written; anything unexpected (a concurrent insert of the same contact, say) is raised,
-and the caller redoes the run one message at a time.
+An invalid identity or a too large attachment fails its message alone before anything is
+written; anything unexpected (a concurrent insert of the same contact, say) is raised, and
+the caller redoes the run one message at a time. So is the one run that cannot be decided
+before its numbers are allocated (`OneByOne`, raised before any write): a ticket-number
+token naming no ticket yet but a number this run may give a ticket it opens.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from datetime import UTC
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,8 +40,10 @@ from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact
 from atende.contacts.services import contacts_by_identity, create_contacts
 from atende.events import emit_many
+from atende.tickets.errors import AttachmentTooLarge
 from atende.tickets.models import (
     OPEN_STATUSES,
+    Attachment,
     AuditEntry,
     Direction,
     Message,
@@ -49,16 +55,22 @@ from atende.tickets.models import (
 )
 from atende.tickets.payloads import message_payload, ticket_payload
 from atende.tickets.services import assignment, sla
+from atende.tickets.services.attachments import check_size, prepare_attachment
 from atende.tickets.services.ingest import IngestResult, sanitize_html
-from atende.tickets.services.numbers import allocate_numbers
+from atende.tickets.services.numbers import allocate_numbers, last_number
 
 Event = tuple[str, dict[str, Any]]
+Identity = tuple[str, str]
+
+
+class OneByOne(Exception):
+    """The run cannot be decided in bulk: `ingest_many` redoes it message by message."""
 
 
 def batchable(inbound: InboundMessage, channel: Channel) -> bool:
-    """A message the set-based path handles (the common case of every channel)."""
-    return (inbound.channel_id == channel.pk and not inbound.attachments
-            and not inbound.extra_identities and inbound.ticket_number is None)
+    """A message the set-based path handles: any of the channel's own (a message naming
+    another channel goes through `ingest`, which loads that channel)."""
+    return inbound.channel_id == channel.pk
 
 
 def _keys(inbound: InboundMessage) -> set[str]:
@@ -75,11 +87,13 @@ class _Run:
         self.actor_label = f"channel:{channel.pk}"[:200]
         self.inbounds = inbounds
         self.first_delivery = first_delivery
-        self.new_contacts: list[tuple[str, str, Contact]] = []
+        self.new_contacts: list[Contact] = []
+        self.new_identities: list[tuple[str, str, Contact]] = []  # in the order ingest adds them
         self.new_tickets: list[Ticket] = []
         self.touched: dict[int, Ticket] = {}  # stored tickets changed by the run
         self.touched_fields: set[str] = set()
         self.messages: list[Message] = []
+        self.attachments: list[tuple[Attachment, bytes]] = []
         self.audit: list[AuditEntry] = []
         self.references: list[ThreadReference] = []
         self.events: list[Event] = []
@@ -87,6 +101,7 @@ class _Run:
         self.ticket_payloads: list[tuple[dict[str, Any], Ticket]] = []
         self.message_payloads: list[tuple[dict[str, Any], Message]] = []
         self._policy: tuple[SlaPolicy | None] | None = None
+        self._policies_loaded = False
 
     # --- step 1: bulk reads -------------------------------------------------------------
     def load(self) -> None:
@@ -97,23 +112,37 @@ class _Run:
             self.stored = {m.external_id: m for m in Message.objects.filter(
                 ~Q(external_id=""), channel=self.channel, external_id__in=external_ids,
             ).select_related("ticket")}
-        self.identities: list[tuple[str, str] | ValidationError] = []
+        # Per message: its sender's identity and its extra identities, or why they fail.
+        self.identities: list[tuple[Identity, list[Identity]] | ValidationError] = []
         for inbound in self.inbounds:
             try:
-                value = normalize_identity(inbound.contact.kind, inbound.contact.value)
+                self.identities.append((
+                    _identity(inbound.contact.kind, inbound.contact.value),
+                    [_identity(e.kind, e.value) for e in inbound.extra_identities]))
             except ValidationError as exc:
                 self.identities.append(exc)
-            else:
-                self.identities.append((inbound.contact.kind, value))
-        self.contacts = contacts_by_identity(
-            self.org, {i for i in self.identities if isinstance(i, tuple)})
+        self.contacts = contacts_by_identity(self.org, {
+            i for found in self.identities if not isinstance(found, ValidationError)
+            for i in (found[0], *found[1])})
         keys = sorted(set().union(*(_keys(i) for i in self.inbounds)))
         refs = dict(ThreadReference.objects.filter(channel=self.channel, key__in=keys)
                     .values_list("key", "ticket_id")) if keys else {}
-        # Locked in id order: two runs touching the same tickets never deadlock.
+        # `ingest` tries a ticket number only when no reference leads anywhere; reading the
+        # tickets of every named number with the referenced ones costs no statement more.
+        numbers = sorted({i.ticket_number for i in self.inbounds if i.ticket_number})
+        wanted = Q(pk__in=sorted(set(refs.values()))) | Q(number__in=numbers)
+        # Locked in id order: two runs touching the same tickets never deadlock. Always in
+        # the organisation: a number or a key never leads to another tenant's ticket.
         tickets = {t.pk: t for t in Ticket.objects.select_for_update().filter(
-            organization_id=self.org.pk, pk__in=sorted(set(refs.values()))).order_by("pk")
-        } if refs else {}
+            wanted, organization_id=self.org.pk).order_by("pk")} if refs or numbers else {}
+        self.by_number = {t.number: t for t in tickets.values()}
+        unknown = [n for n in numbers if n not in self.by_number]
+        if unknown:
+            # A number no ticket has yet may be the one a ticket this run opens gets, which
+            # `ingest` would then find: known only once allocated, so one by one instead.
+            last = last_number(self.org.pk)
+            if any(last < n <= last + len(self.inbounds) for n in unknown):
+                raise OneByOne(f"a ticket number the run may allocate: {unknown}")
         # Every stored key, also one leading to no ticket here: it keeps its ticket.
         self.key_tickets: dict[str, Ticket | None] = {k: tickets.get(t) for k, t in refs.items()}
         self.tags: dict[int, list[str]] = {pk: [] for pk in tickets}
@@ -123,6 +152,7 @@ class _Run:
                 self.tags[ticket_id].append(name)
             for names in self.tags.values():
                 names.sort()
+        self.stored_tickets = tickets
 
     def policy(self) -> SlaPolicy | None:
         """The SLA policy of a ticket opened on this channel (read once per run)."""
@@ -131,31 +161,56 @@ class _Run:
                                                self.channel.service_id),)
         return self._policy[0]
 
+    def load_policies(self) -> None:
+        """The policies (with calendars) of the stored tickets, for `sla.track` when a
+        reply reopens one: one query, and only in a run that reopens a ticket."""
+        if self._policies_loaded:
+            return
+        self._policies_loaded = True
+        ids = {t.sla_policy_id for t in self.stored_tickets.values() if t.sla_policy_id}
+        policies = SlaPolicy.objects.select_related("calendar").in_bulk(sorted(ids))
+        for ticket in self.stored_tickets.values():
+            if ticket.sla_policy_id in policies:
+                ticket.sla_policy = policies[ticket.sla_policy_id]
+
     # --- step 2: decide each message ------------------------------------------------------
     def decide(self) -> list[IngestResult | Exception]:
         results: list[IngestResult | Exception] = []
         in_run: dict[str, Message] = {}
-        for inbound, identity in zip(self.inbounds, self.identities, strict=True):
+        for inbound, identities in zip(self.inbounds, self.identities, strict=True):
             external_id = inbound.external_id
             earlier = in_run.get(external_id) or self.stored.get(external_id)
             if external_id and earlier is not None:
                 results.append(IngestResult(earlier.ticket, earlier, duplicate=True))
                 continue
-            if isinstance(identity, ValidationError):
-                results.append(identity)  # nothing of it was written: it fails alone
+            if isinstance(identities, ValidationError):
+                results.append(identities)  # nothing of it was written: it fails alone
                 continue
-            result = self._one(inbound, self._contact(inbound, identity))
+            try:  # `ingest` stores the files last, but the failure undoes all it did
+                for attachment in inbound.attachments:
+                    check_size(len(attachment.data))
+            except AttachmentTooLarge as exc:
+                results.append(exc)
+                continue
+            identity, extras = identities
+            contact = self._contact(inbound, identity)
+            for extra in extras:  # `add_identity`: an identity already known stays as it is
+                if extra not in self.contacts:
+                    self.contacts[extra] = contact
+                    self.new_identities.append((*extra, contact))
+            result = self._one(inbound, contact)
             if external_id:
                 in_run[external_id] = result.message
             results.append(result)
         return results
 
-    def _contact(self, inbound: InboundMessage, identity: tuple[str, str]) -> Contact:
+    def _contact(self, inbound: InboundMessage, identity: Identity) -> Contact:
         contact = self.contacts.get(identity)
         if contact is None:
             contact = Contact(organization=self.org, name=inbound.contact.name[:200])
             self.contacts[identity] = contact
-            self.new_contacts.append((*identity, contact))
+            self.new_contacts.append(contact)
+            self.new_identities.append((*identity, contact))
         return contact
 
     def _one(self, inbound: InboundMessage, contact: Contact) -> IngestResult:
@@ -163,6 +218,8 @@ class _Run:
         sent_at = inbound.sent_at or timezone.now()
         found = [t for k in inbound.thread_keys if (t := self.key_tickets.get(k[:500]))]
         ticket = max(found, key=lambda t: t.updated_at) if found else None
+        if ticket is None and inbound.ticket_number:
+            ticket = self.by_number.get(inbound.ticket_number)
         linked_from = None
         if ticket is not None and ticket.status == Status.CLOSED and not inbound.reopen_closed:
             linked_from, ticket = ticket, None
@@ -174,6 +231,10 @@ class _Run:
             message = self._message(ticket, contact, inbound, html, sent_at)
             reopened = self._touch(ticket)  # its events come first, as in `ingest`
             self._emit_message(message)
+        for attachment in inbound.attachments:
+            row = prepare_attachment(message, attachment.filename, attachment.content_type,
+                                     attachment.data)
+            self.attachments.append((row, attachment.data))
         for key in sorted(_keys(inbound)):
             if key not in self.key_tickets:
                 self.key_tickets[key] = ticket
@@ -234,8 +295,11 @@ class _Run:
                         before, Status.OPEN)
         ticket.updated_at = now
         ticket.last_inbound_at = now
-        fields = {"status", "updated_at", "last_inbound_at"}
+        fields = {"updated_at", "last_inbound_at"}
         if before != ticket.status:
+            if ticket.pk is not None:
+                self.load_policies()
+            fields.add("status")
             fields.update(sla.track(ticket, now))
         if ticket.pk is not None:  # a stored ticket; a new one is inserted as it ends
             self.touched[ticket.pk] = ticket
@@ -259,7 +323,7 @@ class _Run:
 
     # --- step 3: write --------------------------------------------------------------------
     def write(self) -> None:
-        create_contacts(self.org, self.new_contacts)
+        create_contacts(self.org, self.new_contacts, self.new_identities)
         numbers = allocate_numbers(self.org.pk, len(self.new_tickets))
         for ticket, number in zip(self.new_tickets, numbers, strict=True):
             ticket.number = number
@@ -269,8 +333,11 @@ class _Run:
         # A key another delivery stored meanwhile keeps its ticket, as in `ingest`.
         ThreadReference.objects.bulk_create(self.references, ignore_conflicts=True)
         if self.touched:  # one plain statement: Django's bulk_update costs ~0.3 ms a row
-            bulk_update(list(self.touched.values()),
-                        sorted(f.removesuffix("_id") for f in self.touched_fields))
+            bulk_update(list(self.touched.values()), sorted(self.touched_fields))
+        if self.attachments:
+            for row, data in self.attachments:  # where and how `store_attachment` saves it
+                row.file.save(row.filename, ContentFile(data), save=False)
+            Attachment.objects.bulk_create([row for row, _data in self.attachments])
         for payload, ticket in self.ticket_payloads:
             if payload["id"] is None:
                 payload.update(id=ticket.pk, number=ticket.number, protocol=ticket.protocol,
@@ -283,11 +350,16 @@ class _Run:
             assignment.assign_on_commit(ticket)
 
 
+def _identity(kind: str, value: str) -> Identity:
+    return kind, normalize_identity(kind, value)
+
+
 def ingest_run(channel: Channel, inbounds: Sequence[InboundMessage], *,
                first_delivery: bool = False) -> list[IngestResult | Exception]:
     """Ingest a run of `batchable` messages of one channel inside the caller's transaction
-    (which the caller rolls back as a whole if this raises). Each item ends as its
-    IngestResult, or as the ValidationError of its sender's identity."""
+    (which the caller rolls back as a whole if this raises; `OneByOne` asks it to take the
+    messages one by one). Each item ends as its IngestResult, or as the ValidationError of
+    its sender's identities or the AttachmentTooLarge of one of its files."""
     run = _Run(channel, inbounds, first_delivery)
     run.load()
     results = run.decide()

@@ -67,3 +67,17 @@ def allocate_numbers(organization_id: int, count: int) -> list[int]:
         )
         last = int(cursor.fetchone()[0])
         return list(range(last - count + 1, last + 1))
+
+
+def last_number(organization_id: int) -> int:
+    """The last number allocated so far (committed or not), allocating none: the next ones
+    are above it."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sequence = _sequence_name(organization_id)  # built from an int
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
+            last, called = cursor.fetchone()
+            return int(last) if called else int(last) - 1
+        cursor.execute("SELECT last_ticket_number FROM tenancy_organization WHERE id = %s",
+                       [organization_id])
+        return int(cursor.fetchone()[0])
