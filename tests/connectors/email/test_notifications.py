@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from atende.connectors.email.models import (
@@ -22,7 +24,7 @@ from atende.connectors.email.models import (
 )
 from atende.connectors.email.notification_texts import default_text
 from atende.connectors.email.notifications import send_notification
-from atende.connectors.email.receive import receive
+from atende.connectors.email.receive import receive, receive_many
 from atende.connectors.models import Channel
 from atende.contacts.services import find_or_create_contact
 from atende.tickets.models import AuditEntry, Direction, Message, Status, ThreadReference, Ticket
@@ -135,6 +137,30 @@ def test_the_organisations_language_picks_the_english_template(
     assert mail["Subject"] == f"[#{ticket.protocol}] We received your message: Late order"
     assert body(mail).startswith("Hello Maria Souza")
     assert AutomaticMail.objects.get().language == "en"
+
+
+def test_a_batch_acknowledges_each_new_ticket_of_the_channels_that_send_it(
+        tenant: Tenant, channel: Channel, smtp_sink: SmtpSink,
+        django_capture_on_commit_callbacks: Any) -> None:
+    """The poller's batches: the "opened" notification is looked up once per batch, and only
+    the channel that turned it on acknowledges (each of its new tickets, not the reply)."""
+    turn_on(channel, NotificationEvent.OPENED)
+    quiet = make_email_channel(tenant, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                               smtp_security="none", smtp_username=SMTP_USER)
+    mails = [customer_mail(subject="um", message_id="<b1@cliente.example>"),
+             customer_mail(subject="dois"),
+             customer_mail(subject="re", In_Reply_To="<b1@cliente.example>")]
+    with (django_capture_on_commit_callbacks(execute=True),
+          CaptureQueriesContext(connection) as queries):
+        receive_many(channel, [(raw, "t") for raw in mails])
+    assert sum("notificationtemplate" in q["sql"] for q in queries) == 1
+    assert sorted(d.message()["Subject"].split("] ", 1)[1] for d in smtp_sink.deliveries) == [
+        "Recebemos sua mensagem: dois", "Recebemos sua mensagem: um"]
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_many(quiet, [(customer_mail(subject=f"q{n}", message_id=f"<q{n}@c.example>"),
+                              "t") for n in range(3)])
+    assert len(smtp_sink.deliveries) == 2
+    assert Ticket.objects.filter(channel=quiet).count() == 3
 
 
 def test_notifications_are_off_until_turned_on(

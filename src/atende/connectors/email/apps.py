@@ -10,9 +10,9 @@ class EmailChannelConfig(AppConfig):
     def ready(self) -> None:
         from atende.connectors import reprocess
         from atende.connectors.email import receive, ticket_events
-        from atende.events import listen
+        from atende.events import listen, listen_many
 
-        listen("ticket.created", ticket_events.on_ticket_created)
+        listen_many("ticket.created", ticket_events.on_tickets_created)
         listen("ticket.status_changed", ticket_events.on_status_changed)
         listen("ticket.answer_reminder", ticket_events.on_answer_reminder)
         reprocess.register("email", receive.reprocess)

@@ -39,10 +39,24 @@ def _by_email(payload: dict[str, Any]) -> bool:
     return payload.get("origin") == ChannelKind.EMAIL and bool(payload.get("channel_id"))
 
 
-def on_ticket_created(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
-    # Whether it came from an inbound mail is checked by the task (the customer's mail).
-    if _by_email(payload):
-        _enqueue(organization_id, payload, NotificationEvent.OPENED)
+def on_tickets_created(organization_id: int, event_type: str,
+                       payloads: list[dict[str, Any]]) -> None:
+    """The "opened" notification for the tickets an ingest batch opened: one look-up of the
+    channels that send it for the whole batch. Whether a ticket came from an inbound mail is
+    checked by the task (the customer's mail)."""
+    from atende.connectors.email.tasks import send_ticket_notification
+
+    by_email = [p for p in payloads if _by_email(p)]
+    if not by_email:
+        return
+    sending = set(NotificationTemplate.objects.for_org(organization_id).filter(
+        channel_id__in={p["channel_id"] for p in by_email}, event=NotificationEvent.OPENED,
+        enabled=True).values_list("channel_id", flat=True))
+    for payload in by_email:
+        if payload["channel_id"] in sending:
+            ticket_id = int(payload["id"])
+            transaction.on_commit(lambda t=ticket_id: send_ticket_notification.enqueue(
+                organization_id, t, str(NotificationEvent.OPENED)))
 
 
 def on_status_changed(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
