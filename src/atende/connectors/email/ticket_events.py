@@ -3,6 +3,7 @@ app listens (see apps.py) and sends in a task once the change has committed."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -54,9 +55,8 @@ def on_tickets_created(organization_id: int, event_type: str,
         enabled=True).values_list("channel_id", flat=True))
     for payload in by_email:
         if payload["channel_id"] in sending:
-            ticket_id = int(payload["id"])
-            transaction.on_commit(lambda t=ticket_id: send_ticket_notification.enqueue(
-                organization_id, t, str(NotificationEvent.OPENED)))
+            transaction.on_commit(partial(send_ticket_notification.enqueue, organization_id,
+                                          int(payload["id"]), str(NotificationEvent.OPENED)))
 
 
 def on_status_changed(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:
