@@ -64,7 +64,8 @@ def test_a_batch_pays_its_bookkeeping_once(email_channel: Channel) -> None:
     assert len(queries) <= PER_BATCH_STATEMENTS + 10 * per_mail
     sql = statements(queries)
     assert sum(s.startswith('INSERT INTO "connectors_inboundevent"') for s in sql) == 1
-    assert sum(s.startswith('UPDATE "connectors_inboundevent"') for s in sql) == 1
+    # One call (SQLite: one executemany, logged as "N times: UPDATE …").
+    assert sum('UPDATE "connectors_inboundevent"' in s for s in sql) == 1
     assert sum('FROM "email_channel_processingrule"' in s for s in sql) == 1
 
 
@@ -78,7 +79,7 @@ def test_the_channel_is_not_read_again_and_the_event_outcome_is_in_the_transacti
     # receive's own transaction is the first savepoint here and the last statement closes it:
     # the event row's outcome is written before, inside it.
     assert sql[0].startswith("SAVEPOINT") and sql[-1].startswith("RELEASE SAVEPOINT")
-    update = next(i for i, s in enumerate(sql) if s.startswith('UPDATE "connectors_inboundevent"'))
+    update = next(i for i, s in enumerate(sql) if 'UPDATE "connectors_inboundevent"' in s)
     assert update == len(sql) - 2
     assert sum(s.startswith("SAVEPOINT") for s in sql) == sum(
         s.startswith("RELEASE SAVEPOINT") for s in sql)

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from django.core.files.base import ContentFile
@@ -46,9 +47,9 @@ def raw_storage_name(channel: Channel, raw: bytes) -> str:
     return f"email/raw/{channel.organization_id}/{channel.pk}/{digest[:2]}/{digest}.eml"
 
 
-def store_raw(channel: Channel, raw: bytes) -> str:
+def store_raw(channel: Channel, raw: bytes, name: str = "") -> str:
     """Content-addressed: the same mail fetched twice is stored once."""
-    name = raw_storage_name(channel, raw)
+    name = name or raw_storage_name(channel, raw)
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(raw))
     return name
@@ -58,6 +59,9 @@ def store_raw(channel: Channel, raw: bytes) -> str:
 # Bounded by count and by size (the raws and their parsed copies are held in memory).
 BATCH_MAILS = 100
 BATCH_BYTES = 20 * 1024 * 1024
+# Creating a file is mostly kernel time (0.05 ms, but up to ~1 ms on a busy ext4): the raws
+# of a batch are written by threads while this one parses.
+RAW_WRITERS = 4
 # A batch that meets a deadlock is taken in again; after the last attempt, mail by mail.
 BATCH_ATTEMPTS = 3
 # Deadlock, serialization failure, lock not available (PostgreSQL).
@@ -99,7 +103,7 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
     if not mails:
         return []
     cfg = EmailSettings.of(channel)
-    prepared = [_prepare(channel, cfg, raw, source) for raw, source in mails]
+    prepared = _prepare_all(channel, cfg, mails)
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         batch = [replace(m, payload=dict(m.payload)) for m in prepared]
         # On the last chance of a single mail a conflict is quarantined like any failure
@@ -135,15 +139,35 @@ def transient(exc: BaseException) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
-def _prepare(channel: Channel, cfg: EmailSettings, raw: bytes, source: str) -> _Mail:
-    stored = store_raw(channel, raw)
-    payload: dict[str, object] = {"raw": stored, "size": len(raw), "source": source}
-    parse_error = ""
+def _prepare_all(channel: Channel, cfg: EmailSettings,
+                 mails: Sequence[tuple[bytes, str]]) -> list[_Mail]:
+    """Every raw stored and every mail parsed. A storage failure raises (nothing of the
+    batch is taken in and the mails stay unseen), as it did one mail at a time."""
+    if len(mails) == 1:
+        raw, source = mails[0]
+        return [_prepare(raw, source, store_raw(channel, raw), _parse(raw, cfg))]
+    names = [raw_storage_name(channel, raw) for raw, _source in mails]
+    with ThreadPoolExecutor(RAW_WRITERS, thread_name_prefix="email-raw") as writers:
+        writes: dict[str, Future[str]] = {}
+        for name, (raw, _source) in zip(names, mails, strict=True):
+            if name not in writes:  # the same mail twice in a batch is written once
+                writes[name] = writers.submit(store_raw, channel, raw, name)
+        parsed = [_parse(raw, cfg) for raw, _source in mails]
+        return [_prepare(raw, source, writes[name].result(), result)
+                for name, (raw, source), result in zip(names, mails, parsed, strict=True)]
+
+
+def _parse(raw: bytes, cfg: EmailSettings) -> ParsedMail | str:
+    """The parsed mail, or why it cannot be read."""
     try:
-        parsed: ParsedMail | None = parse(raw, cfg.address)
+        return parse(raw, cfg.address)
     except Exception as exc:
-        parsed = None
-        parse_error = f"unreadable mail: {type(exc).__name__}: {exc}"
+        return f"unreadable mail: {type(exc).__name__}: {exc}"
+
+
+def _prepare(raw: bytes, source: str, stored: str, result: ParsedMail | str) -> _Mail:
+    payload: dict[str, object] = {"raw": stored, "size": len(raw), "source": source}
+    parsed, parse_error = (None, result) if isinstance(result, str) else (result, "")
     provider_id = parsed.message_id if parsed else "sha256:" + stored.rsplit("/", 1)[-1][:-4]
     if parsed is not None and parsed.cids:  # the timeline shows inline images through this map
         payload["cids"] = parsed.cids
