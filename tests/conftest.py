@@ -41,6 +41,21 @@ def _isolated_media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _redis_keys_per_test_process() -> None:
+    """pytest-xdist's processes each have their own test database, so their row ids
+    collide: keys built from ids (a channel's drain flag, ...) must not be shared through
+    Redis, or one process's flag holds back another's drain."""
+    from django.conf import settings
+    from django.test.signals import clear_cache_handlers
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    default = settings.CACHES["default"]
+    if worker and "redis" in str(default["BACKEND"]).lower():
+        default["KEY_PREFIX"] = f"{default.get('KEY_PREFIX', '')}-{worker}"
+        clear_cache_handlers(setting="CACHES")  # caches made before this are dropped
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings: Any) -> Iterator[None]:
     from django.core.cache import cache

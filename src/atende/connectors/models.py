@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -96,14 +95,12 @@ class InboundEvent(TenantModel):
         ]
         indexes = [
             models.Index(fields=["channel", "-received_at"], name="inbound_channel_recent"),
-            # The channel's log filtered by status, newest first (and the quarantine badge).
+            # The channel's log filtered by status, newest first (and the quarantine badge);
+            # also the drains' and the sweep's events still to process of a channel. (A
+            # partial index of those alone cost the webhook's acknowledgement ~0.15 ms of
+            # PostgreSQL CPU per event, measured: a fifth of its rate.)
             models.Index(fields=["channel", "status", "-received_at"],
                          name="inbound_channel_status"),
-            # Only the events still to be processed (few, whatever the table's size): the
-            # drains' "oldest of this channel first" and the sweep for what a lost drain
-            # left behind read this.
-            models.Index(fields=["channel", "id"], condition=Q(status="received"),
-                         name="inbound_pending"),
         ]
 
 

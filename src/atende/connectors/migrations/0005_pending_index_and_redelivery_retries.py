@@ -15,8 +15,4 @@ class Migration(migrations.Migration):
             name='redelivery_retries',
             field=models.PositiveSmallIntegerField(db_default=0, default=0),
         ),
-        migrations.AddIndex(
-            model_name='inboundevent',
-            index=models.Index(condition=models.Q(('status', 'received')), fields=['channel', 'id'], name='inbound_pending'),
-        ),
     ]

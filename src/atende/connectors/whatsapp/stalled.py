@@ -9,8 +9,9 @@ a delayed retry (`receive._later`) lost the same way, for ever. The periodic job
 - an event waiting for a delayed retry for more than RETRY_LOST_AFTER (the retries take
   about a minute and a half) gets its last attempt, once per RETRY_LOST_AFTER.
 
-Both lookups read the partial index of pending events (`inbound_pending`): cheap whatever
-the size of the events' table. A system job: it runs for every organisation.
+Both lookups go channel by channel through the index of events by (channel, status,
+received): they read only events still to process, whatever the size of the events'
+table. A system job: it runs for every organisation.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def stalled_channel_ids(now: datetime | None = None) -> list[int]:
     cutoff = (now or timezone.now()) - STALE_AFTER
     oldest = InboundEvent.objects.filter(
         channel=OuterRef("pk"), status=InboundStatus.RECEIVED, error="",
-    ).order_by("pk").values("received_at")[:1]
+    ).order_by("received_at").values("received_at")[:1]
     return list(Channel.objects.filter(kind=ChannelKind.WHATSAPP)
                 .annotate(oldest=Subquery(oldest)).filter(oldest__lt=cutoff)
                 .order_by("pk").values_list("pk", flat=True))
