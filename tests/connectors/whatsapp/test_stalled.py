@@ -82,13 +82,20 @@ def test_the_sweep_leaves_drains_at_work_and_events_waiting_for_their_retry(
 
 def test_the_pending_events_lookups_read_only_a_channels_pending_rows(
         wa_channel: Channel) -> None:
-    """The drain's batch and the sweep's "oldest still to process" go through the index by
-    (channel, status, received): never a scan of the whole events table."""
+    """The drain's batch and the sweep's "oldest still to process" find a channel's pending
+    events through an index on their status (the index by channel, status and time), not by
+    reading the channel's whole history."""
     from django.db import connection
     from django.db.models import OuterRef, Subquery
 
     if connection.vendor != "postgresql":
         pytest.skip("the plan of PostgreSQL")
+    org = wa_channel.organization_id
+    InboundEvent.objects.bulk_create(
+        [InboundEvent(organization_id=org, channel=wa_channel, provider_id=f"done-{n}",
+                      payload={}, status=InboundStatus.PROCESSED) for n in range(3000)]
+        + [InboundEvent(organization_id=org, channel=wa_channel, provider_id=f"new-{n}",
+                        payload={}) for n in range(3)])
     drain = InboundEvent.objects.filter(
         channel=wa_channel, status=InboundStatus.RECEIVED, error="",
     ).order_by("pk").values("pk")[:500]
@@ -97,9 +104,9 @@ def test_the_pending_events_lookups_read_only_a_channels_pending_rows(
     ).order_by("received_at").values("received_at")[:1]
     sweep = Channel.objects.filter(pk=wa_channel.pk).annotate(oldest=Subquery(oldest))
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table favours it
+        cursor.execute(f"ANALYZE {InboundEvent._meta.db_table}")
         for query in (drain, sweep):
             sql, params = query.query.sql_with_params()
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert "inbound_channel_status" in plan, plan
+            assert any("Cond:" in line and "status" in line for line in plan.splitlines()), plan
