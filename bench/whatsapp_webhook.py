@@ -95,6 +95,18 @@ def processed_count(pg_url: str, channel_id: int, *, stored: bool = False) -> in
     return int(row[0]) if row else 0
 
 
+def commits(pg_url: str) -> int:
+    """Transactions committed in the bench's database so far (pg_stat_database; the
+    statistics collector reports them within about a second of the commit)."""
+    import psycopg
+
+    with psycopg.connect(pg_url, connect_timeout=5, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT xact_commit FROM pg_stat_database "
+                           "WHERE datname = current_database()").fetchone()
+    return int(row[0]) if row else 0
+
+
 def signal_workers(procs: list[subprocess.Popen[bytes]], sig: int) -> None:
     """Pause (SIGSTOP) or resume (SIGCONT) the worker processes and their children."""
     for p in procs:
@@ -203,6 +215,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         if opts.no_worker:  # acknowledgement alone: the workers keep their queue for later
             signal_workers(procs[1:], signal.SIGSTOP)
         cpu_before = cpu_snapshot(procs, db)
+        commits_before = commits(pg_url) if opts.no_worker else 0
         client_cpu = time.process_time()  # the load generator's own share of the cores
         started = time.monotonic()
         load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
@@ -213,6 +226,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             ack_stored = processed_count(pg_url, channel_id, stored=True) - opts.warmup
             # Should be 0: a figure above it means the pause did not hold.
             ack_processed = processed_count(pg_url, channel_id) - opts.warmup
+            time.sleep(1.0)  # let the statistics collector count the last commits
+            # Workers paused: the commits are the webhook's flushes (and these counts').
+            ack_commits = commits(pg_url) - commits_before
             signal_workers(procs[1:], signal.SIGCONT)
             started = time.monotonic()  # processing is timed from here
         target = opts.warmup + load.ok
@@ -249,6 +265,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         if opts.no_worker:
             result["stored_while_paused"] = ack_stored
             result["processed_while_paused"] = ack_processed
+            result["ack_commits"] = ack_commits
+            result["ack_events_per_commit"] = round(load.ok / max(1, ack_commits), 1)
         if done < target:
             log("not every event was processed before the timeout; worker log:\n"
                 + tail(worker_log))

@@ -85,6 +85,35 @@ def test_concurrent_deliveries_share_a_commit_and_are_processed(
                                                               wa_channel.organization_id)
 
 
+def test_the_statement_is_planned_each_time_not_prepared(
+        wa_channel: Channel, ack_connections: None) -> None:
+    """A prepared statement turns generic after five runs, planned on the statistics of
+    that moment, and its cost then grew with the pending events (measured: 0.3 ms of
+    PostgreSQL CPU per event at 2,000 pending, 2.5 ms at 12,000)."""
+
+    async def run() -> tuple[int, list[int]]:
+        gc = group_commit.for_this_loop()
+        try:
+            for i in range(12):  # one at a time: each a flush of its own
+                await gc.store(wa_channel.pk, wa_channel.organization_id,
+                               [(f"wamid.plan.{i}", json.dumps({"kind": "unknown"}))])
+            prepared: list[int] = []
+            for _conn in range(2):  # the pool's connections, both if it opened two
+                async with gc.pool.connection() as conn:
+                    cursor = await conn.execute("SELECT count(*) FROM pg_prepared_statements")
+                    row = await cursor.fetchone()
+                    prepared.append(row[0] if row else -1)
+            return gc.flushes, prepared
+        finally:
+            await group_commit.close_for_this_loop()
+
+    flushes, prepared = asyncio.run(run())
+    assert flushes == 12
+    assert prepared == [0, 0]
+    assert InboundEvent.objects.filter(channel=wa_channel,
+                                       provider_id__startswith="wamid.plan.").count() == 12
+
+
 def test_redeliveries_in_one_batch_and_later_leave_one_event(
         wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
     body = json.dumps(wa.customer_sends(customer(1), "Só uma vez")).encode()
@@ -222,7 +251,7 @@ def test_events_stored_but_not_scheduled_answer_5xx_and_the_redelivery_schedules
 
     body = json.dumps(wa.customer_sends(customer(4), "Fila fora")).encode()
     with monkeypatch.context() as patched:
-        patched.setattr(receive, "schedule_processing", broker_down)
+        patched.setattr(receive, "request_drain", broker_down)
         answers, _flushes = post_all(wa_channel, [body], wa.webhook["headers"])
     assert answers == [(503, {"error": "temporarily unavailable"})]
     stored = InboundEvent.objects.get(channel=wa_channel)  # committed, not yet processed
