@@ -5,6 +5,7 @@ them. Committed data throughout (the route writes on its own connections)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -112,6 +113,40 @@ def test_the_statement_is_planned_each_time_not_prepared(
     assert prepared == [0, 0]
     assert InboundEvent.objects.filter(channel=wa_channel,
                                        provider_id__startswith="wamid.plan.").count() == 12
+
+
+def test_under_load_a_flush_lingers_for_more_requests_and_a_lone_one_does_not(
+        wa_channel: Channel, ack_connections: None) -> None:
+    def event(name: str) -> list[tuple[str, str]]:
+        return [(f"wamid.linger.{name}", json.dumps({"kind": "unknown"}))]
+
+    async def run(linger: float) -> tuple[int, int, float]:
+        gc = group_commit.GroupCommit(group_commit.conninfo(), linger=linger)
+        store = functools.partial(gc.store, wa_channel.pk, wa_channel.organization_id)
+        try:
+            await asyncio.gather(store(event(f"{linger}-a1")), store(event(f"{linger}-a2")))
+            first = gc.flushes  # one flush of two requests: under load from now on
+
+            async def later() -> list[int]:
+                await asyncio.sleep(0.05)
+                return await store(event(f"{linger}-b2"))
+
+            await asyncio.gather(store(event(f"{linger}-b1")), later())
+            second = gc.flushes - first
+            # That flush took two again; this one takes a single request...
+            await store(event(f"{linger}-c1"))
+            started = time.monotonic()
+            await store(event(f"{linger}-d1"))  # ...so this lone one goes at once
+            return first, second, time.monotonic() - started
+        finally:
+            await gc.close()
+
+    first, second, lone = asyncio.run(run(linger=1.0))
+    assert (first, second) == (1, 1)  # the request 50 ms later joined the lingering flush
+    assert lone < 1.0
+    first, second, _lone = asyncio.run(run(linger=0.0))
+    assert (first, second) == (1, 2)  # without lingering, each went alone
+    assert InboundEvent.objects.filter(provider_id__startswith="wamid.linger.").count() == 12
 
 
 def test_redeliveries_in_one_batch_and_later_leave_one_event(

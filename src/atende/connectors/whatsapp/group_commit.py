@@ -16,8 +16,15 @@ is scheduled again; a database failure raises `Unavailable` (the route answers 5
 provider retries); a body PostgreSQL refuses (e.g. `\\u0000` in a JSON string) fails alone,
 not the batch it was in (`Unstorable`).
 
+Under load (the previous flush took more than one request) a flush first lingers
+`WHATSAPP_GROUP_COMMIT_LINGER_MS` (1 ms) for the requests of the clients it has just
+answered: without it, concurrent clients settle in two cohorts that alternate flushes of
+half their number, and the cost per event of the fixed work of a flush (the round trip,
+planning, the drain flag) doubles. A lone request is never held back.
+
 Settings (optional): `WHATSAPP_GROUP_COMMIT = False` keeps the ORM path on PostgreSQL too;
-`WHATSAPP_GROUP_COMMIT_IN_FLIGHT` (1) flushes at the database at once per process.
+`WHATSAPP_GROUP_COMMIT_IN_FLIGHT` (1) flushes at the database at once per process;
+`WHATSAPP_GROUP_COMMIT_LINGER_MS` (1; 0 turns lingering off).
 """
 
 from __future__ import annotations
@@ -103,7 +110,8 @@ class _Waiting:
 class GroupCommit:
     """The events of concurrent requests, written together. One per event loop."""
 
-    def __init__(self, conninfo: str, *, pool_size: int = 2, in_flight: int = 1) -> None:
+    def __init__(self, conninfo: str, *, pool_size: int = 2, in_flight: int = 1,
+                 linger: float = 0.0) -> None:
         self.pool = AsyncConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False,
                                         name="whatsapp-ack", timeout=TIMEOUT,
                                         kwargs={"prepare_threshold": None,
@@ -111,6 +119,8 @@ class GroupCommit:
         self.waiting: list[_Waiting] = []
         self.flushing = 0  # flushes at the database now, at most `in_flight`
         self.in_flight = in_flight
+        self.linger = linger  # seconds a flush under load waits for more requests
+        self._last_batch = 0  # requests the previous flush took
         self.flushes = 0  # statements written, for tests and the bench
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened = False
@@ -143,11 +153,14 @@ class GroupCommit:
     async def _flush_all(self) -> None:
         try:
             while self.waiting:
+                if self.linger > 0 and self._last_batch > 1:
+                    await asyncio.sleep(self.linger)
                 taken, rows = 0, 0
                 while taken < len(self.waiting) and rows < MAX_ROWS:
                     rows += len(self.waiting[taken].events)
                     taken += 1
                 batch, self.waiting = self.waiting[:taken], self.waiting[taken:]
+                self._last_batch = len(batch)
                 try:
                     await self._flush(batch)
                 except Exception as exc:  # a bug must not leave requests waiting forever
@@ -288,8 +301,9 @@ def for_this_loop() -> GroupCommit:
     found = _per_loop.get(loop)
     if found is None:
         in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
+        linger = float(getattr(settings, "WHATSAPP_GROUP_COMMIT_LINGER_MS", 1)) / 1000
         found = _per_loop[loop] = GroupCommit(conninfo(), pool_size=in_flight + 1,
-                                              in_flight=in_flight)
+                                              in_flight=in_flight, linger=linger)
     return found
 
 
