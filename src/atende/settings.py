@@ -254,7 +254,7 @@ REALTIME_POLL_SECONDS = float(os.environ.get("ATENDE_REALTIME_POLL", "0.2"))
 # WhatsApp drains working on one channel at once (scaled profile): about the number of
 # `atende worker` processes. Each conversation stays in one drain, in order.
 WHATSAPP_DRAIN_SHARDS = int(os.environ.get("ATENDE_WHATSAPP_DRAIN_SHARDS", "1"))
-WHATSAPP_GROUP_COMMIT_LINGER_MS = float(os.environ.get("ATENDE_WHATSAPP_LINGER_MS", "1"))
+WHATSAPP_GROUP_COMMIT_LINGER_MS = float(os.environ.get("ATENDE_WHATSAPP_LINGER_MS", "2"))
 # An online agent whose workspace sent no heartbeat for this long is set offline.
 PRESENCE_TIMEOUT_MINUTES = float(os.environ.get("ATENDE_PRESENCE_TIMEOUT_MINUTES", "3"))
 

@@ -120,7 +120,7 @@ def test_under_load_a_flush_lingers_for_more_requests_and_a_lone_one_does_not(
     def event(name: str) -> list[tuple[str, str]]:
         return [(f"wamid.linger.{name}", json.dumps({"kind": "unknown"}))]
 
-    async def run(linger: float) -> tuple[int, int, float]:
+    async def run(linger: float) -> tuple[int, int, float, float]:
         gc = group_commit.GroupCommit(group_commit.conninfo(), linger=linger)
         store = functools.partial(gc.store, wa_channel.pk, wa_channel.organization_id)
         try:
@@ -131,20 +131,23 @@ def test_under_load_a_flush_lingers_for_more_requests_and_a_lone_one_does_not(
                 await asyncio.sleep(0.05)
                 return await store(event(f"{linger}-b2"))
 
+            started = time.monotonic()
             await asyncio.gather(store(event(f"{linger}-b1")), later())
+            joined = time.monotonic() - started  # woken by b2, not by the linger's end
             second = gc.flushes - first
-            # That flush took two again; this one takes a single request...
+            # That flush took two again; this one waits for a second request that never
+            # comes (the whole linger), then lowers its target...
             await store(event(f"{linger}-c1"))
             started = time.monotonic()
             await store(event(f"{linger}-d1"))  # ...so this lone one goes at once
-            return first, second, time.monotonic() - started
+            return first, second, joined, time.monotonic() - started
         finally:
             await gc.close()
 
-    first, second, lone = asyncio.run(run(linger=1.0))
+    first, second, joined, lone = asyncio.run(run(linger=1.0))
     assert (first, second) == (1, 1)  # the request 50 ms later joined the lingering flush
-    assert lone < 1.0
-    first, second, _lone = asyncio.run(run(linger=0.0))
+    assert joined < 1.0 and lone < 1.0
+    first, second, _joined, _lone = asyncio.run(run(linger=0.0))
     assert (first, second) == (1, 2)  # without lingering, each went alone
     assert InboundEvent.objects.filter(provider_id__startswith="wamid.linger.").count() == 12
 

@@ -16,15 +16,17 @@ is scheduled again; a database failure raises `Unavailable` (the route answers 5
 provider retries); a body PostgreSQL refuses (e.g. `\\u0000` in a JSON string) fails alone,
 not the batch it was in (`Unstorable`).
 
-Under load (the previous flush took more than one request) a flush first lingers
-`WHATSAPP_GROUP_COMMIT_LINGER_MS` (1 ms) for the requests of the clients it has just
-answered: without it, concurrent clients settle in two cohorts that alternate flushes of
-half their number, and the cost per event of the fixed work of a flush (the round trip,
-planning, the drain flag) doubles. A lone request is never held back.
+Under load (the previous flush took more than one request) a flush first waits for the
+requests of the clients it has just answered: until as many requests wait as the largest
+recent flush took, at most `WHATSAPP_GROUP_COMMIT_LINGER_MS` (2 ms). Without it,
+concurrent clients settle in two cohorts that alternate flushes of half their number,
+and the cost per event of a flush's fixed work (the round trip, planning, the drain
+flag) doubles. A wait that times out lowers the target by one, so it follows the load
+down; a lone request is never held back.
 
 Settings (optional): `WHATSAPP_GROUP_COMMIT = False` keeps the ORM path on PostgreSQL too;
 `WHATSAPP_GROUP_COMMIT_IN_FLIGHT` (1) flushes at the database at once per process;
-`WHATSAPP_GROUP_COMMIT_LINGER_MS` (1; 0 turns lingering off).
+`WHATSAPP_GROUP_COMMIT_LINGER_MS` (2; 0 turns the wait off).
 """
 
 from __future__ import annotations
@@ -119,8 +121,10 @@ class GroupCommit:
         self.waiting: list[_Waiting] = []
         self.flushing = 0  # flushes at the database now, at most `in_flight`
         self.in_flight = in_flight
-        self.linger = linger  # seconds a flush under load waits for more requests
+        self.linger = linger  # at most, seconds a flush under load waits for more requests
         self._last_batch = 0  # requests the previous flush took
+        self._target = 0  # requests worth waiting for: the largest recent flush's
+        self._enough: asyncio.Future[None] | None = None  # a waiting flush's wake-up
         self.flushes = 0  # statements written, for tests and the bench
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened = False
@@ -134,6 +138,8 @@ class GroupCommit:
             await self.pool.open(wait=False)
         done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self.waiting.append(_Waiting(channel_id, organization_id, events, done))
+        if self._enough is not None and len(self.waiting) >= self._target:
+            _wake(self._enough)
         if self.flushing < self.in_flight:
             self.flushing += 1
             self._spawn(self._flush_all())
@@ -154,13 +160,14 @@ class GroupCommit:
         try:
             while self.waiting:
                 if self.linger > 0 and self._last_batch > 1:
-                    await asyncio.sleep(self.linger)
+                    await self._gather()
                 taken, rows = 0, 0
                 while taken < len(self.waiting) and rows < MAX_ROWS:
                     rows += len(self.waiting[taken].events)
                     taken += 1
                 batch, self.waiting = self.waiting[:taken], self.waiting[taken:]
                 self._last_batch = len(batch)
+                self._target = max(self._target, len(batch))
                 try:
                     await self._flush(batch)
                 except Exception as exc:  # a bug must not leave requests waiting forever
@@ -168,6 +175,21 @@ class GroupCommit:
                     self._fail(batch, exc)
         finally:
             self.flushing -= 1
+
+    async def _gather(self) -> None:
+        """Wait until `_target` requests wait, or `linger` seconds (then lower it)."""
+        if len(self.waiting) >= self._target:
+            return
+        loop = asyncio.get_running_loop()
+        self._enough = enough = loop.create_future()
+        timer = loop.call_later(self.linger, _wake, enough)
+        try:
+            await enough
+        finally:
+            timer.cancel()
+            self._enough = None
+        if len(self.waiting) < self._target:  # timed out: fewer clients than before
+            self._target -= 1
 
     async def _flush(self, batch: list[_Waiting]) -> None:
         try:
@@ -262,6 +284,11 @@ class GroupCommit:
                 one.done.set_exception(exc)
 
 
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def _schedule(by_channel: dict[int, list[int]]) -> None:
     """`receive.schedule_processing` for rows already committed: its `on_commit` would
     check a Django connection out of the pool and back per flush for nothing (a drain
@@ -301,7 +328,7 @@ def for_this_loop() -> GroupCommit:
     found = _per_loop.get(loop)
     if found is None:
         in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
-        linger = float(getattr(settings, "WHATSAPP_GROUP_COMMIT_LINGER_MS", 1)) / 1000
+        linger = float(getattr(settings, "WHATSAPP_GROUP_COMMIT_LINGER_MS", 2)) / 1000
         found = _per_loop[loop] = GroupCommit(conninfo(), pool_size=in_flight + 1,
                                               in_flight=in_flight, linger=linger)
     return found
