@@ -73,7 +73,10 @@ class InboundEvent(TenantModel):
     Keyed by (channel, provider id) so a redelivery is recognised before processing.
     """
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbound_events")
+    # No index of its own: every index below starts with the channel, and each index is
+    # written by every webhook event.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbound_events",
+                                db_index=False)
     provider_id = models.CharField(max_length=255)
     payload = models.JSONField()
     status = models.CharField(
