@@ -152,6 +152,44 @@ def test_under_load_a_flush_lingers_for_more_requests_and_a_lone_one_does_not(
     assert InboundEvent.objects.filter(provider_id__startswith="wamid.linger.").count() == 12
 
 
+def test_drain_flags_are_set_from_the_loop_and_a_queued_drain_is_enough(
+        wa_channel: Channel, monkeypatch: pytest.MonkeyPatch, ack_connections: None) -> None:
+    from django.core.cache import cache
+
+    from atende.connectors.whatsapp import tasks
+
+    enqueued: list[tuple[Any, ...]] = []
+
+    class Queue:
+        def enqueue(self, *args: Any) -> None:
+            enqueued.append(args)
+
+    monkeypatch.setattr(tasks, "drain_whatsapp_channel", Queue())
+
+    async def run(redis_url: str | None, name: str) -> None:
+        gc = group_commit.GroupCommit(group_commit.conninfo(), redis_url=redis_url)
+        try:
+            await gc.store(wa_channel.pk, wa_channel.organization_id,
+                           [(f"wamid.flag.{name}", json.dumps({"kind": "unknown"}))])
+        finally:
+            await gc.close()
+
+    flag = receive._drain_flag(wa_channel.pk)
+    cache.delete(flag)
+    url = group_commit._redis_url()
+    assert url is not None
+    asyncio.run(run(url, "first"))  # sets the flag: one drain enqueued
+    assert cache.get(flag) == 1 and len(enqueued) == 1
+    asyncio.run(run(url, "second"))  # the flag is up: that drain will read this one too
+    assert len(enqueued) == 1
+    cache.delete(flag)
+    # Redis unreachable from the loop: the thread sets the flag through the cache.
+    asyncio.run(run("redis://127.0.0.1:1/0", "third"))
+    assert len(enqueued) == 2 and cache.get(flag) == 1
+    cache.delete(flag)
+    assert [args[0] for args in enqueued] == [wa_channel.pk] * 2
+
+
 def test_redeliveries_in_one_batch_and_later_leave_one_event(
         wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
     body = json.dumps(wa.customer_sends(customer(1), "Só uma vez")).encode()
@@ -282,14 +320,17 @@ def test_database_unreachable_answers_503_and_stores_nothing(
 def test_events_stored_but_not_scheduled_answer_5xx_and_the_redelivery_schedules_them(
         wa: FakeDialog360, wa_channel: Channel, monkeypatch: pytest.MonkeyPatch,
         ack_connections: None) -> None:
-    from atende.connectors.whatsapp import receive
+    from atende.connectors.whatsapp import tasks
 
-    def broker_down(channel_id: int, event_ids: list[int]) -> None:
-        raise ConnectionError("Redis is down")
+    class BrokerDown:
+        def enqueue(self, *args: Any) -> None:
+            raise ConnectionError("the task queue is down")
 
     body = json.dumps(wa.customer_sends(customer(4), "Fila fora")).encode()
     with monkeypatch.context() as patched:
-        patched.setattr(receive, "request_drain", broker_down)
+        # The drain flag is set; the task cannot be enqueued, so the flag must come down
+        # again or the redelivery below would not enqueue one either.
+        patched.setattr(tasks, "drain_whatsapp_channel", BrokerDown())
         answers, _flushes = post_all(wa_channel, [body], wa.webhook["headers"])
     assert answers == [(503, {"error": "temporarily unavailable"})]
     stored = InboundEvent.objects.get(channel=wa_channel)  # committed, not yet processed

@@ -43,9 +43,16 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
+from redis import asyncio as aioredis
 
 from atende.connectors.models import InboundEvent, InboundStatus
-from atende.connectors.whatsapp.receive import MAX_REDELIVERY_RETRIES
+from atende.connectors.whatsapp.receive import (
+    DRAIN_FLAG_SECONDS,
+    MAX_REDELIVERY_RETRIES,
+    drain_flag_keys,
+    enqueue_drain,
+    request_drain,
+)
 
 logger = logging.getLogger(__name__)
 MAX_ROWS = 1000  # per INSERT; a larger backlog is written in several flushes
@@ -113,7 +120,7 @@ class GroupCommit:
     """The events of concurrent requests, written together. One per event loop."""
 
     def __init__(self, conninfo: str, *, pool_size: int = 2, in_flight: int = 1,
-                 linger: float = 0.0) -> None:
+                 linger: float = 0.0, redis_url: str | None = None) -> None:
         self.pool = AsyncConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False,
                                         name="whatsapp-ack", timeout=TIMEOUT,
                                         kwargs={"prepare_threshold": None,
@@ -125,6 +132,8 @@ class GroupCommit:
         self._last_batch = 0  # requests the previous flush took
         self._target = 0  # requests worth waiting for: the largest recent flush's
         self._enough: asyncio.Future[None] | None = None  # a waiting flush's wake-up
+        self._redis = aioredis.Redis.from_url(redis_url) if redis_url else None
+        self._flag_keys_by_channel: dict[int, list[str]] = {}
         self.flushes = 0  # statements written, for tests and the bench
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened = False
@@ -150,6 +159,8 @@ class GroupCommit:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._opened:
             await self.pool.close()
+        if self._redis is not None:
+            await self._redis.aclose()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -267,8 +278,7 @@ class GroupCommit:
             answers.append(ids)
             by_channel.setdefault(one.channel_id, set()).update(ids)
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                None, _schedule, {c: sorted(ids) for c, ids in by_channel.items() if ids})
+            await self._request_drains({c: sorted(ids) for c, ids in by_channel.items() if ids})
         except Exception as exc:  # stored but not scheduled: 5xx, the redelivery schedules
             logger.exception("WhatsApp events stored but not scheduled")
             self._fail(batch, Unavailable(f"scheduling failed: {exc}"))
@@ -276,6 +286,41 @@ class GroupCommit:
         for one, ids in zip(batch, answers, strict=True):
             if not one.done.done():
                 one.done.set_result(ids)
+
+    async def _request_drains(self, by_channel: dict[int, list[int]]) -> None:
+        """`receive.request_drain` for committed rows, the drain flags set from the loop
+        in one round trip to Redis; a thread only to enqueue the drains of flags this
+        flush set (a drain already queued will read the rows). Without Redis, or if it
+        fails here, all of it in a thread as `request_drain` does it."""
+        if not by_channel:
+            return
+        loop = asyncio.get_running_loop()
+        flags: list[tuple[int, int, int, str]] = []  # channel, shard, shards, key
+        for channel_id in by_channel:
+            keys = self._flag_keys(channel_id)
+            flags.extend((channel_id, shard, len(keys), key) for shard, key in enumerate(keys))
+        if flags and self._redis is not None:
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for *_where, key in flags:
+                        pipe.set(key, 1, nx=True, ex=DRAIN_FLAG_SECONDS)
+                    newly_set = await pipe.execute()
+            except Exception:
+                logger.warning("WhatsApp drain flags not set from the loop", exc_info=True)
+            else:
+                todo = [(channel_id, by_channel[channel_id], shard, shards)
+                        for (channel_id, shard, shards, _key), new in zip(
+                            flags, newly_set, strict=True) if new]
+                if todo:
+                    await loop.run_in_executor(None, _enqueue, todo)
+                return
+        await loop.run_in_executor(None, _schedule, by_channel)
+
+    def _flag_keys(self, channel_id: int) -> list[str]:
+        keys = self._flag_keys_by_channel.get(channel_id)
+        if keys is None:
+            keys = self._flag_keys_by_channel[channel_id] = drain_flag_keys(channel_id) or []
+        return keys
 
     @staticmethod
     def _fail(batch: list[_Waiting], exc: Exception) -> None:
@@ -289,12 +334,18 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _enqueue(todo: list[tuple[int, list[int], int, int]]) -> None:
+    try:
+        for channel_id, ids, shard, shards in todo:
+            enqueue_drain(channel_id, ids, shard, shards, flagged=True)
+    finally:
+        close_old_connections()  # a drain run at once (tests) used one
+
+
 def _schedule(by_channel: dict[int, list[int]]) -> None:
     """`receive.schedule_processing` for rows already committed: its `on_commit` would
     check a Django connection out of the pool and back per flush for nothing (a drain
     run at once, in tests, still uses one: handed back after)."""
-    from atende.connectors.whatsapp.receive import request_drain
-
     try:
         for channel_id, ids in by_channel.items():
             request_drain(channel_id, ids)
@@ -305,6 +356,15 @@ def _schedule(by_channel: dict[int, list[int]]) -> None:
 def enabled() -> bool:
     """The scaled profile (PostgreSQL) uses it unless `WHATSAPP_GROUP_COMMIT` is off."""
     return bool(settings.IS_POSTGRES and getattr(settings, "WHATSAPP_GROUP_COMMIT", True))
+
+
+def _redis_url() -> str | None:
+    """The shared cache's Redis, where the drain flags live (None without one)."""
+    cache = settings.CACHES["default"]
+    location = cache.get("LOCATION")
+    if "redis" not in str(cache["BACKEND"]).lower() or not isinstance(location, str):
+        return None
+    return location.split(",")[0]  # writes go to the first server
 
 
 def conninfo() -> str:
@@ -330,7 +390,8 @@ def for_this_loop() -> GroupCommit:
         in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
         linger = float(getattr(settings, "WHATSAPP_GROUP_COMMIT_LINGER_MS", 2)) / 1000
         found = _per_loop[loop] = GroupCommit(conninfo(), pool_size=in_flight + 1,
-                                              in_flight=in_flight, linger=linger)
+                                              in_flight=in_flight, linger=linger,
+                                              redis_url=_redis_url())
     return found
 
 

@@ -164,19 +164,50 @@ def request_drain(channel_id: int, event_ids: list[int], *, unless_running: bool
 
 def _request_drain(channel_id: int, event_ids: list[int], shard: int = 0,
                    shards: int = 1) -> None:
-    from atende.connectors.whatsapp.tasks import drain_whatsapp_channel
-
+    flagged = False
     if _shared_cache():
         try:
             if not cache.add(_drain_flag(channel_id, shard, shards), 1, DRAIN_FLAG_SECONDS):
                 return  # a queued drain will read these events
+            flagged = True
         except Exception:  # the cache is down: enqueue anyway, never lose the events
             logger.warning("WhatsApp drain flag of channel %s not set", channel_id,
                            exc_info=True)
-    if shards == 1:
-        drain_whatsapp_channel.enqueue(channel_id, event_ids)
-    else:
-        drain_whatsapp_channel.enqueue(channel_id, event_ids, shard, shards)
+    enqueue_drain(channel_id, event_ids, shard, shards, flagged=flagged)
+
+
+def drain_flag_keys(channel_id: int) -> list[str] | None:
+    """The Redis keys of the channel's "drain queued" flags, one per shard in order, as
+    the cache writes them (for a caller setting them itself: SET NX, value 1, expiring
+    after DRAIN_FLAG_SECONDS, then `enqueue_drain` for each one it set); None without a
+    shared cache."""
+    if not _shared_cache():
+        return None
+    shards = drain_shards()
+    return [cache.make_and_validate_key(_drain_flag(channel_id, shard, shards))
+            for shard in range(shards)]
+
+
+def enqueue_drain(channel_id: int, event_ids: list[int], shard: int = 0,
+                  shards: int = 1, *, flagged: bool = False) -> None:
+    """The drain task itself, its flag already set by the caller (`flagged`) or no cache
+    to hold one. A flag whose task could not be enqueued is taken down again: left up, it
+    would keep the next deliveries from enqueuing one for a minute."""
+    from atende.connectors.whatsapp.tasks import drain_whatsapp_channel
+
+    try:
+        if shards == 1:
+            drain_whatsapp_channel.enqueue(channel_id, event_ids)
+        else:
+            drain_whatsapp_channel.enqueue(channel_id, event_ids, shard, shards)
+    except Exception:
+        if flagged:
+            try:
+                cache.delete(_drain_flag(channel_id, shard, shards))
+            except Exception:
+                logger.warning("WhatsApp drain flag of channel %s not taken down",
+                               channel_id, exc_info=True)
+        raise
 
 
 def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
