@@ -28,23 +28,47 @@ def spellings(n: int) -> tuple[str, str]:
     return f"55119{eight}", f"5511{eight}"
 
 
-def test_both_spellings_of_a_number_and_its_statuses_fall_in_one_shard() -> None:
-    for n in range(50):
-        new, old = spellings(n)
-        shard = receive.shard_of({"kind": "message", "message": {"from": new}}, 2)
-        assert receive.shard_of({"kind": "message", "message": {"from": old}}, 2) == shard
-        assert receive.shard_of({"kind": "status", "status": {"recipient_id": old}}, 2) \
-            == shard
-    assert {receive.shard_of({"kind": "message", "message": {"from": spellings(n)[0]}}, 2)
-            for n in range(50)} == {0, 1}
-    assert receive.shard_of({"kind": "error", "errors": [{"code": 1}]}, 2) == 0
-    assert receive.shard_of({"kind": "message", "message": {"from": "+55 (11) x"}}, 3) \
-        == 5511 % 3
+def expected_shard(payload: dict[str, Any], shards: int) -> int:
+    """What `receive.SHARD_KEY` should give: the last 8 digits of the customer's number
+    (the sender of a message, the recipient of a status; 0 without one), mod shards."""
+    message, status = payload.get("message"), payload.get("status")
+    number = ((message.get("from") if isinstance(message, dict) else None)
+              or (status.get("recipient_id") if isinstance(status, dict) else None) or "")
+    digits = "".join(ch for ch in str(number) if ch in "0123456789")[-8:]
+    return int(digits or 0) % shards
+
+
+def stored_shards(channel: Channel, payloads: list[dict[str, Any]], shards: int
+                  ) -> dict[str, int]:
+    """Each payload stored as an event, and the shard PostgreSQL gives it."""
+    InboundEvent.objects.filter(channel=channel).delete()
+    for n, payload in enumerate(payloads):
+        InboundEvent.objects.create(organization_id=channel.organization_id,
+                                    channel=channel, provider_id=f"e{n}", payload=payload)
+    key = RawSQL(f"mod({receive.SHARD_KEY}, %s)", (shards,))
+    return dict(InboundEvent.objects.filter(channel=channel)
+                .annotate(shard=key).values_list("provider_id", "shard"))
 
 
 @postgres_only
 @pytest.mark.django_db
-def test_postgresql_puts_each_stored_event_in_the_shard_python_says(
+def test_both_spellings_of_a_number_and_its_statuses_fall_in_one_shard(
+        wa: FakeDialog360, wa_channel: Channel) -> None:
+    payloads: list[dict[str, Any]] = []
+    for n in range(50):
+        new, old = spellings(n)
+        payloads += [{"kind": "message", "message": {"from": new}},
+                     {"kind": "message", "message": {"from": old}},
+                     {"kind": "status", "status": {"recipient_id": old}}]
+    shard = stored_shards(wa_channel, payloads, 2)
+    for n in range(50):
+        assert shard[f"e{3 * n}"] == shard[f"e{3 * n + 1}"] == shard[f"e{3 * n + 2}"]
+    assert set(shard.values()) == {0, 1}  # the customers spread over both
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_postgresql_puts_each_stored_event_in_the_shard_of_its_customer(
         wa: FakeDialog360, wa_channel: Channel) -> None:
     payloads = [{"kind": "message", "message": {"from": spellings(n)[n % 2]}}
                 for n in range(20)]
@@ -53,14 +77,10 @@ def test_postgresql_puts_each_stored_event_in_the_shard_python_says(
                  {"kind": "message", "message": {"from": 5511987654323}},
                  {"kind": "message", "message": {"from": "abc"}},
                  {"kind": "error", "errors": [{"code": 1}]}]
-    for n, payload in enumerate(payloads):
-        InboundEvent.objects.create(organization_id=wa_channel.organization_id,
-                                    channel=wa_channel, provider_id=f"e{n}", payload=payload)
     for shards in (2, 3):
-        key = RawSQL(f"mod({receive.SHARD_KEY}, %s)", (shards,))
-        stored = dict(InboundEvent.objects.filter(channel=wa_channel)
-                      .annotate(shard=key).values_list("provider_id", "shard"))
-        assert stored == {f"e{n}": receive.shard_of(p, shards) for n, p in enumerate(payloads)}
+        assert stored_shards(wa_channel, payloads, shards) == {
+            f"e{n}": expected_shard(p, shards) for n, p in enumerate(payloads)}
+    assert expected_shard(payloads[-2], 3) == expected_shard(payloads[-1], 3) == 0
 
 
 @postgres_only

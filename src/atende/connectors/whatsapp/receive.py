@@ -122,15 +122,6 @@ SHARD_KEY = ("COALESCE(NULLIF(right(regexp_replace(COALESCE(payload->'message'->
              "'0')::bigint")
 
 
-def shard_of(payload: dict[str, Any], shards: int) -> int:
-    """`SHARD_KEY` in Python: the shard the drains give this stored event."""
-    message, status = payload.get("message"), payload.get("status")
-    number = ((message.get("from") if isinstance(message, dict) else None)
-              or (status.get("recipient_id") if isinstance(status, dict) else None) or "")
-    digits = "".join(ch for ch in str(number) if ch in "0123456789")[-8:]
-    return int(digits or 0) % shards
-
-
 def _drain_flag(channel_id: int, shard: int = 0, shards: int = 1) -> str:
     suffix = "" if shards == 1 else f":{int(shard)}-{int(shards)}"
     return f"whatsapp:drain-queued:{int(channel_id)}{suffix}"
