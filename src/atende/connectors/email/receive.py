@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from atende.bulk_insert import bulk_insert
 from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.email.config import EmailSettings
@@ -202,7 +203,7 @@ def _insert_events(channel: Channel, batch: list[_Mail]) -> None:
         return
     try:
         with transaction.atomic():  # a savepoint: a conflict leaves the transaction usable
-            InboundEvent.objects.bulk_create([m.event for m in new if m.event is not None])
+            bulk_insert([m.event for m in new if m.event is not None])
     except IntegrityError:
         # Another receive (a reprocess) stored one of them meanwhile: one at a time.
         for mail in new:
