@@ -131,7 +131,7 @@ def _rows(model: type[models.Model], pks: list[int]) -> list[dict[str, Any]]:
     """The stored rows as the database returns them, without the primary key."""
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {table} WHERE id IN ({', '.join(['%s'] * len(pks))})"  # noqa: S608
+        cursor.execute(f"SELECT * FROM {table} WHERE id IN ({', '.join(['%s'] * len(pks))})"
                        " ORDER BY id", pks)
         names = [c[0] for c in cursor.description]
         rows = cursor.fetchall()
