@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import AutoField, Field, Model
 
 _BASE_PRE_SAVE = Field.pre_save
@@ -141,12 +141,43 @@ def _column(field: Field[Any, Any], objs: Sequence[Model], connection: Any) -> l
     else:
         values = [field.pre_save(obj, True) for obj in objs]
     prep = field.get_db_prep_save
+    plain = _plain_types(field, connection)
     out = []
     for value in values:
+        if type(value) in plain:  # what get_db_prep_save would give back unchanged
+            out.append(value)
+            continue
         if hasattr(value, "resolve_expression"):
             raise _Fallback
         out.append(prep(value, connection))
     return out
+
+
+# Django's own field classes whose get_db_prep_save returns a str (resp. an int, a bool on
+# SQLite, whose adapters pass them through; PostgreSQL's wraps ints in sized types) or None
+# as it is: `to_python` of a value of that very type is the value.
+_TEXT_FIELDS = frozenset({models.CharField, models.TextField, models.SlugField,
+                          models.EmailField, models.URLField})
+_INT_FIELDS = frozenset({models.IntegerField, models.BigIntegerField, models.SmallIntegerField,
+                         models.PositiveIntegerField, models.PositiveBigIntegerField,
+                         models.PositiveSmallIntegerField, models.AutoField,
+                         models.BigAutoField})
+_NONE: frozenset[type] = frozenset({type(None)})
+
+
+def _plain_types(field: Field[Any, Any], connection: Any) -> frozenset[type]:
+    kind = type(field)
+    if kind in (models.ForeignKey, models.OneToOneField):
+        kind = type(field.target_field)  # type: ignore[attr-defined]
+    if kind in _TEXT_FIELDS:
+        return _NONE | {str}
+    if connection.vendor != "sqlite":
+        return frozenset()
+    if kind in _INT_FIELDS:
+        return _NONE | {int}
+    if kind is models.BooleanField:
+        return _NONE | {bool}
+    return frozenset()
 
 
 def _converter(field: Field[Any, Any], connection: Any) -> Callable[[Any], Any] | None:

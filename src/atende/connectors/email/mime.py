@@ -15,6 +15,8 @@ from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
 
+from atende.connectors.email import boundary
+
 MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CACHED_HEADER_CHARS = 2048
@@ -87,6 +89,7 @@ class _ParsingPolicy(_ReusingPolicy):
 
 
 PARSE_POLICY = _ParsingPolicy()
+boundary.install()  # no regular expression compiled per multipart boundary
 
 # Headers POLICY parses as more than text (addresses, dates, parameters); any other one
 # with an ASCII value and no encoded words decodes to its unfolded self.
