@@ -44,8 +44,18 @@ def test_matches_as_the_compiled_pattern(raw: str, prefix: str, tail: str,
             assert got.group(name) == want.group(name)
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab \r\n\t="), max_size=8))
+def test_end_of_line_is_the_regex_search(text: str) -> None:
+    want, got = re.compile(r"(\r\n|\r|\n)\Z").search(text), boundary.EndOfLine().search(text)
+    assert (want is None) == (got is None)
+    if want is not None and got is not None:
+        assert got.group(0) == want.group(0) and got.group(1) == want.group(1)
+
+
 def test_a_boundary_matcher_is_used_and_anything_else_is_compiled() -> None:
     assert isinstance(email.feedparser.re, boundary._FeedparserRe)
+    assert isinstance(email.feedparser.NLCRE_eol, boundary.EndOfLine)
     assert email.feedparser.re.escape("a.b") == re.escape("a.b")
     assert isinstance(boundary.compile_pattern(_pattern("--abc=_1")), boundary.BoundaryMatcher)
     other = boundary.compile_pattern(r"(\r\n|\r|\n)")
@@ -71,13 +81,17 @@ def _mails() -> list[bytes]:
     return [customer_mail(), rich.as_bytes(),
             b"Content-Type: multipart/mixed; boundary=\"a.b*c\"\r\n\r\npre\r\n--a.b*c\r\n"
             b"Content-Type: text/plain\r\n\r\none\r\n--a.b*c  \r\n\r\ntwo\r\n--a.b*c--\r\nepi",
-            b"Content-Type: multipart/mixed; boundary=x\n\n--x\n\nno end\n--xx\n--x-\n"]
+            b"Content-Type: multipart/mixed; boundary=x\n\n--x\n\nno end\n--xx\n--x-\n",
+            b"Content-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\n\r\na\r\r\n--y\r\n"
+            b"Content-Type: multipart/alternative; boundary=z\r\n\r\n--z\r\n\r\nb\n\n--z--\r"
+            b"\r\nafter z\r\n--y--"]
 
 
 def test_parsed_messages_are_the_stdlibs() -> None:
     for raw in _mails():
         ours = (_shape(message_from_bytes(raw, policy=default)), parse(raw))
         email.feedparser.re = re  # type: ignore[attr-defined]
+        email.feedparser.NLCRE_eol = re.compile(r"(\r\n|\r|\n)\Z")  # type: ignore[attr-defined]
         try:
             theirs = (_shape(message_from_bytes(raw, policy=default)), parse(raw))
         finally:
