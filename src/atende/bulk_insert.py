@@ -136,7 +136,9 @@ def _link_related(objs: Sequence[Model], fields: Sequence[Field[Any, Any]]) -> N
 def _column(field: Field[Any, Any], objs: Sequence[Model], connection: Any) -> list[Any]:
     """The column's database values, as the insert compiler makes them."""
     attname = field.attname
-    if type(field).pre_save is _BASE_PRE_SAVE:
+    if type(field).pre_save is _BASE_PRE_SAVE or (
+            type(field) in (models.DateTimeField, models.DateField)
+            and not field.auto_now and not field.auto_now_add):  # type: ignore[attr-defined]
         values = [getattr(obj, attname) for obj in objs]
     else:
         values = [field.pre_save(obj, True) for obj in objs]
@@ -171,6 +173,8 @@ def _plain_types(field: Field[Any, Any], connection: Any) -> frozenset[type]:
         kind = type(field.target_field)  # type: ignore[attr-defined]
     if kind in _TEXT_FIELDS:
         return _NONE | {str}
+    if kind in (models.DateTimeField, models.DateField, models.JSONField):
+        return _NONE  # NULL: no adapter turns None into anything else
     if connection.vendor != "sqlite":
         return frozenset()
     if kind in _INT_FIELDS:
