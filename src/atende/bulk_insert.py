@@ -18,10 +18,13 @@ cannot unnest) goes through Django's `bulk_create`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import AutoField, Field, Model
 
@@ -144,15 +147,50 @@ def _column(field: Field[Any, Any], objs: Sequence[Model], connection: Any) -> l
         values = [field.pre_save(obj, True) for obj in objs]
     prep = field.get_db_prep_save
     plain = _plain_types(field, connection)
+    fast = _sqlite_converter(field, connection)
     out = []
     for value in values:
         if type(value) in plain:  # what get_db_prep_save would give back unchanged
             out.append(value)
             continue
+        if fast is not None:
+            converted = fast(value)
+            if converted is not None:
+                out.append(converted)
+                continue
         if hasattr(value, "resolve_expression"):
             raise _Fallback
         out.append(prep(value, connection))
     return out
+
+
+def _sqlite_converter(field: Field[Any, Any], connection: Any) -> Callable[[Any], Any] | None:
+    """What get_db_prep_save makes on SQLite of an aware datetime (the text of its naive
+    time in the connection's zone) or of a dict or list in a JSON field (its
+    `json.dumps` with the field's encoder), without the way through the field's layers;
+    None (go the long way) for any other value."""
+    if connection.vendor != "sqlite":
+        return None
+    kind = type(field)
+    if kind is models.DateTimeField and settings.USE_TZ:
+        zone = connection.timezone
+
+        def as_text(value: Any) -> str | None:
+            if type(value) is datetime and value.utcoffset() is not None:
+                return str(value.astimezone(zone).replace(tzinfo=None))
+            return None
+
+        return as_text
+    if kind is models.JSONField:
+        encoder = field.encoder  # type: ignore[attr-defined]
+
+        def as_json(value: Any) -> str | None:
+            if type(value) is dict or type(value) is list:
+                return json.dumps(value, cls=encoder)
+            return None
+
+        return as_json
+    return None
 
 
 # Django's own field classes whose get_db_prep_save returns a str (resp. an int, a bool on
