@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from atende.bulk_insert import bulk_insert
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact, ContactIdentity
 from atende.tenancy.models import Organization
@@ -65,12 +66,12 @@ def create_contacts(organization: Organization, contacts: Sequence[Contact],
     No fallback here: a concurrent insert of the same identity raises IntegrityError, and
     the caller redoes its work one message at a time (`find_or_create_contact`)."""
     if contacts:
-        Contact.objects.bulk_create(contacts)
+        bulk_insert(contacts)
     if identities:
         # Strictly increasing, as one by one: a contact's first identity (by creation) is
         # where replies go (`tickets.services.sending`), never a tie with an extra one.
         now = timezone.now()
-        ContactIdentity.objects.bulk_create([
+        bulk_insert([
             ContactIdentity(organization=organization, contact=contact, kind=kind, value=value,
                             created_at=now + timedelta(microseconds=n))
             for n, (kind, value, contact) in enumerate(identities)])

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import transaction
 
+from atende.bulk_insert import bulk_insert
 from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
 
@@ -26,8 +27,8 @@ def publish_many(organization_id: int,
     """`publish` for several events in order, with one INSERT (batched ingest)."""
     if not events:
         return []
-    rows = Event.objects.bulk_create(
-        [Event(organization_id=organization_id, type=t, payload=p) for t, p in events])
+    rows = [Event(organization_id=organization_id, type=t, payload=p) for t, p in events]
+    bulk_insert(rows)
 
     def announce() -> None:
         # One wake-up is enough: a hub reads every row of the outbox it has not seen, and

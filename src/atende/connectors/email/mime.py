@@ -15,6 +15,8 @@ from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
 
+from atende.connectors.email import boundary
+
 MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CACHED_HEADER_CHARS = 2048
@@ -87,6 +89,7 @@ class _ParsingPolicy(_ReusingPolicy):
 
 
 PARSE_POLICY = _ParsingPolicy()
+boundary.install()  # no regular expression compiled per multipart boundary
 
 # Headers POLICY parses as more than text (addresses, dates, parameters); any other one
 # with an ASCII value and no encoded words decodes to its unfolded self.
@@ -109,11 +112,26 @@ def clean_text(value: str) -> str:
 
 def raw_header(msg: Message, name: str) -> str:
     """The first raw value of header `name`, unparsed, cut to MAX_HEADER_CHARS."""
-    lowered = name.lower()
-    for key, value in msg.raw_items():  # type: ignore[attr-defined]
-        if key.lower() == lowered:
-            return str(value)[:MAX_HEADER_CHARS]
-    return ""
+    value = _first_raw_values(msg).get(name.lower())
+    return "" if value is None else str(value)[:MAX_HEADER_CHARS]
+
+
+_INDEX = "_atende_first_raw"
+
+
+def _first_raw_values(msg: Message) -> dict[str, Any]:
+    """The first raw value of each header by lower-case name, kept on the message: a parse
+    reads about twenty headers of a mail, each a scan of all of them. Built again when the
+    header list is another or has another length (the parse never changes it)."""
+    headers = msg._headers  # type: ignore[attr-defined]
+    index = msg.__dict__.get(_INDEX)
+    if index is None or index[0] is not headers or index[1] != len(headers):
+        first: dict[str, Any] = {}
+        for key, value in headers:
+            first.setdefault(key.lower(), value)
+        index = (headers, len(headers), first)
+        msg.__dict__[_INDEX] = index
+    return index[2]  # type: ignore[no-any-return]
 
 
 def all_raw_headers(msg: Message, name: str) -> list[str]:

@@ -7,18 +7,22 @@ mail ends as a quarantined event: the poller always goes on with the next one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage, storages
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils._os import safe_makedirs
 
+from atende.bulk_insert import bulk_insert
 from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.email.config import EmailSettings
@@ -50,8 +54,47 @@ def raw_storage_name(channel: Channel, raw: bytes) -> str:
 def store_raw(channel: Channel, raw: bytes, name: str = "") -> str:
     """Content-addressed: the same mail fetched twice is stored once."""
     name = name or raw_storage_name(channel, raw)
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(raw))
+    storage = storages["default"]
+    if type(storage) is FileSystemStorage:
+        return _store_local(storage, name, raw)
+    if not storage.exists(name):
+        name = storage.save(name, ContentFile(raw))
+    return name
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _store_local(storage: FileSystemStorage, name: str, raw: bytes) -> str:
+    """What `exists` then `save` do on a local disk (the same path, directory and file
+    modes), with a third of their system calls (no second `exists`, no lock on a file only
+    this call can have created, `fchmod` on the open file): creating 100 files is a
+    mail's largest cost after its parse. A write that fails leaves no partial file behind
+    (which the next delivery would take for the stored mail)."""
+    path = storage.path(name)
+    try:
+        fd = os.open(path, _CREATE, 0o666)
+    except FileExistsError:
+        return name  # stored before: the same bytes, by its name
+    except FileNotFoundError:
+        directory = os.path.dirname(path)
+        if storage.directory_permissions_mode is not None:
+            safe_makedirs(directory, storage.directory_permissions_mode, exist_ok=True)
+        else:
+            os.makedirs(directory, exist_ok=True)
+        try:
+            fd = os.open(path, _CREATE, 0o666)
+        except FileExistsError:
+            return name
+    try:
+        with os.fdopen(fd, "wb", closefd=True) as handle:
+            if storage.file_permissions_mode is not None:
+                os.fchmod(handle.fileno(), storage.file_permissions_mode)
+            handle.write(raw)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
     return name
 
 
@@ -202,7 +245,7 @@ def _insert_events(channel: Channel, batch: list[_Mail]) -> None:
         return
     try:
         with transaction.atomic():  # a savepoint: a conflict leaves the transaction usable
-            InboundEvent.objects.bulk_create([m.event for m in new if m.event is not None])
+            bulk_insert([m.event for m in new if m.event is not None])
     except IntegrityError:
         # Another receive (a reprocess) stored one of them meanwhile: one at a time.
         for mail in new:

@@ -33,6 +33,7 @@ from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.utils import timezone
 
+from atende.bulk_insert import bulk_insert
 from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
 from atende.connectors.models import Channel
@@ -327,17 +328,17 @@ class _Run:
         numbers = allocate_numbers(self.org.pk, len(self.new_tickets))
         for ticket, number in zip(self.new_tickets, numbers, strict=True):
             ticket.number = number
-        Ticket.objects.bulk_create(self.new_tickets)
-        Message.objects.bulk_create(self.messages)
-        AuditEntry.objects.bulk_create(self.audit)
+        bulk_insert(self.new_tickets)
+        bulk_insert(self.messages)
+        bulk_insert(self.audit)
         # A key another delivery stored meanwhile keeps its ticket, as in `ingest`.
-        ThreadReference.objects.bulk_create(self.references, ignore_conflicts=True)
+        bulk_insert(self.references, ignore_conflicts=True)
         if self.touched:  # one plain statement: Django's bulk_update costs ~0.3 ms a row
             bulk_update(list(self.touched.values()), sorted(self.touched_fields))
         if self.attachments:
             for row, data in self.attachments:  # where and how `store_attachment` saves it
                 row.file.save(row.filename, ContentFile(data), save=False)
-            Attachment.objects.bulk_create([row for row, _data in self.attachments])
+            bulk_insert([row for row, _data in self.attachments])
         for payload, ticket in self.ticket_payloads:
             if payload["id"] is None:
                 payload.update(id=ticket.pk, number=ticket.number, protocol=ticket.protocol,
