@@ -228,6 +228,12 @@ def test_a_body_postgresql_refuses_is_quarantined_alone(
     kept = InboundEvent.objects.get(pk=answers[3][1]["event"])
     assert kept.status == InboundStatus.QUARANTINED and "nul" in kept.payload["body"]
     assert Message.objects.filter(channel=wa_channel).count() == 5
+    # A NUL in the provider's id (a text column, not the payload) is refused alike.
+    bad_id = json.dumps(wa.customer_sends(customer(8), "id ruim", wamid="wamid.\u0000x"))
+    answers, _flushes = post_all(wa_channel, [bad_id.encode(), good[0]], wa.webhook["headers"])
+    assert [status for status, _answer in answers] == [400, 200]
+    assert InboundEvent.objects.get(pk=answers[0][1]["event"]).status \
+        == InboundStatus.QUARANTINED
 
 
 def test_a_failed_commit_is_never_answered_200(

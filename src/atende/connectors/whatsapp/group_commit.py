@@ -70,12 +70,13 @@ APPLICATION_NAME = "atende-whatsapp-ack"  # to tell its connections apart in pg_
 # processing, or of a quarantined event, which `redo` puts back to be processed at most
 # `max_redeliveries` times, as `receive.retry_redelivered`): what `receive.store_events`
 # returns. The second SELECT reads the snapshot taken before the INSERT and the UPDATE,
-# so it sees only rows that were there already, as they were.
+# so it sees only rows that were there already, as they were. The arrays go in binary
+# (`%b`): in text psycopg quotes and escapes every JSON payload in Python.
 _T = InboundEvent._meta.db_table
 INSERT = f"""
 WITH v AS (
-    SELECT * FROM unnest(%(org)s::bigint[], %(channel)s::bigint[], %(key)s::text[],
-                         %(payload)s::text[]) AS v(organization_id, channel_id, provider_id,
+    SELECT * FROM unnest(%(org)b::bigint[], %(channel)b::bigint[], %(key)b::text[],
+                         %(payload)b::text[]) AS v(organization_id, channel_id, provider_id,
                                                     payload)
 ), ins AS (
     INSERT INTO {_T} (organization_id, channel_id, provider_id, payload, status, error,
@@ -301,10 +302,14 @@ class GroupCommit:
             flags.extend((channel_id, shard, len(keys), key) for shard, key in enumerate(keys))
         if flags and self._redis is not None:
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for *_where, key in flags:
-                        pipe.set(key, 1, nx=True, ex=DRAIN_FLAG_SECONDS)
-                    newly_set = await pipe.execute()
+                if len(flags) == 1:  # the usual case: one channel, one shard
+                    newly_set = [await self._redis.set(flags[0][3], 1, nx=True,
+                                                       ex=DRAIN_FLAG_SECONDS)]
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for *_where, key in flags:
+                            pipe.set(key, 1, nx=True, ex=DRAIN_FLAG_SECONDS)
+                        newly_set = await pipe.execute()
             except Exception:
                 logger.warning("WhatsApp drain flags not set from the loop", exc_info=True)
             else:
