@@ -190,6 +190,46 @@ def test_drain_flags_are_set_from_the_loop_and_a_queued_drain_is_enough(
     assert [args[0] for args in enqueued] == [wa_channel.pk] * 2
 
 
+def test_a_failed_enqueue_takes_its_own_flag_down_and_the_other_drains_are_enqueued(
+        wa_channel: Channel, monkeypatch: pytest.MonkeyPatch, ack_connections: None) -> None:
+    from django.core.cache import cache
+
+    from atende.connectors.whatsapp import tasks
+
+    other = Channel.objects.create(organization_id=wa_channel.organization_id,
+                                   kind=wa_channel.kind, name="WhatsApp 2",
+                                   settings=dict(wa_channel.settings))
+    enqueued: list[int] = []
+
+    class Queue:
+        def enqueue(self, channel_id: int, *args: Any) -> None:
+            if channel_id == wa_channel.pk:
+                raise ConnectionError("the task queue is down for this one")
+            enqueued.append(channel_id)
+
+    monkeypatch.setattr(tasks, "drain_whatsapp_channel", Queue())
+    flags = [receive._drain_flag(c.pk) for c in (wa_channel, other)]
+    cache.delete_many(flags)
+
+    async def run() -> list[Any]:
+        gc = group_commit.GroupCommit(group_commit.conninfo(),
+                                      redis_url=group_commit._redis_url())
+        try:  # both in one flush: two flags set in one round trip
+            return await asyncio.gather(*(
+                gc.store(c.pk, c.organization_id,
+                         [(f"wamid.two.{c.pk}", json.dumps({"kind": "unknown"}))])
+                for c in (wa_channel, other)), return_exceptions=True)
+        finally:
+            await gc.close()
+
+    results = asyncio.run(run())
+    assert [type(r) for r in results] == [group_commit.Unavailable] * 2  # 5xx: retried
+    assert enqueued == [other.pk]
+    assert cache.get(flags[0]) is None  # down again: the redelivery will enqueue
+    assert cache.get(flags[1]) == 1  # its drain is queued
+    cache.delete_many(flags)
+
+
 def test_redeliveries_in_one_batch_and_later_leave_one_event(
         wa: FakeDialog360, wa_channel: Channel, ack_connections: None) -> None:
     body = json.dumps(wa.customer_sends(customer(1), "Só uma vez")).encode()

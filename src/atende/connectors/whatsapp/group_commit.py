@@ -4,11 +4,11 @@ for the deliveries of many concurrent requests (group commit), from the event lo
 Each request hands its split events to the process's `GroupCommit` and waits. One flush at
 a time takes everything waiting, inserts it with one `INSERT … ON CONFLICT DO NOTHING`
 (psycopg 3 async, its own small pool, in autocommit: one round trip, where BEGIN, the
-statement and COMMIT would be three), has the stored ids processed
-(`receive.schedule_processing`, once per channel per flush, in a thread) and only then
-answers the waiting requests. While a flush is at the database the next requests queue up,
-so the batch grows with the load and the cost per event falls (one round trip, one WAL
-flush per batch instead of per request).
+statement and COMMIT would be three), has the stored ids processed (the channels' drain
+flags set from the loop, a thread only to enqueue a drain not queued yet: see
+`_request_drains`) and only then answers the waiting requests. While a flush is at the
+database the next requests queue up, so the batch grows with the load and the cost per
+event falls (one round trip, one WAL flush per batch instead of per request).
 
 Guarantees, as on the ORM path: nothing is answered before its rows are committed and
 their processing scheduled; a redelivered event is not stored twice and, if still pending,
@@ -340,11 +340,19 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 def _enqueue(todo: list[tuple[int, list[int], int, int]]) -> None:
+    """Every drain is tried (each failure takes its own flag down), then the first
+    failure is raised: a flag left up without its task would hold back the next ones."""
+    failed: Exception | None = None
     try:
         for channel_id, ids, shard, shards in todo:
-            enqueue_drain(channel_id, ids, shard, shards, flagged=True)
+            try:
+                enqueue_drain(channel_id, ids, shard, shards, flagged=True)
+            except Exception as exc:
+                failed = failed or exc
     finally:
         close_old_connections()  # a drain run at once (tests) used one
+    if failed is not None:
+        raise failed
 
 
 def _schedule(by_channel: dict[int, list[int]]) -> None:
