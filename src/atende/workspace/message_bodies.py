@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
 
+from atende.connectors.email import raw_store
 from atende.connectors.models import InboundEvent
 from atende.tickets.models import Direction, Message
 from atende.workspace.mail_body import Body, render_html, render_text
@@ -32,16 +32,12 @@ def raw_mail_names(org_id: int, message_ids: Iterable[int]) -> dict[int, dict[st
     return found
 
 
-def raw_mail_download(org_id: int, name: object, filename: str) -> FileResponse:
-    """The stored `.eml` as a download (never rendered inline); 404 unless the name is one
-    `receive` stored for this organisation (the payload is ours, but be strict)."""
-    if (not isinstance(name, str) or not name.startswith(f"email/raw/{org_id}/")
-            or ".." in name):
+def raw_mail_download(org_id: int, payload: object, filename: str) -> FileResponse:
+    """The stored `.eml` as a download (never rendered inline); 404 unless the payload
+    points at a mail `receive` stored for this organisation."""
+    handle = raw_store.open_mail(org_id, payload) if isinstance(payload, Mapping) else None
+    if handle is None:
         raise Http404
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
     return FileResponse(handle, as_attachment=True, content_type="message/rfc822",
                         filename=filename)
 

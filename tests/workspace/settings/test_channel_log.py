@@ -214,18 +214,18 @@ def test_health_panel(channel: Channel, admin_client: Client) -> None:
 
 def test_unreadable_mail_processed_again_after_a_fix(channel: Channel, admin_client: Client,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from atende.connectors.email import receive as receive_module
+    from atende.connectors.email import inbound
 
-    real = receive_module.parse
+    real = inbound.parse
 
     def broken(*args: Any, **kwargs: Any) -> Any:  # the parser before the fix was deployed
         raise LookupError("unknown encoding: x-bogus")
 
-    monkeypatch.setattr(receive_module, "parse", broken)
+    monkeypatch.setattr(inbound, "parse", broken)
     first = receive(channel, customer_mail(subject="Charset novo"))
     assert first.status == InboundStatus.QUARANTINED
     assert "could not be read" in admin_client.get(log_url(channel)).content.decode()
-    monkeypatch.setattr(receive_module, "parse", real)
+    monkeypatch.setattr(inbound, "parse", real)
     admin_client.post(log_url(channel, f"{first.event_id}/reprocess/"))
     # Now parsed, the mail is keyed by its Message-ID: a new row, the old one points to it.
     old = InboundEvent.objects.get(pk=first.event_id)

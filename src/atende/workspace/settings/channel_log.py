@@ -203,8 +203,8 @@ def event_payload(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
 def event_eml(request: HttpRequest, pk: int, event_id: int) -> HttpResponseBase:
     """The mail as received, as a download only (never rendered inline)."""
     channel, event = _event(request, pk, event_id)
-    name = event.payload.get("raw") if channel.kind == ChannelKind.EMAIL else None
-    return raw_mail_download(channel.organization_id, name, f"event-{event.pk}.eml")
+    payload = event.payload if channel.kind == ChannelKind.EMAIL else None
+    return raw_mail_download(channel.organization_id, payload, f"event-{event.pk}.eml")
 
 
 @require_POST

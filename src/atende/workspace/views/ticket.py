@@ -262,5 +262,4 @@ def original_mail(request: HttpRequest, message_id: int) -> HttpResponseBase:
     is_mail = restrict(Message.objects.for_org(org_id), membership, "ticket__").filter(
         pk=message_id, direction=Direction.INBOUND, channel__kind="email").exists()
     payload = raw_mail_names(org_id, [message_id]).get(message_id) if is_mail else None
-    name = payload.get("raw") if payload else None
-    return raw_mail_download(org_id, name, f"message-{message_id}.eml")
+    return raw_mail_download(org_id, payload, f"message-{message_id}.eml")
