@@ -40,7 +40,7 @@ def test_imap_fetch_does_not_mark_seen_when_ingest_fails(
     def broken_database(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("atende.connectors.email.imap.receive_many", broken_database)
+    monkeypatch.setattr("atende.connectors.email.receive._commit", broken_database)
     with pytest.raises(RuntimeError):
         poll_imap(imap_channel)
     assert all(b"\\Seen" not in f for f in mailbox.flags())

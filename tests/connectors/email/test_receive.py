@@ -10,7 +10,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from atende.connectors.email.receive import raw_storage_name, receive, store_raw
+from atende.connectors.email.raw_store import single_name, store_one
+from atende.connectors.email.receive import receive
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import DeliveryStatus, Direction, Message, Status, Ticket
 from tests.conftest import Tenant
@@ -136,13 +137,13 @@ def test_threading_never_crosses_tenants(tenant: Tenant, other_tenant: Tenant) -
 
 def test_raw_mail_is_stored_as_the_storage_would_save_it(
         email_channel: Channel, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The local fast path of `store_raw`: the file and directory modes `save` gives, a
+    """The local fast path of `store_one`: the file and directory modes `save` gives, a
     stored mail kept as it is, and a failing write leaving no partial file behind."""
     settings.FILE_UPLOAD_PERMISSIONS = 0o640
     settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
     raw = customer_mail(message_id="<modes@example.com>")
-    name = store_raw(email_channel, raw)
-    assert name == raw_storage_name(email_channel, raw)
+    name = store_one(email_channel, raw)
+    assert name == single_name(email_channel, raw)
     path = Path(default_storage.path(name))
     assert path.read_bytes() == raw
     theirs = Path(default_storage.path(default_storage.save("other/dir/x.eml",
@@ -150,7 +151,7 @@ def test_raw_mail_is_stored_as_the_storage_would_save_it(
     assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(theirs.stat().st_mode) == 0o640
     assert (stat.S_IMODE(path.parent.stat().st_mode) == stat.S_IMODE(
         theirs.parent.stat().st_mode) == 0o750)
-    assert store_raw(email_channel, raw) == name  # stored once, not renamed
+    assert store_one(email_channel, raw) == name  # stored once, not renamed
     assert len(list(path.parent.iterdir())) == 1
 
     other = customer_mail(message_id="<broken-disk@example.com>")
@@ -160,5 +161,5 @@ def test_raw_mail_is_stored_as_the_storage_would_save_it(
 
     monkeypatch.setattr("os.fchmod", full_disk)
     with pytest.raises(OSError, match="No space"):
-        store_raw(email_channel, other)
-    assert not default_storage.exists(raw_storage_name(email_channel, other))
+        store_one(email_channel, other)
+    assert not default_storage.exists(single_name(email_channel, other))

@@ -257,7 +257,7 @@ def test_a_failing_commit_leaves_the_batch_unseen_and_nothing_half_stored(
 
 def test_imap_takes_a_long_mailbox_in_several_batches(
         imap_channel: Channel, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("atende.connectors.email.imap.BATCH_MAILS", 2)
+    monkeypatch.setattr("atende.connectors.email.receive.BATCH_MAILS", 2)
     for n in range(5):
         mailbox.append(customer_mail(subject=f"caixa {n}"))
     mailbox.append(b"Subject: sem remetente\r\n\r\ncorpo\r\n")
@@ -271,22 +271,22 @@ def test_imap_takes_a_long_mailbox_in_several_batches(
 
 def test_pop3_batches_delete_only_what_was_committed(
         tenant: Tenant, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("atende.connectors.email.pop3.BATCH_MAILS", 2)
+    monkeypatch.setattr("atende.connectors.email.receive.BATCH_MAILS", 2)
     for n in range(3):
         mailbox.append(customer_mail(subject=f"pop {n}"))
     channel = make_email_channel(tenant, in_protocol="pop3", in_host=mailbox.server.host,
                                  in_port=mailbox.server.pop3_port, in_security="none",
                                  in_username=mailbox.user, pop3_delete=True)
     calls = []
-    real = receive_module.receive_many
+    real = receive_module._commit
 
-    def second_batch_fails(channel: Channel, mails: list[tuple[bytes, str]]) -> object:
-        calls.append(len(mails))
+    def second_batch_fails(channel: Channel, *args: object) -> object:
+        calls.append(channel.pk)
         if len(calls) == 2:
             raise RuntimeError("database went away")
-        return real(channel, mails)
+        return real(channel, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("atende.connectors.email.pop3.receive_many", second_batch_fails)
+    monkeypatch.setattr(receive_module, "_commit", second_batch_fails)
     with pytest.raises(RuntimeError):
         poll_pop3(channel)
     # Without QUIT nothing was deleted, and the first batch is recorded as seen.

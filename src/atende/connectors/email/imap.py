@@ -1,7 +1,7 @@
 """Taking unread mail in from an IMAP folder (CONTRACTS §6.3).
 
 Only `UNSEEN` messages above the last UID taken in are fetched, with `BODY.PEEK[]` so the
-fetch itself marks nothing. Mails are taken in by batches (`receive_many`, one transaction
+fetch itself marks nothing. Mails are taken in by batches (`receive.Intake`, one transaction
 each); a batch's mails get `\\Seen` only after it was committed (ingested or quarantined).
 A changed UIDVALIDITY restarts from UID 1: Message-ID dedupe keeps that safe.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from atende.connectors.email.client import MailError, open_imap
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
-from atende.connectors.email.receive import BATCH_BYTES, BATCH_MAILS, Receipt, receive_many
+from atende.connectors.email.receive import Intake, Receipt
 from atende.connectors.models import Channel
 
 BATCH = 200  # per poll; the next poll goes on where this one stopped
@@ -41,35 +41,25 @@ def poll_imap(channel: Channel, token: str = "") -> PollReport:
             state.uidvalidity, state.last_uid = uidvalidity, 0
             state.save(update_fields=["uidvalidity", "last_uid"])
         report = PollReport()
-        pending: list[tuple[int, bytes | None]] = []
-        size = 0
+
+        def committed(entries: list[tuple[int, Receipt | None]]) -> None:
+            """A batch committed: marked seen, then remembered as taken in."""
+            report.receipts.extend(r for _uid, r in entries if r is not None)
+            fetched = [uid for uid, receipt in entries if receipt is not None]
+            if fetched:
+                conn.uid("STORE", ",".join(map(str, fetched)), "+FLAGS.SILENT", "(\\Seen)")
+            state.last_uid = max(uid for uid, _receipt in entries)
+            state.save(update_fields=["last_uid"])
+
+        intake = Intake(channel, committed)
         for uid in unseen_uids(conn, state.last_uid)[:BATCH]:
-            raw = fetch(conn, uid)
-            pending.append((uid, raw))
-            size += len(raw or b"")
-            if len(pending) >= BATCH_MAILS or size >= BATCH_BYTES:
-                _take_in(conn, channel, state, uidvalidity, pending, report)
-                pending, size = [], 0
-        _take_in(conn, channel, state, uidvalidity, pending, report)
+            # None: expunged meanwhile, only remembered as passed
+            intake.add(uid, fetch(conn, uid), f"imap:{uidvalidity}:{uid}")
+        intake.finish()
         return report
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             conn.logout()
-
-
-def _take_in(conn: imaplib.IMAP4, channel: Channel, state: MailboxState, uidvalidity: int,
-             pending: list[tuple[int, bytes | None]], report: PollReport) -> None:
-    """One batch: committed first, then marked seen, then remembered as taken in."""
-    if not pending:
-        return
-    fetched = [(uid, raw) for uid, raw in pending if raw is not None]  # None: expunged
-    report.receipts.extend(receive_many(
-        channel, [(raw, f"imap:{uidvalidity}:{uid}") for uid, raw in fetched]))
-    if fetched:
-        conn.uid("STORE", ",".join(str(uid) for uid, _raw in fetched), "+FLAGS.SILENT",
-                 "(\\Seen)")
-    state.last_uid = max(uid for uid, _raw in pending)
-    state.save(update_fields=["last_uid"])
 
 
 def select_folder(conn: imaplib.IMAP4, folder: str) -> int:

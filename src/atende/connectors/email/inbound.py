@@ -74,7 +74,12 @@ class ParsedMail:
     cids: dict[str, str] = field(default_factory=dict)  # Content-ID → sha256 of the part
 
 
-def parse(raw: bytes, own_address: str = "") -> ParsedMail:
+def parse(raw: bytes, own_address: str = "", *,
+          attachment_limit: int | None = None) -> ParsedMail:
+    """The mail's headers and parts. `attachment_limit` (bytes, default
+    `ATTACHMENT_MAX_BYTES`) is passed by the parse processes (`parse_processes`), which do
+    not see settings changed at run time."""
+    limit = settings.ATTACHMENT_MAX_BYTES if attachment_limit is None else attachment_limit
     msg = message_from_bytes(raw, policy=mime.PARSE_POLICY)
     sender_name, sender = _sender(msg)
     recipients = _recipients(msg)
@@ -94,7 +99,7 @@ def parse(raw: bytes, own_address: str = "") -> ParsedMail:
         forwarded=threading.looks_forwarded(subject),
         headers=HeaderMap(msg),
     )
-    _walk(msg, parsed, depth=0)
+    _walk(msg, parsed, depth=0, limit=limit)
     if not parsed.text and parsed.html:
         parsed.text = html_lib.unescape(nh3.clean(parsed.html, tags=set())).strip()
     if parsed.notes:
@@ -163,7 +168,16 @@ def _date(msg: Message) -> datetime | None:
     return value if value.tzinfo is not None else None
 
 
-def _walk(part: Message, parsed: ParsedMail, depth: int) -> None:
+def parse_or_reason(raw: bytes, own_address: str = "", *,
+                    attachment_limit: int | None = None) -> ParsedMail | str:
+    """The parsed mail, or why it cannot be read."""
+    try:
+        return parse(raw, own_address, attachment_limit=attachment_limit)
+    except Exception as exc:
+        return f"unreadable mail: {type(exc).__name__}: {exc}"
+
+
+def _walk(part: Message, parsed: ParsedMail, depth: int, limit: int) -> None:
     if depth > MAX_DEPTH:
         parsed.notes.append(_("[Parts nested too deeply were not read.]"))
         return
@@ -175,13 +189,14 @@ def _walk(part: Message, parsed: ParsedMail, depth: int) -> None:
         children = payload if isinstance(payload, list) else []
         for child in children:
             if isinstance(child, Message):
-                _walk(child, parsed, depth + 1)
+                _walk(child, parsed, depth + 1, limit)
         if depth + 1 > MAX_DEPTH and not parsed.notes:
             parsed.notes.append(_("[Parts nested too deeply were not read.]"))
         return
     if ctype == "message/rfc822":
         parsed.forwarded = True
-        _add_attachment(parsed, part, filename(part) or "message.eml", ctype, _embedded(part))
+        _add_attachment(parsed, part, filename(part) or "message.eml", ctype, _embedded(part),
+                        limit)
         return
     if not is_attachment(part) and ctype == "text/plain" and not parsed.text:
         parsed.text = part_text(part)
@@ -191,7 +206,8 @@ def _walk(part: Message, parsed: ParsedMail, depth: int) -> None:
         return
     else:
         default = "inline" if ctype.startswith("image/") else "attachment"
-        _add_attachment(parsed, part, filename(part) or default, ctype, part_bytes(part))
+        _add_attachment(parsed, part, filename(part) or default, ctype, part_bytes(part),
+                        limit)
 
 
 def _embedded(part: Message) -> bytes:
@@ -204,8 +220,7 @@ def _embedded(part: Message) -> bytes:
 
 
 def _add_attachment(parsed: ParsedMail, part: Message, name: str, ctype: str,
-                    data: bytes) -> None:
-    limit = settings.ATTACHMENT_MAX_BYTES
+                    data: bytes, limit: int) -> None:
     if len(data) > limit:
         parsed.notes.append(_(
             "[The attachment \"%(name)s\" (%(size)d MB) was refused: files may have at most "

@@ -1,6 +1,6 @@
 """Taking mail in over POP3: UIDL tracking, then delete or keep per the channel setting.
 
-Mails are taken in by batches (`receive_many`, one transaction each); a batch's messages are
+Mails are taken in by batches (`receive.Intake`, one transaction each); a batch's messages are
 recorded as seen (and deleted, when so set) only after it was committed.
 """
 
@@ -13,7 +13,7 @@ from atende.connectors.email.client import open_pop3
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.imap import BATCH, PollReport
 from atende.connectors.email.models import Pop3Seen
-from atende.connectors.email.receive import BATCH_BYTES, BATCH_MAILS, receive_many
+from atende.connectors.email.receive import Intake, Receipt
 from atende.connectors.models import Channel
 
 
@@ -30,17 +30,22 @@ def poll_pop3(channel: Channel, token: str = "") -> PollReport:
             for number, uidl in listing:
                 if uidl in seen:
                     conn.dele(number)
-        pending: list[tuple[int, str, bytes]] = []
-        size = 0
+
+        def committed(entries: list[tuple[tuple[int, str], Receipt | None]]) -> None:
+            """A batch committed: recorded as seen, then marked for deletion."""
+            report.receipts.extend(r for _key, r in entries if r is not None)
+            Pop3Seen.objects.bulk_create(
+                [Pop3Seen(organization_id=channel.organization_id, channel=channel, uidl=uidl)
+                 for (_n, uidl), _r in entries], ignore_conflicts=True)
+            if cfg.pop3_delete:
+                for (number, _uidl), _r in entries:
+                    conn.dele(number)
+
+        intake = Intake(channel, committed)
         for number, uidl in [(n, u) for n, u in listing if u not in seen][:BATCH]:
             _resp, lines, _octets = conn.retr(number)
-            raw = b"\r\n".join(lines) + b"\r\n"
-            pending.append((number, uidl, raw))
-            size += len(raw)
-            if len(pending) >= BATCH_MAILS or size >= BATCH_BYTES:
-                _take_in(conn, channel, cfg.pop3_delete, pending, report)
-                pending, size = [], 0
-        _take_in(conn, channel, cfg.pop3_delete, pending, report)
+            intake.add((number, uidl), b"\r\n".join(lines) + b"\r\n", f"pop3:{uidl}")
+        intake.finish()
         # UIDLs no longer on the server can never come back: forget them.
         current = {u for _n, u in listing}
         stale = seen - current
@@ -52,21 +57,6 @@ def poll_pop3(channel: Channel, token: str = "") -> PollReport:
         with contextlib.suppress(OSError, poplib.error_proto):
             conn.close()  # without QUIT nothing is deleted
         raise
-
-
-def _take_in(conn: poplib.POP3, channel: Channel, delete: bool,
-             pending: list[tuple[int, str, bytes]], report: PollReport) -> None:
-    """One batch: committed first, then recorded as seen and marked for deletion."""
-    if not pending:
-        return
-    report.receipts.extend(receive_many(
-        channel, [(raw, f"pop3:{uidl}") for _n, uidl, raw in pending]))
-    Pop3Seen.objects.bulk_create(
-        [Pop3Seen(organization_id=channel.organization_id, channel=channel, uidl=uidl)
-         for _n, uidl, _raw in pending], ignore_conflicts=True)
-    if delete:
-        for number, _uidl, _raw in pending:
-            conn.dele(number)
 
 
 def _uidl(conn: poplib.POP3) -> list[tuple[int, str]]:

@@ -1,33 +1,29 @@
 """One raw mail from a mailbox → stored, then ingested or quarantined with its reason.
 
 The raw bytes are written to storage first (the `.eml` stays downloadable and nothing
-received is lost); the `InboundEvent` row points at the file. Whatever goes wrong with one
+received is lost); the `InboundEvent` row points at it (`raw_store`). Whatever goes wrong with one
 mail ends as a quarantined event: the poller always goes on with the next one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, default_storage, storages
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
-from django.utils._os import safe_makedirs
 
 from atende.bulk_insert import bulk_insert
 from atende.bulk_update import bulk_update
 from atende.connectors.base import InboundMessage
+from atende.connectors.email import raw_store
 from atende.connectors.email.config import EmailSettings
-from atende.connectors.email.inbound import ParsedMail, parse, to_inbound
+from atende.connectors.email.inbound import ParsedMail, to_inbound
 from atende.connectors.email.models import ProcessingRule
+from atende.connectors.email.parse_processes import start_parse
 from atende.connectors.email.rules import RuleOutcome, active_rules, evaluate, route
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.errors import TicketError
@@ -46,65 +42,10 @@ class Receipt:
     reason: str = ""
 
 
-def raw_storage_name(channel: Channel, raw: bytes) -> str:
-    digest = hashlib.sha256(raw).hexdigest()
-    return f"email/raw/{channel.organization_id}/{channel.pk}/{digest[:2]}/{digest}.eml"
-
-
-def store_raw(channel: Channel, raw: bytes, name: str = "") -> str:
-    """Content-addressed: the same mail fetched twice is stored once."""
-    name = name or raw_storage_name(channel, raw)
-    storage = storages["default"]
-    if type(storage) is FileSystemStorage:
-        return _store_local(storage, name, raw)
-    if not storage.exists(name):
-        name = storage.save(name, ContentFile(raw))
-    return name
-
-
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-
-
-def _store_local(storage: FileSystemStorage, name: str, raw: bytes) -> str:
-    """What `exists` then `save` do on a local disk (the same path, directory and file
-    modes), with a third of their system calls (no second `exists`, no lock on a file only
-    this call can have created, `fchmod` on the open file): creating 100 files is a
-    mail's largest cost after its parse. A write that fails leaves no partial file behind
-    (which the next delivery would take for the stored mail)."""
-    path = storage.path(name)
-    try:
-        fd = os.open(path, _CREATE, 0o666)
-    except FileExistsError:
-        return name  # stored before: the same bytes, by its name
-    except FileNotFoundError:
-        directory = os.path.dirname(path)
-        if storage.directory_permissions_mode is not None:
-            safe_makedirs(directory, storage.directory_permissions_mode, exist_ok=True)
-        else:
-            os.makedirs(directory, exist_ok=True)
-        try:
-            fd = os.open(path, _CREATE, 0o666)
-        except FileExistsError:
-            return name
-    try:
-        with os.fdopen(fd, "wb", closefd=True) as handle:
-            if storage.file_permissions_mode is not None:
-                os.fchmod(handle.fileno(), storage.file_permissions_mode)
-            handle.write(raw)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    return name
-
-
 # A batch is one transaction: its rows commit together, then the caller marks its mails seen.
 # Bounded by count and by size (the raws and their parsed copies are held in memory).
 BATCH_MAILS = 100
 BATCH_BYTES = 20 * 1024 * 1024
-# Creating a file is mostly kernel time (0.05 ms, but up to ~1 ms on a busy ext4): the raws
-# of a batch are written by threads while this one parses.
-RAW_WRITERS = 4
 # A batch that meets a deadlock is taken in again; after the last attempt, mail by mail.
 BATCH_ATTEMPTS = 3
 # Deadlock, serialization failure, lock not available (PostgreSQL).
@@ -115,7 +56,6 @@ _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 class _Mail:
     """One mail of a batch on its way through `receive_many`."""
 
-    stored: str
     payload: dict[str, object]
     parsed: ParsedMail | None
     parse_error: str
@@ -146,7 +86,59 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
     if not mails:
         return []
     cfg = EmailSettings.of(channel)
-    prepared = _prepare_all(channel, cfg, mails)
+    return _commit(channel, cfg, _Started(channel, cfg, mails))
+
+
+class Intake[K]:
+    """Mails taken in by batches as `receive_many` does, each batch begun (raws written,
+    parse started: see `parse_processes`) before the batch before it is committed, so that
+    the two overlap. `committed(entries)` is called after each batch's commit, in order, with
+    (key, receipt) per mail added, the receipt None for a key added without a mail (gone
+    from the server). If the intake fails, the batches not yet committed stay unseen."""
+
+    def __init__(self, channel: Channel,
+                 committed: Callable[[list[tuple[K, Receipt | None]]], None]) -> None:
+        self.channel, self.cfg, self._committed = channel, EmailSettings.of(channel), committed
+        self._keys: list[tuple[K, bool]] = []
+        self._mails: list[tuple[bytes, str]] = []
+        self._size = 0
+        self._begun: tuple[list[tuple[K, bool]], _Started | None] | None = None
+
+    def add(self, key: K, raw: bytes | None, source: str = "") -> None:
+        self._keys.append((key, raw is not None))
+        if raw is not None:
+            self._mails.append((raw, source))
+            self._size += len(raw)
+        if len(self._mails) >= BATCH_MAILS or self._size >= BATCH_BYTES:
+            self._next_batch()
+
+    def finish(self) -> None:
+        """Commit what was added."""
+        self._next_batch()
+        self._commit_begun()
+
+    def _next_batch(self) -> None:
+        if not self._keys:
+            return
+        started = _Started(self.channel, self.cfg, self._mails) if self._mails else None
+        keys, self._keys, self._mails, self._size = self._keys, [], [], 0
+        self._commit_begun()
+        self._begun = (keys, started)
+
+    def _commit_begun(self) -> None:
+        if self._begun is None:
+            return
+        keys, started = self._begun
+        self._begun = None
+        receipts = iter(_commit(self.channel, self.cfg, started) if started else [])
+        self._committed([(key, next(receipts) if has_mail else None)
+                         for key, has_mail in keys])
+
+
+def _commit(channel: Channel, cfg: EmailSettings, started: _Started) -> list[Receipt]:
+    """The batch's transaction (see `receive_many`), taken again on a lock conflict."""
+    prepared = started.prepared()
+    mails = started.mails
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         batch = [replace(m, payload=dict(m.payload)) for m in prepared]
         # On the last chance of a single mail a conflict is quarantined like any failure
@@ -182,39 +174,31 @@ def transient(exc: BaseException) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
-def _prepare_all(channel: Channel, cfg: EmailSettings,
-                 mails: Sequence[tuple[bytes, str]]) -> list[_Mail]:
-    """Every raw stored and every mail parsed. A storage failure raises (nothing of the
-    batch is taken in and the mails stay unseen), as it did one mail at a time."""
-    if len(mails) == 1:
-        raw, source = mails[0]
-        return [_prepare(raw, source, store_raw(channel, raw), _parse(raw, cfg))]
-    names = [raw_storage_name(channel, raw) for raw, _source in mails]
-    with ThreadPoolExecutor(RAW_WRITERS, thread_name_prefix="email-raw") as writers:
-        writes: dict[str, Future[str]] = {}
-        for name, (raw, _source) in zip(names, mails, strict=True):
-            if name not in writes:  # the same mail twice in a batch is written once
-                writes[name] = writers.submit(store_raw, channel, raw, name)
-        parsed = [_parse(raw, cfg) for raw, _source in mails]
-        return [_prepare(raw, source, writes[name].result(), result)
-                for name, (raw, source), result in zip(names, mails, parsed, strict=True)]
+class _Started:
+    """A batch begun: its mails stored, and parsed here or in the parse processes (while
+    the caller commits the batch before)."""
+
+    def __init__(self, channel: Channel, cfg: EmailSettings,
+                 mails: Sequence[tuple[bytes, str]]) -> None:
+        self.mails = mails
+        raws = [raw for raw, _source in mails]
+        self.parsing = start_parse(raws, cfg.address)
+        # A storage failure raises: nothing of the batch is taken in, the mails stay unseen.
+        self.stored = raw_store.store_batch(channel, raws)
+
+    def prepared(self) -> list[_Mail]:
+        return [_prepare(raw, source, stored, result) for stored, (raw, source), result
+                in zip(self.stored, self.mails, self.parsing.results(), strict=True)]
 
 
-def _parse(raw: bytes, cfg: EmailSettings) -> ParsedMail | str:
-    """The parsed mail, or why it cannot be read."""
-    try:
-        return parse(raw, cfg.address)
-    except Exception as exc:
-        return f"unreadable mail: {type(exc).__name__}: {exc}"
-
-
-def _prepare(raw: bytes, source: str, stored: str, result: ParsedMail | str) -> _Mail:
-    payload: dict[str, object] = {"raw": stored, "size": len(raw), "source": source}
+def _prepare(raw: bytes, source: str, stored: raw_store.Stored,
+             result: ParsedMail | str) -> _Mail:
+    payload = {**raw_store.payload_of(stored), "size": len(raw), "source": source}
     parsed, parse_error = (None, result) if isinstance(result, str) else (result, "")
-    provider_id = parsed.message_id if parsed else "sha256:" + stored.rsplit("/", 1)[-1][:-4]
+    provider_id = parsed.message_id if parsed else "sha256:" + hashlib.sha256(raw).hexdigest()
     if parsed is not None and parsed.cids:  # the timeline shows inline images through this map
         payload["cids"] = parsed.cids
-    return _Mail(stored, payload, parsed, parse_error, provider_id[:255])
+    return _Mail(payload, parsed, parse_error, provider_id[:255])
 
 
 def _attach_events(channel: Channel, batch: list[_Mail]) -> None:
@@ -388,11 +372,8 @@ def _receipt_of(mail: _Mail) -> Receipt:
 def reprocess(event: InboundEvent) -> None:
     """Take a quarantined mail in again from its stored `.eml` (after a fix, or when the
     failure was transient); the outcome replaces the event's status."""
-    name = event.payload.get("raw")
-    try:
-        with default_storage.open(name, "rb") as handle:
-            raw = handle.read()
-    except (OSError, TypeError, ValueError):
+    raw = raw_store.read(event.organization_id, event.payload)
+    if raw is None:
         _quarantine(event, "the stored .eml is missing")
         _save_outcome(event)
         return
