@@ -3,9 +3,11 @@
 2,000 realistic pt-BR mails (1,400 new, 10 % with a 100 KB PDF; 600 replies, half by
 In-Reply-To/References and half by each product's subject token; some with attachments) are
 generated once. Atende takes them from a Maildir through the e-mail channel's
-`receive_many()` — the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one
-transaction per batch of `--batch` mails, 100 like the pollers) — in this process on a fresh
-database. django-helpdesk takes the same files through
+`receive.Intake` — the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one
+transaction per batch of `--batch` mails, 100 like the pollers; the next batch parsed in the
+parse processes, `EMAIL_PARSE_PROCESSES`, while the one before is committed) — in this
+process on a fresh database; the parse processes are started before the clock, as a poller's
+are when it has run once. django-helpdesk takes the same files through
 its own `get_email` machinery (`process_queue` on a queue with `email_box_type = "local"`),
 SQLite, in its own venv (see `helpdesk_site.py`). Prints mails/s, threading correctness and
 peak RSS for both.
@@ -15,6 +17,7 @@ peak RSS for both.
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --profile /tmp/ingest.prof
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --batch 1   # one mail per transaction
     .venv/bin/python bench/email_ingest.py --parse-only   # parse and raw storage alone
+    .venv/bin/python bench/email_ingest.py --parse-processes 0   # parse in the poller itself
 """
 
 from __future__ import annotations
@@ -90,13 +93,31 @@ class Spec:
         return msg.as_bytes()
 
 
-def peak_rss_mib() -> float:
-    """VmHWM of this process: unlike ru_maxrss it is not inherited across fork/exec, so the
-    helpdesk child reports its own peak and not the bench parent's."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_rss_mib(pid: int | None = None) -> float:
+    """VmHWM of this process (or of `pid`): unlike ru_maxrss it is not inherited across
+    fork/exec, so the helpdesk child reports its own peak and not the bench parent's."""
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def parse_workers() -> list[int]:
+    """The pids of Atende's parse processes (none when it parses in this process)."""
+    from atende.connectors.email import parse_processes
+
+    pool = parse_processes._pool
+    return sorted(getattr(pool, "_processes", None) or {}) if pool is not None else []
+
+
+def parse_cpu() -> float:
+    """CPU seconds used so far by the parse processes (user + system, from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in parse_workers():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def new_id() -> str:
@@ -111,7 +132,9 @@ def main() -> None:
     parser.add_argument("--skip-helpdesk", action="store_true")
     parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
     parser.add_argument("--batch", type=int, default=100,
-                        help="mails per receive_many() call, i.e. per transaction")
+                        help="mails per batch, i.e. per transaction")
+    parser.add_argument("--parse-processes", type=int, default=None,
+                        help="EMAIL_PARSE_PROCESSES (default: the product's, 2 on 2+ cores)")
     parser.add_argument("--parse-only", action="store_true",
                         help="time parse() and store_raw() alone on the same mails, no ingest")
     parser.add_argument("--procs", type=int, default=1,
@@ -123,6 +146,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
                       ATENDE_LOG_LEVEL="WARNING", ATENDE_TASKS_IMMEDIATE="1")
+    if args.parse_processes is not None:
+        os.environ["ATENDE_EMAIL_PARSE_PROCESSES"] = str(args.parse_processes)
     db_name = ""
     if args.postgres:
         import psycopg
@@ -214,11 +239,16 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
         profiler = cProfile.Profile()
 
-    cpu = [0.0]  # Atende's own CPU seconds in receive_many(): steadier than wall time
+    # Atende's CPU seconds (steadier than wall time): all, parse processes, system time here
+    cpu = [0.0, 0.0, 0.0]
     pool = worker_pool(args.procs) if args.procs > 1 else None
+    from atende.connectors.email import parse_processes
+
+    parse_processes.warm_up()
 
     def atende(raws: Iterable[bytes]) -> float:
-        started, cpu_started = time.perf_counter(), time.process_time()
+        started, parse_started = time.perf_counter(), parse_cpu()
+        cpu_started, sys_started = time.process_time() + parse_started, os.times().system
         if args.procs > 1:
             cpu[0] += in_processes(pool, channel.pk, list(raws), args.batch, args.procs)
             return time.perf_counter() - started
@@ -227,7 +257,10 @@ def run(args: argparse.Namespace, work: Path) -> None:
         take_in(channel, raws, args.batch)
         if profiler:
             profiler.disable()
-        cpu[0] += time.process_time() - cpu_started
+        parse_now = parse_cpu()
+        cpu[0] += time.process_time() + parse_now - cpu_started
+        cpu[1] += parse_now - parse_started
+        cpu[2] += os.times().system - sys_started
         return time.perf_counter() - started
 
     a_new = atende(box.get_bytes(key) for key in sorted(box.keys()))
@@ -266,8 +299,12 @@ def run(args: argparse.Namespace, work: Path) -> None:
     profile = "postgres" if args.postgres else "sqlite"
     rss = peak_rss_mib()
     report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
-    print(f"  atende CPU in receive_many() (batch {args.batch}, {args.procs} process(es)): "
-          f"{cpu[0] * 1000 / total:.1f} ms/mail; "
+    workers = parse_workers()
+    print(f"  atende CPU (batch {args.batch}, {args.procs} process(es), "
+          f"{len(workers)} parse process(es) of peak RSS "
+          f"{' + '.join(f'{peak_rss_mib(pid):.0f}' for pid in workers) or '-'} MiB): "
+          f"{cpu[0] * 1000 / total:.2f} ms/mail, of which {cpu[1] * 1000 / total:.2f} in the "
+          f"parse processes and {cpu[2] * 1000 / total:.2f} system time here; "
           f"load average {os.getloadavg()[0]:.1f}")
     if helpdesk:
         h_replies, h_got = helpdesk.ingest(
@@ -283,10 +320,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
 
 def parse_alone(channel: Any, originals: list[Spec], replies: int) -> None:
-    """CPU ms per mail of `parse` (3 rounds: the first one warms the caches) and of
-    `store_raw` (new files, then the same files again), without a profiler's overhead."""
+    """CPU ms per mail of `parse` (3 rounds: the first one warms the caches) and of storing
+    the raws (a file per batch of 100 as `receive` does; a file per mail as before, new
+    files then the same again), without a profiler's overhead."""
+    from atende.connectors.email import raw_store
     from atende.connectors.email.inbound import parse
-    from atende.connectors.email.receive import store_raw
 
     raws = [s.render() for s in originals]
     for n in range(replies):
@@ -305,21 +343,26 @@ def parse_alone(channel: Any, originals: list[Spec], replies: int) -> None:
 
     rounds = [cpu_ms(lambda raw: parse(raw, ADDRESS)) for _round in range(3)]
     print(f"parse: {' / '.join(f'{r:.3f}' for r in rounds)} CPU ms/mail ({len(raws)} mails)")
-    new, again = (cpu_ms(lambda raw: store_raw(channel, raw)) for _round in range(2))
-    print(f"store_raw: {new:.3f} CPU ms/mail (new files), {again:.3f} (already stored); "
+    started = time.process_time()
+    for n in range(0, len(raws), 100):
+        raw_store.store_batch(channel, raws[n:n + 100])
+    batches = (time.process_time() - started) * 1000 / len(raws)
+    new, again = (cpu_ms(lambda raw: raw_store.store_one(channel, raw)) for _round in range(2))
+    print(f"raws stored: {batches:.3f} CPU ms/mail by batches of 100; a file per mail "
+          f"{new:.3f} (new files), {again:.3f} (already stored); "
           f"load average {os.getloadavg()[0]:.1f}")
 
 
 def take_in(channel: Any, raws: Iterable[bytes], batch: int) -> None:
-    from atende.connectors.email.receive import receive_many
+    """As a poller does (`receive.Intake`): batches of `batch` mails, the next one parsed
+    (in the parse processes) while the one before is committed."""
+    from atende.connectors.email import receive
 
-    pending: list[tuple[bytes, str]] = []
-    for raw in raws:
-        pending.append((raw, "maildir"))
-        if len(pending) >= batch:
-            receive_many(channel, pending)
-            pending = []
-    receive_many(channel, pending)
+    receive.BATCH_MAILS = batch
+    intake = receive.Intake(channel, lambda entries: None)
+    for n, raw in enumerate(raws):
+        intake.add(n, raw, "maildir")
+    intake.finish()
 
 
 def _worker_setup() -> None:
