@@ -24,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Left
 
 from atende.contacts.models import ContactIdentity
+from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
     OPEN_STATUSES,
@@ -73,8 +74,7 @@ class QueueFilters:
     def from_query(cls, params: Any) -> QueueFilters:
         """Parse a query string leniently: an unknown or malformed value is ignored."""
         def int_or_none(name: str) -> int | None:
-            value = str(params.get(name, "")).strip()
-            return int(value) if value.isdigit() else None
+            return parse_id(str(params.get(name, "")))
 
         view = params.get("view", "open")
         sort = params.get("sort", "updated")
@@ -194,7 +194,8 @@ def queue_for(membership: Membership, f: QueueFilters,
     if only is not None:
         qs = qs.filter(pk__in=list(only))
     if f.channel:
-        qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \
+        channel_id = parse_id(f.channel)
+        qs = qs.filter(channel_id=channel_id) if channel_id is not None \
             else qs.filter(origin=f.channel)
     if f.status:
         qs = qs.filter(status=f.status)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import AuditEntry, Message, Ticket
 from atende.tickets.visibility import restrict
@@ -186,7 +187,8 @@ def apply_filters(qs: QuerySet[Ticket], f: TicketFilters) -> QuerySet[Ticket]:
     if f.status:
         qs = qs.filter(status__in=f.status)
     if f.channel:
-        qs = qs.filter(channel_id=int(f.channel)) if f.channel.isdigit() \
+        channel_id = parse_id(f.channel)
+        qs = qs.filter(channel_id=channel_id) if channel_id is not None \
             else qs.filter(origin=f.channel)
     if f.service_id is not None:
         qs = qs.filter(service_id=f.service_id)

@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest
 
 from atende.connectors.email import raw_store
 from atende.connectors.models import InboundEvent
+from atende.ids import parse_id
 from atende.tickets.models import Direction, Message
 from atende.workspace.mail_body import Body, render_html, render_text
 
@@ -17,8 +18,8 @@ MAX_ALLOWED = 20  # messages whose remote images one page may show
 
 def allowed_images(request: HttpRequest) -> set[int]:
     """Messages whose remote images the agent chose to see (`?images=<message id>`)."""
-    ids = {int(v) for v in request.GET.getlist("images")[:MAX_ALLOWED] if v.isdigit()}
-    return {i for i in ids if i < 2**63}
+    return {i for v in request.GET.getlist("images")[:MAX_ALLOWED]
+            if (i := parse_id(v)) is not None}
 
 
 def raw_mail_names(org_id: int, message_ids: Iterable[int]) -> dict[int, dict[str, object]]:

@@ -15,6 +15,7 @@ from atende.connectors.email.imap import BATCH, PollReport
 from atende.connectors.email.models import Pop3Seen
 from atende.connectors.email.receive import Intake, Receipt
 from atende.connectors.models import Channel
+from atende.ids import parse_id
 
 
 def poll_pop3(channel: Channel, token: str = "") -> PollReport:
@@ -64,6 +65,7 @@ def _uidl(conn: poplib.POP3) -> list[tuple[int, str]]:
     result = []
     for line in lines:
         number, _sep, uidl = line.decode("ascii", "replace").partition(" ")
-        if number.isdigit() and uidl:
-            result.append((int(number), uidl.strip()[:100]))
+        message_number = parse_id(number)
+        if message_number is not None and uidl:
+            result.append((message_number, uidl.strip()[:100]))
     return result

@@ -33,6 +33,7 @@ from atende.connectors.email.signature_images import (
     store_image,
 )
 from atende.connectors.models import Channel
+from atende.ids import parse_id
 
 TAGS = {"p", "div", "br", "span", "strong", "b", "em", "i", "u", "s", "a", "img",
         "h1", "h2", "h3", "blockquote", "sub", "sup"}
@@ -105,9 +106,7 @@ class _Images:
         if match:
             return int(match.group(1))
         if self.image_prefix and src.startswith(self.image_prefix):
-            rest = src[len(self.image_prefix):].strip("/")
-            if rest.isdigit():
-                return int(rest)
+            return parse_id(src[len(self.image_prefix):].strip("/"))
         return None
 
     def _pasted(self, src: str) -> str | None:

@@ -31,6 +31,7 @@ from atende.connectors.models import (
 )
 from atende.connectors.reprocess import NotReprocessable, can_reprocess, reprocess
 from atende.connectors.whatsapp.channels import webhook_url
+from atende.ids import parse_id
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.workspace.access import settings_required
 from atende.workspace.message_bodies import raw_mail_download
@@ -103,9 +104,10 @@ class Cursor:
     def parse(cls, value: str) -> Cursor | None:
         at, _sep, pk = value.rpartition("_")
         moment = parse_datetime(at) if at else None
-        if moment is None or timezone.is_naive(moment) or not pk.isdigit():
+        row_id = parse_id(pk)
+        if moment is None or timezone.is_naive(moment) or row_id is None:
             return None
-        return cls(moment, int(pk))
+        return cls(moment, row_id)
 
     def __str__(self) -> str:
         return f"{self.at.isoformat()}_{self.pk}"

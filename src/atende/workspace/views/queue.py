@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from atende.connectors.models import ChannelKind
+from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import Priority, Status, Tag
 from atende.tickets.queue import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
@@ -38,8 +39,8 @@ MAX_LIVE_ROWS = PAGE_SIZE
 
 def live_row_ids(raw: str) -> list[int]:
     """`?rows=3,9`: the tickets a live update is about (malformed parts are ignored)."""
-    ids = [int(p) for p in raw.split(",")[:MAX_LIVE_ROWS] if p.strip().isdigit()]
-    return [i for i in dict.fromkeys(ids) if i < 2**63]
+    ids = [i for p in raw.split(",")[:MAX_LIVE_ROWS] if (i := parse_id(p)) is not None]
+    return list(dict.fromkeys(ids))
 
 
 @agent_required

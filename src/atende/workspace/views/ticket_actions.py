@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from atende.connectors.models import Channel
+from atende.ids import parse_id
 from atende.tenancy.models import Membership, Service
 from atende.tickets.errors import TicketError
 from atende.tickets.models import FinalizationTag, Status
@@ -58,10 +59,10 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         context["stale"] = True
         return render(request, "workspace/ticket.html#composer", context)
     channel = None
-    channel_id = str(request.POST.get("channel", ""))
-    if channel_id.isdigit() and not internal:
+    channel_id = parse_id(str(request.POST.get("channel", "")))
+    if channel_id is not None and not internal:
         channel = Channel.objects.for_org(membership.organization_id).filter(
-            pk=int(channel_id)).first()
+            pk=channel_id).first()
     try:
         post_message(ticket, Actor(user=request.user), text=text,  # type: ignore[arg-type]
                      internal=internal, channel=channel,
@@ -99,17 +100,18 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         kwargs["priority"] = post["priority"]
     if "assignee" in touched:
         value = post["assignee"]
+        user_id = parse_id(value)
         agent = Membership.objects.for_org(org_id).filter(
-            user_id=int(value), is_active=True).select_related("user").first() \
-            if value.isdigit() else None
+            user_id=user_id, is_active=True).select_related("user").first() \
+            if user_id is not None else None
         if value and agent is None:
             messages.error(request, _("This agent is not in the organisation."))
             return redirect("workspace:ticket", ticket_id=ticket.pk)
         kwargs["assignee"] = agent.user if agent else None
     if "service" in touched:
-        value = post["service"]
-        kwargs["service"] = Service.objects.for_org(org_id).filter(pk=int(value)).first() \
-            if value.isdigit() else None
+        service_id = parse_id(post["service"])
+        kwargs["service"] = Service.objects.for_org(org_id).filter(pk=service_id).first() \
+            if service_id is not None else None
     if "tags" in touched:
         kwargs["tags"] = [t for t in post["tags"].split(",") if t.strip()]
     try:
@@ -131,9 +133,9 @@ def finalize_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Finish the attendance with a finalization tag; it leaves the agent's open views."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
-    value = str(request.POST.get("finalization_tag", ""))
+    tag_id = parse_id(str(request.POST.get("finalization_tag", "")))
     tag = FinalizationTag.objects.for_org(membership.organization_id).filter(
-        pk=int(value), is_active=True).first() if value.isdigit() else None
+        pk=tag_id, is_active=True).first() if tag_id is not None else None
     if tag is None:
         messages.error(request, _("Choose a finalization tag."))
         return redirect("workspace:ticket", ticket_id=ticket.pk)
