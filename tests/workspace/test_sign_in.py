@@ -111,6 +111,9 @@ def test_agent_in_two_organisations_switches_but_not_into_a_foreign_one(
     assert "Only in second" in client.get("/").content.decode()
     client.post("/organization/", {"organization": foreign.org.pk})
     assert client.session[SESSION_ORG_KEY] == second.org.pk
+    for odd in ("x", "²", "9" * 40):  # no organisation: the switch is ignored
+        assert client.post("/organization/", {"organization": odd}).status_code == 302
+    assert client.session[SESSION_ORG_KEY] == second.org.pk
 
 
 def test_password_reset_by_email_sets_a_new_password_once(agent: User, mailoutbox: Any) -> None:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
+from atende.ids import parse_id
 from atende.realtime import outbox
 from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
@@ -78,10 +79,7 @@ def _last_event_id(request: HttpRequest) -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     if raw is None:
         return None
-    try:
-        return max(int(raw), 0)
-    except ValueError:
-        return None
+    return parse_id(raw)
 
 
 @releasing_connection

@@ -13,6 +13,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.ids import parse_id
 from atende.tenancy.access import SESSION_ORG_KEY
 from atende.tenancy.models import Membership
 from atende.workspace import ratelimit
@@ -104,9 +105,8 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 @agent_required
 def switch_organization(request: HttpRequest) -> HttpResponse:
     """Work in another organisation the agent belongs to (kept in the session)."""
-    try:
-        org_id = int(request.POST.get("organization", ""))
-    except ValueError:
+    org_id = parse_id(str(request.POST.get("organization", "")))
+    if org_id is None:
         return redirect("/")
     if Membership.objects.for_org(org_id).filter(user=request.user, is_active=True).exists():
         request.session[SESSION_ORG_KEY] = org_id
