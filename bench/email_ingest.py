@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100,
                         help="mails per batch, i.e. per transaction")
     parser.add_argument("--parse-processes", type=int, default=None,
-                        help="EMAIL_PARSE_PROCESSES (default: the product's, 2 on 2+ cores)")
+                        help="EMAIL_PARSE_PROCESSES (default: the product's, 0)")
     parser.add_argument("--parse-only", action="store_true",
                         help="time parse() and store_raw() alone on the same mails, no ingest")
     parser.add_argument("--procs", type=int, default=1,

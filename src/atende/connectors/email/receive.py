@@ -26,6 +26,7 @@ from atende.connectors.email.models import ProcessingRule
 from atende.connectors.email.parse_processes import start_parse
 from atende.connectors.email.rules import RuleOutcome, active_rules, evaluate, route
 from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.row_factory import row_factory
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.tickets.services.ingest import IngestResult, ingest_many
@@ -214,8 +215,9 @@ def _attach_events(channel: Channel, batch: list[_Mail]) -> None:
         first[mail.provider_id] = mail
         event = existing.get(mail.provider_id)
         if event is None:
-            mail.event = InboundEvent(organization_id=channel.organization_id, channel=channel,
-                                      provider_id=mail.provider_id, payload=mail.payload)
+            mail.event = row_factory(InboundEvent)(
+                organization_id=channel.organization_id, channel=channel,
+                provider_id=mail.provider_id, payload=mail.payload)
         elif event.status != InboundStatus.RECEIVED:  # taken in before: nothing to do
             mail.event, mail.first_delivery = event, False
             mail.receipt = Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)

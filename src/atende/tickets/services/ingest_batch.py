@@ -41,6 +41,7 @@ from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact
 from atende.contacts.services import contacts_by_identity, create_contacts
 from atende.events import emit_many
+from atende.row_factory import row_factory
 from atende.tickets.errors import AttachmentTooLarge
 from atende.tickets.models import (
     OPEN_STATUSES,
@@ -208,7 +209,8 @@ class _Run:
     def _contact(self, inbound: InboundMessage, identity: Identity) -> Contact:
         contact = self.contacts.get(identity)
         if contact is None:
-            contact = Contact(organization=self.org, name=inbound.contact.name[:200])
+            contact = row_factory(Contact)(organization=self.org,
+                                           name=inbound.contact.name[:200])
             self.contacts[identity] = contact
             self.new_contacts.append(contact)
             self.new_identities.append((*identity, contact))
@@ -239,7 +241,7 @@ class _Run:
         for key in sorted(_keys(inbound)):
             if key not in self.key_tickets:
                 self.key_tickets[key] = ticket
-                self.references.append(ThreadReference(
+                self.references.append(row_factory(ThreadReference)(
                     organization=self.org, channel=self.channel, key=key, ticket=ticket))
         return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
 
@@ -248,7 +250,7 @@ class _Run:
         """What `open_ticket` (and `ingest` around it) does for a new ticket."""
         channel, now = self.channel, timezone.now()
         subject = inbound.subject or (inbound.text.strip().splitlines() or [""])[0][:120]
-        ticket = Ticket(
+        ticket = row_factory(Ticket)(
             organization=self.org, number=0, subject=subject[:300] or "—",
             description=inbound.text, category="", priority=Priority.NORMAL,
             status=Status.NEW, contact=contact, channel=channel, service=channel.service,
@@ -272,7 +274,7 @@ class _Run:
 
     def _message(self, ticket: Ticket, contact: Contact, inbound: InboundMessage, html: str,
                  sent_at: Any) -> Message:
-        message = Message(
+        message = row_factory(Message)(
             organization=self.org, ticket=ticket, direction=Direction.INBOUND,
             channel=self.channel, author_contact=contact, text=inbound.text, html=html,
             external_id=inbound.external_id, created_at=sent_at,
@@ -318,7 +320,7 @@ class _Run:
 
     def _audit(self, ticket: Ticket, action: str, field: str = "", before: Any = None,
                after: Any = None) -> None:
-        self.audit.append(AuditEntry(
+        self.audit.append(row_factory(AuditEntry)(
             organization=self.org, ticket=ticket, actor_label=self.actor_label,
             action=action, field=field, before=before, after=after))
 
