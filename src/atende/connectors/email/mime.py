@@ -15,7 +15,7 @@ from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
 
-from atende.connectors.email import boundary
+from atende.connectors.email import base64_lines, boundary
 
 MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -90,6 +90,7 @@ class _ParsingPolicy(_ReusingPolicy):
 
 PARSE_POLICY = _ParsingPolicy()
 boundary.install()  # no regular expression compiled per multipart boundary
+base64_lines.install()  # a base64 body read in blocks, not line by line
 
 # Headers POLICY parses as more than text (addresses, dates, parameters); any other one
 # with an ASCII value and no encoded words decodes to its unfolded self.
