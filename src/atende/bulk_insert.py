@@ -117,22 +117,26 @@ def _link_related(objs: Sequence[Model], fields: Sequence[Field[Any, Any]]) -> N
         name, attname = field.name, field.attname
         cache_name = field.cache_name  # type: ignore[attr-defined]
         target = field.target_field.attname  # type: ignore[attr-defined]
+        empty = field.empty_values
+        # Through the descriptor only where it does more than set the id (the reverse
+        # cache of a one-to-one): the related object is in the cache already.
+        descriptor = not field.remote_field.multiple  # type: ignore[union-attr]
         for obj in objs:
-            cache = obj._state.fields_cache
-            if cache_name not in cache:
-                continue
-            related = cache[cache_name]
+            related = obj._state.fields_cache.get(cache_name)
             if not related:
                 continue
             if related.pk is None:
                 # Django's own error: bulk_create raises it too.
                 obj._prepare_related_fields_for_save(  # type: ignore[attr-defined]
                     operation_name="bulk_create")
+            value = getattr(related, target)
             current = getattr(obj, attname)
-            if current in field.empty_values:
-                setattr(obj, name, related)
-                current = getattr(obj, attname)
-            if getattr(related, target) != current:
+            if current in empty:
+                if descriptor:
+                    setattr(obj, name, related)
+                else:
+                    obj.__dict__[attname] = value
+            elif value != current:
                 field.delete_cached_value(obj)  # type: ignore[attr-defined]
 
 
@@ -176,8 +180,11 @@ def _sqlite_converter(field: Field[Any, Any], connection: Any) -> Callable[[Any]
         zone = connection.timezone
 
         def as_text(value: Any) -> str | None:
-            if type(value) is datetime and value.utcoffset() is not None:
-                return str(value.astimezone(zone).replace(tzinfo=None))
+            if type(value) is datetime:
+                if value.tzinfo is zone:  # timezone.now()'s, most of them
+                    return str(value.replace(tzinfo=None))
+                if value.utcoffset() is not None:
+                    return str(value.astimezone(zone).replace(tzinfo=None))
             return None
 
         return as_text

@@ -66,8 +66,10 @@ def row_factory[M: Model](model: type[M]) -> Callable[..., M]:
         else:
             plain[field.name] = attname
 
+    known = frozenset(plain) | frozenset(related)
+
     def make(**values: Any) -> M:
-        if not values.keys() <= plain.keys() | related.keys():
+        if not values.keys() <= known:
             return model(**values)
         obj = cast(M, Model.__new__(model))
         state = ModelState()

@@ -26,6 +26,7 @@ from typing import Any
 # a line's end. Shorter runs gain nothing from the join.
 _MIN_LINES = 8
 _RUN = re.compile(r"(?m)^(?:[A-Za-z0-9+/=]+\r?\n){" + str(_MIN_LINES) + ",}")
+_LINE = re.compile(r"[A-Za-z0-9+/=]+\r?\n")
 
 
 # Not in typeshed: the feedparser's own, undocumented line buffer.
@@ -35,7 +36,11 @@ _STDLIB_BUFFER: Any = email.feedparser.BufferedSubFile  # type: ignore[attr-defi
 class Base64Lines(_STDLIB_BUFFER):  # type: ignore[misc]
     def pushlines(self, lines: list[str]) -> None:
         queue = self._lines
-        if len(lines) < _MIN_LINES:
+        # A chunk of text or headers (most of them) is not searched for runs: the runs that
+        # matter, an attachment's body over many chunks, cover the middle or the end of
+        # each chunk they are in.
+        if len(lines) < _MIN_LINES or not (_LINE.fullmatch(lines[len(lines) // 2])
+                                           or _LINE.fullmatch(lines[-1])):
             queue.extend(lines)
             return
         block = "".join(lines)
