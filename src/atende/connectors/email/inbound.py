@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 import nh3
 from django.conf import settings
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
 from atende.connectors.email import mime, threading
+from atende.connectors.email.addresses import address_list, parse_address
 from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason
 from atende.connectors.email.mime import (
     MAX_HEADER_CHARS,
@@ -145,7 +146,7 @@ class HeaderMap(Mapping[str, str]):
 
 def _sender(msg: Message) -> tuple[str, str]:
     for name in ("From", "Reply-To", "Sender", "Return-Path"):
-        display, address = parseaddr(header(msg, name, limit=1000))
+        display, address = parse_address(header(msg, name, limit=1000))
         if "@" in address:
             return clean_text(display)[:200], address.strip().lower()[:320]
     return "", ""
@@ -153,7 +154,7 @@ def _sender(msg: Message) -> tuple[str, str]:
 
 def _recipients(msg: Message) -> tuple[str, ...]:
     values = [header(msg, name, limit=200_000) for name in ("To", "Cc", "Delivered-To")]
-    addresses = [a.strip().lower() for _n, a in getaddresses([v for v in values if v])]
+    addresses = [a.strip().lower() for _n, a in address_list([v for v in values if v])]
     return tuple(dict.fromkeys(a for a in addresses if "@" in a))[:MAX_RECIPIENTS]
 
 
@@ -198,16 +199,17 @@ def _walk(part: Message, parsed: ParsedMail, depth: int, limit: int) -> None:
         _add_attachment(parsed, part, filename(part) or "message.eml", ctype, _embedded(part),
                         limit)
         return
-    if not is_attachment(part) and ctype == "text/plain" and not parsed.text:
+    name = filename(part)  # its parameters are parsed anew on each call: once here
+    attachment = is_attachment(part, name)
+    if not attachment and ctype == "text/plain" and not parsed.text:
         parsed.text = part_text(part)
-    elif not is_attachment(part) and ctype == "text/html" and not parsed.html:
+    elif not attachment and ctype == "text/html" and not parsed.html:
         parsed.html = part_text(part)
-    elif ctype in ("message/delivery-status", "text/rfc822-headers") and not is_attachment(part):
+    elif ctype in ("message/delivery-status", "text/rfc822-headers") and not attachment:
         return
     else:
         default = "inline" if ctype.startswith("image/") else "attachment"
-        _add_attachment(parsed, part, filename(part) or default, ctype, part_bytes(part),
-                        limit)
+        _add_attachment(parsed, part, name or default, ctype, part_bytes(part), limit)
 
 
 def _embedded(part: Message) -> bytes:

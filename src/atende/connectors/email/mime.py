@@ -232,9 +232,12 @@ def filename(part: Message) -> str:
     return clean_text(str(name))[:255]
 
 
-def is_attachment(part: Message) -> bool:
+def is_attachment(part: Message, name: str | None = None) -> bool:
+    """A part to keep as a file; `name` is its `filename(part)` when the caller has it."""
     try:
         disposition = part.get_content_disposition()
     except Exception:
         disposition = None
-    return disposition == "attachment" or bool(filename(part) and disposition != "inline")
+    if disposition == "attachment":
+        return True
+    return bool((filename(part) if name is None else name) and disposition != "inline")
