@@ -191,3 +191,44 @@ def _realistic(n: int) -> bytes:
 
 def test_realistic_mail_parses_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_parses_as_before(monkeypatch, [_realistic(n) for n in range(60)])
+
+
+def _stdlib_filename(part: Any) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        name = ""
+    return mime.clean_text(str(name))[:255]
+
+
+def _stdlib_charset(part: Any) -> str | None:
+    try:
+        return part.get_content_charset()  # type: ignore[no-any-return]
+    except Exception:
+        return None
+
+
+def test_file_names_and_charsets_read_as_the_stdlib_reads_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`filename` and `charset` read simple parameters without `get_param`."""
+    from email import message_from_bytes
+
+    types, dispositions = generated_values(3000, seed=7), generated_values(3000, seed=8)
+    taken = 0
+    for n, (ctype, disposition) in enumerate(zip(types, dispositions, strict=True)):
+        headers = ([f"Content-Type: {ctype}"] if n % 5 else []) + (
+            [f"Content-Disposition: {disposition}"] if n % 3 else [])
+        raw = ("\r\n".join(headers) + "\r\n\r\nol\xe1").encode("utf-8", "surrogateescape")
+        part = message_from_bytes(raw, policy=mime.PARSE_POLICY)
+        fast = (mime._simple_params(part, "Content-Type") is not None
+                and mime._simple_params(part, "Content-Disposition") is not None)
+        taken += fast
+        assert mime.filename(part) == _stdlib_filename(part), raw
+        assert mime.charset(part) == _stdlib_charset(part), raw
+    assert taken > 300
+    for value in ('text/plain; charset="UTF-8"; name="<a.pdf>"', "text/plain; name=\"\""):
+        part = message_from_bytes(f"Content-Type: {value}\r\n\r\nx".encode(),
+                                  policy=mime.PARSE_POLICY)
+        assert mime._simple_params(part, "Content-Type") is not None
+        assert mime.filename(part) == _stdlib_filename(part)
+        assert mime.charset(part) == _stdlib_charset(part)

@@ -12,6 +12,7 @@ from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.policy import EmailPolicy
+from email.utils import unquote
 from functools import lru_cache
 from typing import Any
 
@@ -210,11 +211,43 @@ def decode_text(data: bytes, charset: str | None) -> str:
 
 
 def part_text(part: Message) -> str:
+    return decode_text(part_bytes(part), charset(part))
+
+
+def charset(part: Message) -> str | None:
+    """The part's declared charset, lower-cased (`get_content_charset()`), never raising."""
+    params = _simple_params(part, "Content-Type")
+    if params is not None:
+        found = params.get("charset")
+        return None if found is None else found.lower()
     try:
-        charset = part.get_content_charset()
+        return part.get_content_charset()
     except Exception:
-        charset = None
-    return decode_text(part_bytes(part), charset)
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _params_of(name: str, value: str) -> dict[str, str] | None:
+    """The parameters of a simple MIME header value (see `_simple_mime_text`) by lower-case
+    name, the first of a repeated one, each as `Message.get_param` gives it (unquoted); None
+    for any other value."""
+    if _simple_mime_text(name, value) is None:
+        return None
+    match = _SIMPLE_MIME_VALUE[name.lower()].fullmatch("".join(_LINESEP.split(value)))
+    assert match is not None  # _simple_mime_text matched it
+    params: dict[str, str] = {}
+    for key, token, quoted in _PARAMS.findall(match.group(2)):
+        params.setdefault(key.lower(), token or quoted)
+    return params
+
+
+def _simple_params(part: Message, name: str) -> dict[str, str] | None:
+    """`_params_of` the part's header `name` ({} when absent); None when the value is not
+    simple, or too long to have been read whole."""
+    raw = raw_header(part, name)
+    if not raw:
+        return {}
+    return _params_of(name, raw) if len(raw) < MAX_HEADER_CHARS else None
 
 
 def content_type(part: Message) -> str:
@@ -225,10 +258,18 @@ def content_type(part: Message) -> str:
 
 
 def filename(part: Message) -> str:
-    try:
-        name = part.get_filename() or ""
-    except Exception:
-        name = ""
+    disposition = _simple_params(part, "Content-Disposition")
+    ctype = _simple_params(part, "Content-Type") if disposition is not None else None
+    if disposition is not None and ctype is not None:
+        # `get_filename()`: `filename` of the disposition, else `name` of the type, each
+        # unquoted once more (a name in quotes or <> loses them) and stripped.
+        found = disposition.get("filename", ctype.get("name"))
+        name = "" if found is None else unquote(found).strip()
+    else:
+        try:
+            name = part.get_filename() or ""
+        except Exception:
+            name = ""
     return clean_text(str(name))[:255]
 
 
