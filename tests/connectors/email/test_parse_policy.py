@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from atende.connectors.email import inbound, mime
+from atende.connectors.email import addresses, inbound, mime
 from tests.connectors.email import hostile
 from tests.connectors.email.conftest import ADDRESS, customer_mail
 
@@ -232,3 +232,32 @@ def test_file_names_and_charsets_read_as_the_stdlib_reads_them(
         assert mime._simple_params(part, "Content-Type") is not None
         assert mime.filename(part) == _stdlib_filename(part)
         assert mime.charset(part) == _stdlib_charset(part)
+
+
+_ENCODED_PIECES = ["=?utf-8?q?Jo=C3=A3o?=", "=?UTF-8?B?Sm/Do28=?=", "=?iso-8859-1?q?Jo=E3o?=",
+                   "=?utf-8?q?Silva=2C_Ana?=", "=?utf-8?q?=FF?=", "=?utf-8?q?Jo_?=",
+                   "=?utf-8?q?a=09b?=", "=?utf-16?q?x?=", "=?utf-8?b?!!?=",
+                   "=?utf-8?Q?M=C3=BCller?=",
+                   "=?utf-8?q?=22q=22?=", "=?utf-8?q??=", "Silva", "Ana", "a.b", "\"x\"", " ",
+                   "  ", "\r\n ", "(c)", ",", "<", ">", "joao@example.com", "=?", "?="]
+
+
+def test_encoded_names_decode_as_through_the_parsed_header(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`decode_plain` (`decode_header_value` of an address with an encoded name) gives what
+    the way through the policy's parsed header gives."""
+    rnd = random.Random(9)
+    values = []
+    for _ in range(4000):
+        name = " ".join(rnd.choice(_ENCODED_PIECES) for _ in range(rnd.randint(1, 4)))
+        address = rnd.choice(["joao.9@cliente.example.com.br", "A+b@X.example", "a@b"])
+        values.append(f"{name} <{address}>" if rnd.random() < 0.9 else name)
+    headers = ("From", "Reply-To")
+    ours = [mime.decode_header_value(h, v) for v in values for h in headers]
+    taken = sum(addresses.decode_plain(" ".join(v.replace("\r", "").replace("\n", "").split()))
+                is not None for v in values)
+    monkeypatch.setattr(mime, "decode_plain", lambda _value: None)
+    theirs = [mime.decode_header_value(h, v) for v in values for h in headers]
+    for n, (got, want) in enumerate(zip(ours, theirs, strict=True)):
+        assert got == want, values[n // 2]
+    assert taken > 300
