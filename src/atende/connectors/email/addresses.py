@@ -10,7 +10,7 @@ address as written. Anything else (quotes, comments, groups, several addresses, 
 other specials in the name, any other spacing) goes to `email.utils`.
 tests/connectors/email/test_addresses.py compares both on generated values.
 
-The header policy parses an address header into tokens (300 µs for "=?utf-8?q?Jo=C3=A3o?=
+The header policy parses an address header into tokens (400 µs for "=?utf-8?q?Jo=C3=A3o?=
 Silva <joao@example.com.br>", a quarter of the mails of `bench/email_ingest.py`).
 `decode_plain` renders such a value directly when it is one address after a name of
 encoded words (UTF-8 or Latin-1) between plain atoms that decodes to plain words: the
