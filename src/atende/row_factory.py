@@ -77,7 +77,8 @@ def row_factory[M: Model](model: type[M]) -> Callable[..., M]:
         fields["_state"] = state
         fields.update(constant)
         for attname, default in per_row:
-            fields[attname] = default()
+            if attname not in values:  # else set below: `timezone.now` called for nothing
+                fields[attname] = default()
         for name, value in values.items():
             relation = related.get(name)
             if relation is None:

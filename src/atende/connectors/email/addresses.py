@@ -28,13 +28,14 @@ from collections.abc import Sequence
 from email.header import decode_header
 from email.utils import getaddresses, parseaddr
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
-_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+# RFC 5322 atoms, ASCII: what an address is written with (mime.py uses them too).
+ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+DOT_ATOM = rf"{ATEXT}(?:\.{ATEXT})*"
 # A word of a display name: no special of RFC 5322 (the dot included: "J. Silva" is read
 # as an obsolete phrase) and no space of any kind.
 _WORD = r"[^\s\"(),.:;<>@\[\]\\]+"
-_PLAIN = re.compile(rf"(?:({_WORD}(?: {_WORD})*) <({_DOT_ATOM}@{_DOT_ATOM})>"
-                    rf"|({_DOT_ATOM}@{_DOT_ATOM}))")
+_PLAIN = re.compile(rf"(?:({_WORD}(?: {_WORD})*) <({DOT_ATOM}@{DOT_ATOM})>"
+                    rf"|({DOT_ATOM}@{DOT_ATOM}))")
 
 
 def parse_address(value: str) -> tuple[str, str]:
@@ -61,7 +62,7 @@ def address_list(values: Sequence[str]) -> list[tuple[str, str]]:
 _ENCODED = r"=\?(?:utf-8|iso-8859-1)\?[qQbB]\?[^?\s]+\?="
 _ENCODED_WORD = re.compile(_ENCODED, re.IGNORECASE)
 _ENCODED_PLAIN = re.compile(
-    rf"((?:{_ENCODED}|{_ATEXT})(?: (?:{_ENCODED}|{_ATEXT}))*) <({_DOT_ATOM}@{_DOT_ATOM})>",
+    rf"((?:{_ENCODED}|{ATEXT})(?: (?:{_ENCODED}|{ATEXT}))*) <({DOT_ATOM}@{DOT_ATOM})>",
     re.IGNORECASE)
 # What the decoded name must be to be rendered as it is: plain words, single spaces, no
 # control character (the policy quotes a name with a special, and reads others its way).

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from atende.connectors.email import base64_lines, boundary
-from atende.connectors.email.addresses import decode_plain
+from atende.connectors.email.addresses import ATEXT, DOT_ATOM, decode_plain
 
 MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -102,12 +102,10 @@ _STRUCTURED = frozenset(HeaderRegistry().registry) - {"subject"}
 # (tests/connectors/email/test_parse_policy.py checks it on generated values).
 _ADDRESS_HEADERS = frozenset(name for name, cls in HeaderRegistry().registry.items()
                              if "Address" in cls.__name__)
-_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
-_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
-# Longer values are not worth the shortcut (a list of recipients, a hostile value).
+# Longer address values are not worth the shortcuts (a list of recipients, a hostile one).
 _PLAIN_CHARS = 1000
 _SIMPLE_ADDRESS = re.compile(
-    rf"(?:{_ATEXT}(?: {_ATEXT})* <{_DOT_ATOM}@{_DOT_ATOM}>|{_DOT_ATOM}@{_DOT_ATOM})")
+    rf"(?:{ATEXT}(?: {ATEXT})* <{DOT_ATOM}@{DOT_ATOM}>|{DOT_ATOM}@{DOT_ATOM})")
 
 
 def clean_text(value: str) -> str:
@@ -155,19 +153,20 @@ def decode_header_value(name: str, raw: str, limit: int = 2000) -> str:
     raising: what `msg[name]` gives under POLICY, with fallbacks for malformed values."""
     if not raw:
         return ""
-    if raw.isascii() and "=?" not in raw:
-        # Nothing to decode (the common case): the parsed value is the unfolded text.
+    if raw.isascii():
         lowered = name.lower()
-        if lowered not in _STRUCTURED:
+        encoded = "=?" in raw
+        if not encoded and lowered not in _STRUCTURED:
+            # Nothing to decode (the common case): the parsed value is the unfolded text.
             return clean_text(" ".join(raw.split()))[:limit]
-        unfolded = " ".join("".join(_LINESEP.split(raw)).split())  # as the policy unfolds
-        if lowered in _ADDRESS_HEADERS and _SIMPLE_ADDRESS.fullmatch(unfolded):
-            return clean_text(unfolded)[:limit]
-    elif raw.isascii() and name.lower() in _ADDRESS_HEADERS and len(raw) < _PLAIN_CHARS:
-        # A name in encoded words before one address (`addresses.decode_plain`).
-        rendered = decode_plain(" ".join("".join(_LINESEP.split(raw)).split()))
-        if rendered is not None:
-            return clean_text(rendered)[:limit]
+        if lowered in _ADDRESS_HEADERS and len(raw) < _PLAIN_CHARS:
+            unfolded = " ".join("".join(_LINESEP.split(raw)).split())  # as the policy does
+            if not encoded:  # one plain address renders as it is
+                rendered = unfolded if _SIMPLE_ADDRESS.fullmatch(unfolded) else None
+            else:  # a name in encoded words before one address
+                rendered = decode_plain(unfolded)
+            if rendered is not None:
+                return clean_text(rendered)[:limit]
     if _has_raw_8bit(raw):
         # Unencoded 8-bit bytes (not allowed, common anyway): UTF-8, else Windows-1252.
         raw = decode_text(raw.encode("utf-8", "surrogateescape"), None)

@@ -34,9 +34,9 @@ def single_name(channel: Channel, raw: bytes) -> str:
     return f"email/raw/{channel.organization_id}/{channel.pk}/{digest[:2]}/{digest}.eml"
 
 
-def store_one(channel: Channel, raw: bytes, name: str = "") -> str:
+def store_one(channel: Channel, raw: bytes) -> str:
     """One mail in a file of its own, content-addressed."""
-    return _store(name or single_name(channel, raw), raw, exists_ok=True)
+    return _store(single_name(channel, raw), raw, exists_ok=True)
 
 
 def store_batch(channel: Channel, raws: Sequence[bytes]) -> list[Stored]:
