@@ -214,7 +214,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from atende.connectors.models import Channel, ChannelKind
+    from atende.channels.models import Channel, ChannelKind
     from atende.tenancy.models import Organization
     from atende.tickets.models import Message
 
@@ -374,7 +374,7 @@ def _worker_setup() -> None:
 
 def _share(channel_id: int, raws: list[bytes], batch: int) -> float:
     """One worker process: its share of the mails; its CPU seconds."""
-    from atende.connectors.models import Channel
+    from atende.channels.models import Channel
 
     started = time.process_time()
     take_in(Channel.objects.select_related("organization", "service").get(pk=channel_id),

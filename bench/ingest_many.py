@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     from django.db.models import Max
 
-    from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
-    from atende.connectors.models import Channel, ChannelKind
+    from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
+    from atende.channels.models import Channel, ChannelKind
     from atende.tenancy.models import Organization, Service
     from atende.tickets.models import SlaPolicy, Ticket
     from atende.tickets.services.ingest import ingest, ingest_many

@@ -65,7 +65,7 @@ def _sentence(rng: random.Random, n: int) -> str:
 
 
 def setup_org() -> dict[str, Any]:
-    from atende.connectors.models import Channel
+    from atende.channels.models import Channel
     from atende.tenancy.models import Membership, Organization, Presence, Role, Service, User
     from atende.tickets.models import Tag
 
@@ -90,7 +90,7 @@ def org_state(org: Any) -> dict[str, Any]:
     is stored."""
     from django.db.models import Max
 
-    from atende.connectors.models import Channel
+    from atende.channels.models import Channel
     from atende.tenancy.api_keys import generate_api_key
     from atende.tenancy.models import Membership, Role, Service
     from atende.tickets.models import Message, Tag, Ticket

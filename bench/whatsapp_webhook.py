@@ -60,7 +60,7 @@ from bench.api_create import (
 from bench.loadgen import matching_cpu_seconds, run_load, tree_cpu_by_process
 
 SETUP = """
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.tenancy.models import Organization
 org = Organization.objects.get(slug="demo")
 channel = Channel(organization=org, kind=ChannelKind.WHATSAPP, name="WhatsApp bench",

@@ -14,7 +14,7 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 
 from atende.bulk_insert import bulk_insert
-from atende.connectors.models import Channel, ChannelKind, InboundEvent
+from atende.channels.models import Channel, ChannelKind, InboundEvent
 from atende.contacts.models import Contact, ContactIdentity
 from atende.realtime.models import Event
 from atende.tickets.models import (

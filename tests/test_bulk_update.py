@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from atende.bulk_update import bulk_update
-from atende.connectors.base import ContactRef, InboundMessage
-from atende.connectors.models import Channel, ChannelKind, InboundEvent, InboundStatus
+from atende.channels.connector import ContactRef, InboundMessage
+from atende.channels.models import Channel, ChannelKind, InboundEvent, InboundStatus
 from atende.tickets.models import SlaPolicy, Status, Ticket
 from atende.tickets.services.ingest import ingest
 from tests.conftest import Tenant

@@ -11,7 +11,7 @@ from django.db.models import Model
 from django.db.models.signals import post_init
 from django.utils import timezone
 
-from atende.connectors.models import Channel, InboundEvent
+from atende.channels.models import Channel, InboundEvent
 from atende.contacts.models import Contact, ContactIdentity
 from atende.realtime.models import Event
 from atende.row_factory import row_factory

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_keys import generate_api_key

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "ninja",
     "atende.tenancy",
     "atende.contacts",
+    "atende.channels",
     "atende.connectors",
     "atende.connectors.whatsapp",
     "atende.connectors.email",

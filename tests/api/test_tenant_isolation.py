@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.models import BotConversation
 from atende.webhooks.models import WebhookDelivery
 from tests.conftest import Tenant

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from atende.channels.models import Channel
 from atende.connectors.api.channels import create_api_channel
-from atende.connectors.models import Channel
 from tests.conftest import ApiClient, Tenant
 from tests.fakes.http_receiver import HttpReceiver
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from atende.channels.models import InboundEvent, InboundStatus
 from atende.connectors.api.channels import create_api_channel
-from atende.connectors.models import InboundEvent, InboundStatus
 from atende.contacts.models import ContactIdentity
 from atende.tickets.models import Attachment, Message, Ticket
 from tests.conftest import ApiClient

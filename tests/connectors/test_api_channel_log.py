@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from atende.connectors.models import InboundEvent, InboundStatus
+from atende.channels.models import InboundEvent, InboundStatus
 from atende.tickets.models import Message
 from atende.tickets.services import ingest as ingest_module
 from tests.connectors.conftest import ApiChannel

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from atende.connectors.models import Channel, ChannelKind, InboundEvent, InboundStatus
+from atende.channels.models import Channel, ChannelKind, InboundEvent, InboundStatus
 from atende.tickets.models import Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.replies import post_message

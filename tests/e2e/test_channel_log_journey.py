@@ -21,7 +21,7 @@ SEED = """
 import json
 from pathlib import Path
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.tenancy.models import Organization
 org = Organization.objects.get(slug="loja")
 channel = Channel.objects.create(organization=org, kind=ChannelKind.EMAIL, name="Caixa SAC",

@@ -31,7 +31,7 @@ Membership.objects.create(organization=org, user=ana, role=Role.ADMIN)
 # The provider's endpoints are per-channel settings, not form fields: set them as an
 # operator would for a sovereign cloud.
 POINT_AT_FAKE = """
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 channel = Channel.objects.get(kind="email")
 channel.settings = {**channel.settings, "oauth_authorize_url": "AUTHORIZE",
                     "oauth_token_url": "TOKEN"}
@@ -107,7 +107,7 @@ def test_administrator_connects_a_microsoft_365_mailbox(browser: Browser,
         assert [r["grant_type"] for r in provider.token_requests] == ["authorization_code"]
 
     check = processes.run_django(
-        "import json\nfrom atende.connectors.models import Channel\n"
+        "import json\nfrom atende.channels.models import Channel\n"
         f"c = Channel.objects.get(pk={channel_id})\n"
         "print(json.dumps({'has_refresh': bool(c.secrets.get('oauth_refresh_token')),"
         " 'account': c.settings.get('oauth_account')}))", oauth_site.env)

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 SEED = """
 import json
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.tenancy.models import Organization
 org = Organization.objects.get(slug="loja")
 channel = Channel.objects.create(organization=org, kind=ChannelKind.EMAIL, name="Suporte mail",

@@ -39,7 +39,7 @@ import json
 PNG = PNG_BYTES
 from email.message import EmailMessage
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.tenancy.models import Membership, Organization, Role, Service, User
 org = Organization.objects.create(name="Loja Mail", slug="loja-mail")
 service = Service.objects.create(organization=org, name="Suporte")

@@ -19,7 +19,7 @@ SEED = """
 import json
 from email.message import EmailMessage
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.tenancy.models import Membership, Organization, Role, Service, User
 org = Organization.objects.create(name="Loja Avisos", slug="loja-avisos")
 service = Service.objects.create(organization=org, name="Suporte")

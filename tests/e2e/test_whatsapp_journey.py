@@ -24,7 +24,7 @@ CUSTOMER = "5511987654321"
 # the fake through the production service, so the fake holds the real URL and secret header.
 SEED_WHATSAPP = """
 import json
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.channels import register_webhook
 from atende.tenancy.models import Organization, Service
 org = Organization.objects.get(slug="loja")

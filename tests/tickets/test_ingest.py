@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
+from atende.channels.models import Channel, ChannelKind
 from atende.contacts.models import Contact
 from atende.realtime.models import Event
 from atende.tickets.models import AuditEntry, Message, Status, Ticket

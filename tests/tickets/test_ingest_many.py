@@ -13,8 +13,8 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
+from atende.channels.models import Channel, ChannelKind
 from atende.contacts.models import Contact, ContactIdentity
 from atende.realtime.models import Event
 from atende.tickets.models import (

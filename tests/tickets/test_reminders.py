@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.contacts.services import find_or_create_contact
 from atende.events import listen
 from atende.tickets.models import AuditEntry, Status, Ticket

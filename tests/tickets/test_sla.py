@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from atende.automation.models import BusinessCalendar
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.contacts.services import find_or_create_contact
 from atende.events import listen
 from atende.tenancy.models import Service

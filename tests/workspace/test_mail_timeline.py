@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from atende.channels.models import InboundEvent
 from atende.connectors.email.receive import receive
-from atende.connectors.models import InboundEvent
 from atende.tickets.models import Message
 from tests.connectors.email.conftest import ADDRESS, make_email_channel
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tenancy.models import Membership, Presence, Service
 from atende.tickets.models import CustomField, FinalizationTag
 from atende.tickets.services.actor import Actor

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tickets.models import SlaPolicy, Status, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.realtime.models import Event
 from atende.tickets.models import (
     AuditEntry,

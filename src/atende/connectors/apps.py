@@ -7,7 +7,7 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Channels")
 
     def ready(self) -> None:
-        from atende.connectors import reprocess
+        from atende.channels import reprocess
         from atende.connectors.api.inbound import reprocess as reprocess_api
 
         # The API connector lives in this app (it has no AppConfig of its own).

@@ -204,7 +204,7 @@ class ApiKey(TenantModel):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     hashed_secret = models.CharField(max_length=64, editable=False)
     channel = models.ForeignKey(
-        "connectors.Channel", null=True, blank=True, on_delete=models.CASCADE,
+        "channels.Channel", null=True, blank=True, on_delete=models.CASCADE,
         related_name="api_keys", verbose_name=_("channel"),
     )
     created_by = models.ForeignKey(

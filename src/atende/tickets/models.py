@@ -162,7 +162,7 @@ class SlaPolicyChannel(TenantModel):
     """A channel follows one policy at most (the unique channel)."""
 
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="channel_links")
-    channel = models.OneToOneField("connectors.Channel", on_delete=models.CASCADE,
+    channel = models.OneToOneField("channels.Channel", on_delete=models.CASCADE,
                                    related_name="sla_link")
 
 
@@ -192,7 +192,7 @@ class Ticket(TenantModel):
     )
     service = models.ForeignKey("tenancy.Service", null=True, blank=True,
                                 on_delete=models.SET_NULL, verbose_name=_("service"))
-    channel = models.ForeignKey("connectors.Channel", null=True, blank=True,
+    channel = models.ForeignKey("channels.Channel", null=True, blank=True,
                                 on_delete=models.SET_NULL, verbose_name=_("origin channel"))
     # The origin channel's kind, kept even if the channel is deleted (badge, filters).
     origin = models.CharField(_("origin"), max_length=30)
@@ -312,7 +312,7 @@ class Message(TenantModel):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
-    channel = models.ForeignKey("connectors.Channel", null=True, blank=True,
+    channel = models.ForeignKey("channels.Channel", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     author_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
@@ -385,7 +385,7 @@ class ThreadReference(TenantModel):
     Message-ID it saw or sent.
     """
 
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=500)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="thread_refs")
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest
 
+from atende.channels.models import InboundEvent
 from atende.connectors.email import raw_store
-from atende.connectors.models import InboundEvent
 from atende.ids import parse_id
 from atende.tickets.models import Direction, Message
 from atende.workspace.mail_body import Body, render_html, render_text

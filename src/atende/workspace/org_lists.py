@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tenancy.models import Membership, Service, User
 from atende.tickets.models import CustomField, FinalizationTag
 

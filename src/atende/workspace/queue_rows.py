@@ -16,7 +16,7 @@ from django.utils.timesince import timesince
 from django.utils.timezone import localtime, now
 from django.utils.translation import ngettext
 
-from atende.connectors.models import ChannelKind
+from atende.channels.models import ChannelKind
 from atende.tickets.models import Priority, Status, Ticket
 from atende.workspace.sla_display import Clock, SlaText, queue_clock
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from tests.conftest import REQUIRE_SERVICES, Tenant
 from tests.fakes import dovecot as dovecot_module
 from tests.fakes.dovecot import PASSWORD, Dovecot

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from atende.channels.models import Channel
+from atende.channels.registry import get_connector
 from atende.connectors.email import checks
-from atende.connectors.models import Channel
-from atende.connectors.registry import get_connector
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import ADDRESS, Mailbox, make_email_channel
 from tests.fakes.processes import free_port

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import default_storage
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email.imap import poll_imap
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import Attachment, Message, Ticket
 from tests.connectors.email import hostile
 from tests.connectors.email.conftest import Mailbox, customer_mail

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.db import OperationalError
 
+from atende.channels.models import Channel
 from atende.connectors.email import leases, watcher
 from atende.connectors.email.client import open_imap
 from atende.connectors.email.config import EmailSettings
@@ -17,7 +18,6 @@ from atende.connectors.email.idle import idle, supports_idle
 from atende.connectors.email.imap import select_folder
 from atende.connectors.email.models import MailboxLease
 from atende.connectors.email.polling import IDLE_SAFETY_POLL_SECONDS, due_channel_ids
-from atende.connectors.models import Channel
 from atende.tickets.models import Ticket
 from tests.connectors.email.conftest import Mailbox, customer_mail
 

@@ -6,11 +6,11 @@ import imaplib
 
 import pytest
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email.imap import poll_imap
 from atende.connectors.email.models import MailboxState, Pop3Seen
 from atende.connectors.email.polling import due_channel_ids, poll_channel
 from atende.connectors.email.pop3 import poll_pop3
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import Message, Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import Mailbox, customer_mail, make_email_channel

@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from atende.channels.models import Channel
 from atende.connectors.email import leases, watcher
 from atende.connectors.email.mailbox_status import (
     FAILING,
@@ -26,7 +27,6 @@ from atende.connectors.email.mailbox_status import (
 )
 from atende.connectors.email.models import MailboxLease
 from atende.connectors.email.polling import poll_channel
-from atende.connectors.models import Channel
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import Mailbox, customer_mail, make_email_channel
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from atende.channels.models import Channel
 from atende.connectors.email.models import NotificationEvent, NotificationTemplate
 from atende.connectors.email.notification_form import field_name
 from atende.connectors.email.notification_texts import default_text
-from atende.connectors.models import Channel
 from atende.contacts.services import find_or_create_contact
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.create import open_ticket

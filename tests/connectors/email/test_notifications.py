@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
+from atende.channels.models import Channel
 from atende.connectors.email.models import (
     AutomaticMail,
     NotificationEvent,
@@ -25,7 +26,6 @@ from atende.connectors.email.models import (
 from atende.connectors.email.notification_texts import default_text
 from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive, receive_many
-from atende.connectors.models import Channel
 from atende.contacts.services import find_or_create_contact
 from atende.tickets.models import AuditEntry, Direction, Message, Status, ThreadReference, Ticket
 from atende.tickets.services.actor import Actor

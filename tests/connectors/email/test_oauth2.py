@@ -10,11 +10,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from atende.channels.models import Channel
 from atende.connectors.email import oauth
 from atende.connectors.email.client import MailError, xoauth2, xoauth2_base64
 from atende.connectors.email.compose import Draft
 from atende.connectors.email.outbound import send_automatic
-from atende.connectors.models import Channel
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import make_email_channel
 from tests.fakes.http_receiver import HttpReceiver

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from django.test import Client
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email import oauth
 from atende.connectors.email.client import MailError
 from atende.connectors.email.consent import SESSION_KEY
-from atende.connectors.models import Channel, ChannelKind
 from tests.conftest import Tenant
 from tests.fakes.oauth2_server import FakeOAuth2
 

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from django.utils import translation
 
+from atende.channels.models import Channel
 from atende.connectors.email import consent, oauth
 from atende.connectors.email.checks import check_settings
 from atende.connectors.email.client import MailError, open_imap, open_pop3
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
 from atende.connectors.email.polling import poll_channel
-from atende.connectors.models import Channel
 from atende.tickets.models import Ticket
 from tests.conftest import REQUIRE_SERVICES, Tenant
 from tests.connectors.email.conftest import customer_mail, make_email_channel

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from atende.channels.models import Channel
 from atende.connectors.email.compose import Draft, references_chain
 from atende.connectors.email.imap import poll_imap
 from atende.connectors.email.outbound import send_automatic
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel
 from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.replies import NewAttachment, post_message

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from atende.channels.models import Channel, InboundStatus
 from atende.connectors.email import parse_processes
 from atende.connectors.email.imap import poll_imap
 from atende.connectors.email.inbound import parse_or_reason
-from atende.connectors.models import Channel, InboundStatus
 from atende.tickets.models import Ticket
 from tests.connectors.email.conftest import Mailbox, customer_mail
 from tests.connectors.email.hostile import corpus

@@ -10,9 +10,9 @@ import pytest
 from django.core.files.storage import default_storage, storages
 from django.test import Client
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email import raw_store
 from atende.connectors.email.receive import receive_many, reprocess
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import Message, Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import customer_mail, make_email_channel

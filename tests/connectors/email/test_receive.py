@@ -10,9 +10,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email.raw_store import single_name, store_one
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import DeliveryStatus, Direction, Message, Status, Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import customer_mail, make_email_channel

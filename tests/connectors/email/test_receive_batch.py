@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email import receive as receive_module
 from atende.connectors.email.imap import poll_imap
 from atende.connectors.email.models import ProcessingRule, RuleField, RuleOperator
 from atende.connectors.email.pop3 import poll_pop3
 from atende.connectors.email.receive import receive, receive_many
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import DeliveryStatus, Direction, Message, ThreadReference, Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import Mailbox, customer_mail, make_email_channel

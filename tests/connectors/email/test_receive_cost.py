@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email.receive import receive, receive_many
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket
 from tests.connectors.email.conftest import customer_mail
 

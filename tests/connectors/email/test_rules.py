@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from atende.channels.models import Channel, InboundEvent
 from atende.connectors.email.models import ProcessingRule
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, InboundEvent
 from atende.tenancy.models import Service
 from atende.tickets.models import Message, Ticket
 from tests.conftest import Tenant

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from atende.channels.models import Channel
 from atende.connectors.email.imap import poll_imap
 from atende.connectors.email.models import ProcessingRule
-from atende.connectors.models import Channel
 from atende.tenancy.models import Membership, Role, Service, User
 from atende.tickets.models import Ticket
 from tests.conftest import Tenant

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import ADDRESS, SMTP_PASSWORD, SMTP_USER, Mailbox
 from tests.fakes.dovecot import PASSWORD

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
+from atende.channels.models import Channel
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import SignatureImage
 from atende.connectors.email.receive import receive
@@ -22,7 +23,6 @@ from atende.connectors.email.signature import (
     prepare,
     save_signature,
 )
-from atende.connectors.models import Channel
 from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.replies import NewAttachment, post_message

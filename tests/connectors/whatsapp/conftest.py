@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.settings_form import WhatsAppChannelForm
 from tests.conftest import Tenant

@@ -21,7 +21,7 @@ import pytest
 from bench.whatsapp_webhook import webhook_body
 from django.db import connection
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import receive, tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotEntry, BotState
 from atende.tenancy.models import Membership, Presence
 from atende.tickets.models import Direction, Status, Ticket

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.bot import hand_off
 from atende.connectors.whatsapp.bot_timeout import (
     due_conversations,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from atende.automation.models import BusinessCalendar
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.channels import form_initial, save_channel
 from atende.connectors.whatsapp.models import OutOfHoursNotice
 from atende.connectors.whatsapp.out_of_hours import notify_if_closed

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.test import Client
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
-from atende.connectors.refusals import KEEP, log_refused
+from atende.channels.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
+from atende.channels.refusals import KEEP, log_refused
 from atende.tickets.models import Message
 from atende.tickets.services import ingest as ingest_module
 from atende.tickets.services import ingest_batch

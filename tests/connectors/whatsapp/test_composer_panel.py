@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tickets.models import Ticket
 from tests.conftest import Tenant
 from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks

@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
-from atende.connectors.models import Channel, InboundEvent
+from atende.channels.models import Channel, InboundEvent
 from atende.connectors.whatsapp.inbound import split_events
 from atende.connectors.whatsapp.receive import process_event
 from atende.tickets.models import Message, Ticket

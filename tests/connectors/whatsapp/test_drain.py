@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import receive, tasks
 from atende.tickets.models import Message, Ticket
 from tests.fakes.dialog360 import FakeDialog360

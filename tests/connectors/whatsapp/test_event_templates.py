@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.ticket_events import send_for_ticket, template_event
 from atende.tenancy.models import Membership
 from atende.tickets.models import FinalizationTag, Status, Ticket

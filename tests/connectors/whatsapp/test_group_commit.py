@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from atende.asgi import application
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import group_commit, receive
 from atende.tickets.models import Message
 from tests.fakes.dialog360 import FakeDialog360

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from atende.automation.models import BusinessCalendar
-from atende.connectors.models import Channel, InboundEvent
+from atende.channels.models import Channel, InboundEvent
 from atende.connectors.whatsapp.bot import hand_off
 from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.inbound import split_events

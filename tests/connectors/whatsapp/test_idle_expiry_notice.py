@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.expiry import expire_idle_attendances
 from atende.tickets.models import DeliveryStatus, Direction, Status, Ticket
 from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks

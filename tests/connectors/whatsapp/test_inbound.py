@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp.channels import save_channel
 from atende.contacts.models import ContactIdentity
 from atende.tickets.models import Attachment, Direction, Message, Ticket

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.channels import save_channel, send_test_message
 from atende.tickets.models import Attachment, Message
 from tests.conftest import Tenant

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.models import SentPart
 from atende.connectors.whatsapp.parts import apply_part_status
 from atende.tickets.models import DeliveryStatus, Message

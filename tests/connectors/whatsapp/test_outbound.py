@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tenancy.models import Membership
 from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import receive, tasks
 from atende.tickets.models import Message
 from tests.connectors.whatsapp.test_drain import Recorder, store

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.channels import save_channel
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.templates import approved_templates, send_event_template

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import receive, tasks
 from atende.tickets.models import Message, Ticket
 from tests.connectors.whatsapp.test_drain import Recorder

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.templates import send_event_template
 from atende.connectors.whatsapp.window import window_state
 from atende.tickets.models import DeliveryStatus, Message, Status, Ticket

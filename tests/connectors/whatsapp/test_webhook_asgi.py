@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from atende.asgi import application
-from atende.connectors.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
+from atende.channels.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
 from atende.connectors.whatsapp import group_commit
 from atende.connectors.whatsapp.channels import save_channel
 from atende.tickets.models import Message

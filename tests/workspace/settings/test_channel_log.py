@@ -14,9 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email.models import MailboxState
 from atende.connectors.email.receive import receive
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.tenancy.models import Membership, Role, User
 from atende.tickets.models import Message, Ticket
 from atende.tickets.services import ingest as ingest_module

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
+from atende.channels.models import Channel
 from atende.connectors.api.channels import create_api_channel
-from atende.connectors.models import Channel
 from atende.tenancy.api_keys import authenticate_api_key
 from atende.tenancy.models import ApiKey
 from atende.webhooks.models import WebhookDelivery, WebhookSubscription

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 
-from atende.connectors.models import Channel, InboundEvent
+from atende.channels.models import Channel, InboundEvent
 from atende.tickets.models import Direction, Message
 
 AuditDirection = Literal["in", "out"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.tenancy.api_keys import generate_api_key, revoke_api_key
 from atende.tenancy.models import ApiKey, Organization, Service
 

@@ -10,7 +10,7 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.net import BlockedDestination, post_json
 from atende.webhooks.signing import signed_headers
 

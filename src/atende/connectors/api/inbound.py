@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as PydanticValidationError
 
+from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.api.schemas import AttachmentIn, ContactIn, MessageIn
-from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import IdentityKind
 from atende.tickets.errors import AttachmentTooLarge, TicketError

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from atende.api_errors import ApiError
+from atende.channels.models import Channel, ChannelKind
+from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.connectors.api import channels
 from atende.connectors.api.schemas import (
     ERRORS,
@@ -21,8 +23,6 @@ from atende.connectors.api.schemas import (
     ConnectionTestOut,
 )
 from atende.connectors.api.settings_form import ApiChannelForm
-from atende.connectors.models import Channel, ChannelKind
-from atende.connectors.registry import UnknownChannelKind, get_connector
 from atende.tenancy.api_auth import org_key
 
 router = Router(tags=["channels"])

@@ -18,9 +18,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atende.channels.connector import (
+    Capability,
+    ContactRef,
+    OutboundMessage,
+    SendResult,
+    TestResult,
+)
+from atende.channels.models import Channel
 from atende.connectors.api.client import deliver
-from atende.connectors.base import Capability, ContactRef, OutboundMessage, SendResult, TestResult
-from atende.connectors.models import Channel
 from atende.contacts.models import IdentityKind
 from atende.tickets.models import Attachment, Message
 

@@ -16,11 +16,11 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from atende.api_errors import ApiError
+from atende.channels.models import ChannelKind, InboundStatus
 from atende.connectors.api import audit, inbound
 from atende.connectors.api.channels import access_channel
 from atende.connectors.api.manage_views import router as manage_router
 from atende.connectors.api.schemas import ERRORS, AuditPage, MessageAcceptedOut, MessageIn
-from atende.connectors.models import ChannelKind, InboundStatus
 from atende.tenancy.models import ApiKey
 from atende.tickets.models import Attachment
 from atende.tickets.schemas import ErrorOut

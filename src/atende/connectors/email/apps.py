@@ -8,7 +8,7 @@ class EmailChannelConfig(AppConfig):
     verbose_name = _("E-mail channel")
 
     def ready(self) -> None:
-        from atende.connectors import reprocess
+        from atende.channels import reprocess
         from atende.connectors.email import receive, ticket_events
         from atende.events import listen, listen_many
 

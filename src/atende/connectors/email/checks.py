@@ -12,14 +12,14 @@ import smtplib
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from atende.connectors.base import TestResult
+from atende.channels.connector import TestResult
+from atende.channels.models import Channel
 from atende.connectors.email.client import MailError, open_imap, open_pop3, open_smtp
 from atende.connectors.email.compose import Draft, compose, new_message_id
 from atende.connectors.email.config import OAUTH2, POP3, EmailSettings, Endpoint
 from atende.connectors.email.imap import select_folder
 from atende.connectors.email.loops import automatic_headers
 from atende.connectors.email.oauth import token_for
-from atende.connectors.models import Channel
 
 STEP_MESSAGES = {
     "dns": gettext_lazy("%(side)s: the server name %(server)s could not be found (DNS). "

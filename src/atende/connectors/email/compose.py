@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.html import linebreaks
 
-from atende.connectors.base import OutboundAttachment
+from atende.channels.connector import OutboundAttachment
 from atende.connectors.email import threading
 from atende.connectors.email.config import EmailSettings, InlineImage
 from atende.connectors.email.loops import LOOP_HEADER, loop_value

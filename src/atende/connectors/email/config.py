@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 
 SSL, STARTTLS, PLAIN = "ssl", "starttls", "none"
 IMAP, POP3 = "imap", "pop3"

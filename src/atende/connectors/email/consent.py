@@ -24,10 +24,10 @@ import httpx
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import OAUTH2, TIMEOUT
 from atende.connectors.email.oauth import authorize_url, mail_scopes, token_url
-from atende.connectors.models import Channel, ChannelKind
 from atende.net import BlockedDestination, check_destination
 
 SESSION_KEY = "email_oauth_pending"

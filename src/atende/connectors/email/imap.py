@@ -12,11 +12,11 @@ import contextlib
 import imaplib
 from dataclasses import dataclass, field
 
+from atende.channels.models import Channel
 from atende.connectors.email.client import MailError, open_imap
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
 from atende.connectors.email.receive import Intake, Receipt
-from atende.connectors.models import Channel
 
 BATCH = 200  # per poll; the next poll goes on where this one stopped
 

@@ -19,7 +19,7 @@ import nh3
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
+from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
 from atende.connectors.email import mime, threading
 from atende.connectors.email.addresses import address_list, parse_address
 from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from atende.channels.models import Channel
 from atende.connectors.email.mime import header, raw_header
 from atende.connectors.email.models import AutoMailCount
-from atende.connectors.models import Channel
 
 LOOP_HEADER = "X-Atende-Loop"
 _LIST_HEADERS = ("List-Id", "List-Unsubscribe")

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email import leases
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxLease, MailboxState
 from atende.connectors.email.polling import state_folder
-from atende.connectors.models import Channel, ChannelKind
 
 LIVE, POLLING, INACTIVE = "live", "polling", "inactive"
 FAILING = "failing"  # the last poll (or IDLE wake) could not read the mailbox

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tenancy.models import TenantModel
 
 

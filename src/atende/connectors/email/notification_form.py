@@ -10,13 +10,13 @@ from django import forms
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from atende.channels.models import Channel
 from atende.connectors.email.models import (
     NotificationEvent,
     NotificationLanguage,
     NotificationTemplate,
 )
 from atende.connectors.email.notification_texts import Text, default_text, unknown_variables
-from atende.connectors.models import Channel
 
 
 def field_name(event: str, language: str, part: str) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import linebreaks
 
 from atende.backoff import next_delay
+from atende.channels.models import ChannelKind, InboundEvent
 from atende.connectors.email.compose import Draft, references_chain
 from atende.connectors.email.models import AutomaticMail, NotificationEvent
 from atende.connectors.email.notification_texts import (
@@ -24,7 +25,6 @@ from atende.connectors.email.notification_texts import (
     values_for,
 )
 from atende.connectors.email.outbound import DAILY_CAP_REACHED, send_automatic
-from atende.connectors.models import ChannelKind, InboundEvent
 from atende.contacts.models import ContactIdentity, IdentityKind
 from atende.events import emit
 from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket

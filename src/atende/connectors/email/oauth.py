@@ -13,9 +13,9 @@ from collections.abc import Callable
 import httpx
 from django.db import transaction
 
+from atende.channels.models import Channel
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import OAUTH2, TIMEOUT
-from atende.connectors.models import Channel
 from atende.net import BlockedDestination, check_destination
 
 AUTHORIZE_URLS = {

@@ -14,14 +14,14 @@ from typing import ClassVar
 
 from django.utils.translation import gettext as _
 
-from atende.connectors.base import Capability, OutboundMessage, SendResult, TestResult
+from atende.channels.connector import Capability, OutboundMessage, SendResult, TestResult
+from atende.channels.models import Channel
 from atende.connectors.email import threading
 from atende.connectors.email.client import MailError, open_smtp
 from atende.connectors.email.compose import Draft, compose, new_message_id, references_chain
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.loops import automatic_headers, claim_automatic_mail
 from atende.connectors.email.oauth import with_token
-from atende.connectors.models import Channel
 from atende.contacts.models import ContactIdentity, IdentityKind
 from atende.tickets.models import Direction, Message, Ticket
 from atende.tickets.services.threads import remember_thread_key

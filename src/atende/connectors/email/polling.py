@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email import leases
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import POP3, EmailSettings
@@ -15,7 +16,6 @@ from atende.connectors.email.imap import PollReport, poll_imap
 from atende.connectors.email.models import MailboxState
 from atende.connectors.email.oauth import with_token
 from atende.connectors.email.pop3 import poll_pop3
-from atende.connectors.models import Channel, ChannelKind
 
 logger = logging.getLogger(__name__)
 LOCK_SECONDS = 15 * 60

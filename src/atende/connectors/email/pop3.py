@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import poplib
 
+from atende.channels.models import Channel
 from atende.connectors.email.client import open_pop3
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.imap import BATCH, PollReport
 from atende.connectors.email.models import Pop3Seen
 from atende.connectors.email.receive import Intake, Receipt
-from atende.connectors.models import Channel
 from atende.ids import parse_id
 
 

@@ -24,7 +24,7 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 from django.utils._os import safe_makedirs
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 
 type Stored = tuple[str, tuple[int, int] | None]  # file name, (offset, length) in it
 

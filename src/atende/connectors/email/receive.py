@@ -18,14 +18,14 @@ from django.utils import timezone
 
 from atende.bulk_insert import bulk_insert
 from atende.bulk_update import bulk_update
-from atende.connectors.base import InboundMessage
+from atende.channels.connector import InboundMessage
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.email import raw_store
 from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, to_inbound
 from atende.connectors.email.models import ProcessingRule
 from atende.connectors.email.parse_processes import start_parse
 from atende.connectors.email.rules import RuleOutcome, active_rules, evaluate, route
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
 from atende.row_factory import row_factory
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Direction, Message

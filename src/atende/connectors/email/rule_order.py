@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Max
 
+from atende.channels.models import Channel
 from atende.connectors.email.models import ProcessingRule
-from atende.connectors.models import Channel
 
 
 def channel_rules(channel: Channel) -> list[ProcessingRule]:

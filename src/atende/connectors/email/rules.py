@@ -10,9 +10,9 @@ from functools import lru_cache
 from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 
+from atende.channels.models import Channel
 from atende.connectors.email.inbound import ParsedMail
 from atende.connectors.email.models import ProcessingRule, RuleField, RuleOperator
-from atende.connectors.models import Channel
 from atende.tickets.models import Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket

@@ -12,8 +12,8 @@ from django import forms
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.config import IMAP, OAUTH2, PASSWORD, PLAIN, POP3, SSL, STARTTLS
-from atende.connectors.models import Channel, ChannelKind
 from atende.tenancy.models import Organization, Service
 
 SECURITY_CHOICES = [(SSL, _("SSL/TLS")), (STARTTLS, _("STARTTLS")), (PLAIN, _("None"))]

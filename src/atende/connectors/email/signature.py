@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atende.channels.models import Channel
 from atende.connectors.email.compose import Draft, compose
 from atende.connectors.email.config import EmailSettings, InlineImage
 from atende.connectors.email.models import SignatureImage
@@ -32,7 +33,6 @@ from atende.connectors.email.signature_images import (
     sniff,
     store_image,
 )
-from atende.connectors.models import Channel
 from atende.ids import parse_id
 
 TAGS = {"p", "div", "br", "span", "strong", "b", "em", "i", "u", "s", "a", "img",

@@ -10,8 +10,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from atende.channels.models import Channel
 from atende.connectors.email.models import SignatureImage
-from atende.connectors.models import Channel
 
 MAX_IMAGE_BYTES = 1024 * 1024
 # The file's first bytes decide its type: the browser's declared type is not trusted.

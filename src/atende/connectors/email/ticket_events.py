@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
+from atende.channels.models import ChannelKind
 from atende.connectors.email.models import NotificationEvent, NotificationTemplate
-from atende.connectors.models import ChannelKind
 from atende.tickets.models import Status
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, close_old_connections, connection
 
 from atende.backoff import next_delay
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email import leases
 from atende.connectors.email.client import MailError, open_imap
 from atende.connectors.email.config import IMAP, EmailSettings
@@ -30,7 +31,6 @@ from atende.connectors.email.idle import idle, supports_idle
 from atende.connectors.email.imap import select_folder
 from atende.connectors.email.oauth import token_for
 from atende.connectors.email.polling import poll_channel
-from atende.connectors.models import Channel, ChannelKind
 
 logger = logging.getLogger(__name__)
 

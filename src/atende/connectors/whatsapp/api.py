@@ -14,7 +14,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from atende.api_errors import ApiError
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.bot import conversation_for, hand_off, send_bot_text
 from atende.connectors.whatsapp.channels import send_test_message
 from atende.connectors.whatsapp.client import ProviderError

@@ -8,7 +8,7 @@ class WhatsAppConfig(AppConfig):
     verbose_name = _("WhatsApp")
 
     def ready(self) -> None:
-        from atende.connectors import reprocess
+        from atende.channels import reprocess
         from atende.connectors.whatsapp import webhook_channels  # noqa: F401 - its signals
         from atende.connectors.whatsapp.receive import reprocess_event
         from atende.connectors.whatsapp.ticket_events import (

@@ -39,7 +39,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from atende.connectors.models import Channel, InboundEvent
+from atende.channels.models import Channel, InboundEvent
 from atende.connectors.whatsapp import inbound
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotEntry, BotState

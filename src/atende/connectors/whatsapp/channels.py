@@ -13,8 +13,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from atende.connectors.base import TestResult
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.connector import TestResult
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.client import META, ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.numbers import recipient, validated_number
 from atende.connectors.whatsapp.outbound import describe_error

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from django.conf import settings
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 
 DIALOG360 = "360dialog"
 META = "meta"

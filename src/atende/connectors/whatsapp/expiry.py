@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.window import window_state
 from atende.events import emit
 from atende.tickets.models import OPEN_STATUSES, DeliveryStatus, Direction, Message, Status, Ticket

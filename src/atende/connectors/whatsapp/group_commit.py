@@ -45,7 +45,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 from redis import asyncio as aioredis
 
-from atende.connectors.models import InboundEvent, InboundStatus
+from atende.channels.models import InboundEvent, InboundStatus
 from atende.connectors.whatsapp.receive import (
     DRAIN_FLAG_SECONDS,
     MAX_REDELIVERY_RETRIES,

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from atende.connectors.base import ContactRef, InboundAttachment, InboundMessage
-from atende.connectors.models import Channel
+from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.numbers import canonical_number
 from atende.contacts.models import IdentityKind

@@ -35,7 +35,7 @@ class SentPart(TenantModel):
 
     message = models.ForeignKey("tickets.Message", on_delete=models.CASCADE,
                                 related_name="whatsapp_parts")
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE,
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE,
                                 related_name="+")
     position = models.PositiveSmallIntegerField()
     wamid = models.CharField(max_length=255)
@@ -126,7 +126,7 @@ class BotConversation(TenantModel):
     `hand_off_due_at` when the conversation goes to the queue by itself if the bot stays
     silent (the bot's answer timeout; None: never). Both are cleared by the bot's answer."""
 
-    channel = models.ForeignKey("connectors.Channel", on_delete=models.CASCADE,
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE,
                                 related_name="+")
     bot = models.ForeignKey(Bot, null=True, on_delete=models.SET_NULL, related_name="+")
     number = models.CharField(max_length=32)  # E.164
@@ -161,7 +161,7 @@ class BotEntry(TenantModel):
     conversation = models.ForeignKey(BotConversation, on_delete=models.CASCADE,
                                      related_name="entries")
     inbound = models.BooleanField()
-    event = models.ForeignKey("connectors.InboundEvent", null=True, blank=True,
+    event = models.ForeignKey("channels.InboundEvent", null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     wamid = models.CharField(max_length=255)
     text = models.TextField(blank=True)

@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from atende.automation.business_hours import is_open
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.models import OutOfHoursNotice
 from atende.tickets.models import Message, Ticket
 from atende.tickets.services.actor import Actor

@@ -11,14 +11,14 @@ from django.utils import translation
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
-from atende.connectors.base import (
+from atende.channels.connector import (
     Capability,
     OutboundAttachment,
     OutboundMessage,
     SendResult,
     TestResult,
 )
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.inbound import WINDOW_CLOSED_CODES, window_closed_reason
 from atende.connectors.whatsapp.models import TemplateMessage

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.connectors.whatsapp.models import SentPart
 from atende.tickets.models import DELIVERY_RANK, DeliveryStatus, Message
 

@@ -20,8 +20,8 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
 from atende.bulk_update import bulk_update
-from atende.connectors.base import InboundMessage
-from atende.connectors.models import Channel, InboundEvent, InboundStatus
+from atende.channels.connector import InboundMessage
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import bot, inbound
 from atende.connectors.whatsapp.client import ProviderError
 from atende.connectors.whatsapp.out_of_hours import notify_if_closed

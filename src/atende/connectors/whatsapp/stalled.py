@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from atende.connectors.models import Channel, ChannelKind, InboundEvent, InboundStatus
+from atende.channels.models import Channel, ChannelKind, InboundEvent, InboundStatus
 from atende.connectors.whatsapp import receive
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from atende.connectors.models import Channel, ChannelKind
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.client import WhatsAppClient
 from atende.connectors.whatsapp.models import TemplateMessage
 from atende.tickets.errors import TicketError

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from atende.connectors.models import ChannelKind
+from atende.channels.models import ChannelKind
 from atende.connectors.whatsapp.client import ProviderError
 from atende.connectors.whatsapp.expiry import closing_notice_sent
 from atende.connectors.whatsapp.templates import send_event_template

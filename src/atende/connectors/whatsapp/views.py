@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from atende.connectors.models import Channel
-from atende.connectors.refusals import log_refused
+from atende.channels.models import Channel
+from atende.channels.refusals import log_refused
 from atende.connectors.whatsapp import receive
 from atende.connectors.whatsapp.client import META
 from atende.connectors.whatsapp.inbound import InvalidPayload

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import Max
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tickets.models import Direction, Message, Ticket
 
 WINDOW = timedelta(hours=24)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.contacts.models import Contact
 from atende.events import emit
 from atende.tenancy.models import Organization, Service

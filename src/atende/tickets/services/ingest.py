@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from atende.connectors.base import InboundMessage
-from atende.connectors.models import Channel
+from atende.channels.connector import InboundMessage
+from atende.channels.models import Channel
 from atende.contacts.models import Contact
 from atende.contacts.services import add_identity, find_or_create_contact
 from atende.events import emit

@@ -35,8 +35,8 @@ from django.utils import timezone
 
 from atende.bulk_insert import bulk_insert
 from atende.bulk_update import bulk_update
-from atende.connectors.base import InboundMessage
-from atende.connectors.models import Channel
+from atende.channels.connector import InboundMessage
+from atende.channels.models import Channel
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact
 from atende.contacts.services import contacts_by_identity, create_contacts

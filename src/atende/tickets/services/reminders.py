@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.events import emit
 from atende.tickets.models import Status, Ticket
 from atende.tickets.payloads import ticket_payload

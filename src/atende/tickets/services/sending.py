@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from atende.backoff import next_delay
-from atende.connectors.base import ContactRef, OutboundAttachment, OutboundMessage, SendResult
-from atende.connectors.registry import UnknownChannelKind, get_connector
+from atende.channels.connector import ContactRef, OutboundAttachment, OutboundMessage, SendResult
+from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.tickets.models import DeliveryStatus, Message, ThreadReference
 from atende.tickets.services.replies import update_delivery_status
 

@@ -30,7 +30,7 @@ from atende.automation.business_time import (
     add_business_time,
     business_time_between,
 )
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.events import emit
 from atende.tenancy.models import Service
 from atende.tickets.models import (

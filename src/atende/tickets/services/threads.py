@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tickets.models import ThreadReference, Ticket
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
+from atende.channels.models import Channel
 from atende.connectors.api.channels import create_api_channel, update_channel
 from atende.connectors.api.settings_form import ApiChannelForm
-from atende.connectors.models import Channel
 from atende.tenancy.models import Organization, User
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
+from atende.channels.models import Channel
 from atende.connectors.email.mailbox_status import mailbox_status
 from atende.connectors.email.settings_form import EmailChannelForm
-from atende.connectors.models import Channel
 from atende.tenancy.models import Organization, User
 from atende.workspace.settings.channel_email_oauth import oauth_panel
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email import consent
 from atende.connectors.email.config import OAUTH2
-from atende.connectors.models import Channel, ChannelKind
 from atende.workspace.access import settings_required
 from atende.workspace.settings.channels import _channel
 

@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from django import forms
 
-    from atende.connectors.models import Channel
+    from atende.channels.models import Channel
     from atende.tenancy.models import Organization, User
 
 CHANNEL_SCREENS: dict[str, str] = {

@@ -20,16 +20,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from atende.connectors.email.mailbox_status import mailbox_status
-from atende.connectors.email.models import MailboxState
-from atende.connectors.models import (
+from atende.channels.models import (
     Channel,
     ChannelKind,
     InboundEvent,
     InboundStatus,
     RefusedWebhook,
 )
-from atende.connectors.reprocess import NotReprocessable, can_reprocess, reprocess
+from atende.channels.reprocess import NotReprocessable, can_reprocess, reprocess
+from atende.connectors.email.mailbox_status import mailbox_status
+from atende.connectors.email.models import MailboxState
 from atende.connectors.whatsapp.channels import webhook_url
 from atende.ids import parse_id
 from atende.tickets.models import DeliveryStatus, Direction, Message

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.models import NotificationEvent, NotificationLanguage
 from atende.connectors.email.notification_form import NotificationsForm, field_name
 from atende.connectors.email.notification_texts import (
@@ -19,7 +20,6 @@ from atende.connectors.email.notification_texts import (
     mail_subject,
     values_for,
 )
-from atende.connectors.models import Channel, ChannelKind
 from atende.contacts.models import Contact
 from atende.tickets.models import Status, Ticket
 from atende.workspace.access import settings_required

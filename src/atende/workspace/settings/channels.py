@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.channels.models import Channel, ChannelKind, InboundStatus
+from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.connectors.email.mailbox_status import mailbox_statuses
-from atende.connectors.models import Channel, ChannelKind, InboundStatus
-from atende.connectors.registry import UnknownChannelKind, get_connector
 from atende.workspace.access import settings_required
 from atende.workspace.settings import shown_once
 from atende.workspace.settings.channel_forms import CHANNEL_SCREENS, screen_for

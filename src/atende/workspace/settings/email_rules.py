@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.models import ProcessingRule
 from atende.connectors.email.rule_order import add_rule, channel_rules, delete_rule, move_rule
-from atende.connectors.models import Channel, ChannelKind
 from atende.workspace.access import settings_required
 from atende.workspace.settings.email_rule_form import ProcessingRuleForm
 

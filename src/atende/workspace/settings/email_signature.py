@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.models import SignatureImage
 from atende.connectors.email.signature import (
     SignatureRefused,
@@ -21,7 +22,6 @@ from atende.connectors.email.signature import (
     save_signature,
 )
 from atende.connectors.email.signature_images import MAX_IMAGE_BYTES, ImageRefused, store_image
-from atende.connectors.models import Channel, ChannelKind
 from atende.workspace.access import settings_required
 
 TEMPLATE = "workspace/settings/email_signature.html"

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tenancy.models import Service
 from atende.tickets.models import SlaPolicy, SlaPolicyChannel, SlaPolicyService
 from atende.tickets.services.sla import MAX_TARGET_MINUTES, set_scope

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from atende.connectors.models import ChannelKind
+from atende.channels.models import ChannelKind
 
 register = template.Library()
 

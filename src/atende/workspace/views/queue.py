@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from atende.connectors.models import ChannelKind
+from atende.channels.models import ChannelKind
 from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import Priority, Status, Tag

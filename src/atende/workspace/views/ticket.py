@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
     Attachment,

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from atende.connectors.models import Channel
+from atende.channels.models import Channel
 from atende.ids import parse_id
 from atende.tenancy.models import Membership, Service
 from atende.tickets.errors import TicketError

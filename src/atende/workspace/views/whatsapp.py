@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from atende.connectors.models import ChannelKind
+from atende.channels.models import ChannelKind
 from atende.connectors.whatsapp.client import ProviderError
 from atende.connectors.whatsapp.outbound import describe_error
 from atende.connectors.whatsapp.templates import approved_templates, send_template

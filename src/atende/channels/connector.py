@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
-    from atende.connectors.models import Channel
+    from atende.channels.models import Channel
 
 
 class Capability(enum.StrEnum):

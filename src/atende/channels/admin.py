@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from atende.connectors.models import Channel, InboundEvent
+from atende.channels.models import Channel, InboundEvent
 
 
 @admin.register(Channel)

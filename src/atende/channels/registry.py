@@ -5,7 +5,7 @@ from functools import cache
 
 from django.utils.module_loading import import_string
 
-from atende.connectors.base import Connector
+from atende.channels.connector import Connector
 
 CONNECTORS: dict[str, str] = {
     "api": "atende.connectors.api.outbound.ApiChannelConnector",

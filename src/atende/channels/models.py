@@ -44,6 +44,8 @@ class Channel(TenantModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        # The tables kept their names when the models moved here from `connectors`.
+        db_table = "connectors_channel"
         verbose_name = _("channel")
         verbose_name_plural = _("channels")
         indexes = [models.Index(fields=["organization", "kind"], name="channel_org_kind")]
@@ -93,6 +95,7 @@ class InboundEvent(TenantModel):
     redelivery_retries = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
+        db_table = "connectors_inboundevent"
         constraints = [
             models.UniqueConstraint(fields=["channel", "provider_id"], name="uniq_inbound_event")
         ]
@@ -118,4 +121,5 @@ class RefusedWebhook(TenantModel):
     skipped = models.PositiveIntegerField(default=0)
 
     class Meta:
+        db_table = "connectors_refusedwebhook"
         indexes = [models.Index(fields=["channel", "-at"], name="refused_webhook_recent")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from atende.connectors.models import Channel, RefusedWebhook
+from atende.channels.models import Channel, RefusedWebhook
 
 WINDOW_SECONDS = 60
 KEEP = 50

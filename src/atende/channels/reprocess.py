@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from atende.connectors.models import InboundEvent, InboundStatus
+from atende.channels.models import InboundEvent, InboundStatus
 
 # A reprocessor takes a quarantined event, runs the ingest again and stores the outcome
 # on the event (status, error, message); it must never raise for bad input.
