@@ -4,10 +4,8 @@
 In-Reply-To/References and half by each product's subject token; some with attachments) are
 generated once. Atende takes them from a Maildir through the e-mail channel's
 `receive.Intake` — the path the IMAP/POP3 pollers use (raw kept, parse, thread, ingest, one
-transaction per batch of `--batch` mails, 100 like the pollers; the next batch parsed in the
-parse processes, `EMAIL_PARSE_PROCESSES`, while the one before is committed) — in this
-process on a fresh database; the parse processes are started before the clock, as a poller's
-are when it has run once. django-helpdesk takes the same files through
+transaction per batch of `--batch` mails, 100 like the pollers) — in this process on a
+fresh database. django-helpdesk takes the same files through
 its own `get_email` machinery (`process_queue` on a queue with `email_box_type = "local"`),
 SQLite, in its own venv (see `helpdesk_site.py`). Prints mails/s, threading correctness and
 peak RSS for both.
@@ -17,7 +15,6 @@ peak RSS for both.
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --profile /tmp/ingest.prof
     .venv/bin/python bench/email_ingest.py --skip-helpdesk --batch 1   # one mail per transaction
     .venv/bin/python bench/email_ingest.py --parse-only   # parse and raw storage alone
-    .venv/bin/python bench/email_ingest.py --parse-processes 0   # parse in the poller itself
 """
 
 from __future__ import annotations
@@ -102,24 +99,6 @@ def peak_rss_mib(pid: int | None = None) -> float:
     return 0.0
 
 
-def parse_workers() -> list[int]:
-    """The pids of Atende's parse processes (none when it parses in this process)."""
-    from atende.connectors.email import parse_processes
-
-    pool = parse_processes._pool
-    return sorted(getattr(pool, "_processes", None) or {}) if pool is not None else []
-
-
-def parse_cpu() -> float:
-    """CPU seconds used so far by the parse processes (user + system, from /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in parse_workers():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def new_id() -> str:
     return f"{uuid.UUID(int=random.getrandbits(128)).hex}@cliente.example.com.br"
 
@@ -133,8 +112,6 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help="cProfile Atende's ingest into FILE")
     parser.add_argument("--batch", type=int, default=100,
                         help="mails per batch, i.e. per transaction")
-    parser.add_argument("--parse-processes", type=int, default=None,
-                        help="EMAIL_PARSE_PROCESSES (default: the product's, 0)")
     parser.add_argument("--parse-only", action="store_true",
                         help="time parse() and store_raw() alone on the same mails, no ingest")
     parser.add_argument("--procs", type=int, default=1,
@@ -146,8 +123,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
                       ATENDE_LOG_LEVEL="WARNING", ATENDE_TASKS_IMMEDIATE="1")
-    if args.parse_processes is not None:
-        os.environ["ATENDE_EMAIL_PARSE_PROCESSES"] = str(args.parse_processes)
     db_name = ""
     if args.postgres:
         import psycopg
@@ -239,16 +214,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
         profiler = cProfile.Profile()
 
-    # Atende's CPU seconds (steadier than wall time): all, parse processes, system time here
-    cpu = [0.0, 0.0, 0.0]
+    # Atende's CPU seconds (steadier than wall time): all, and system time
+    cpu = [0.0, 0.0]
     pool = worker_pool(args.procs) if args.procs > 1 else None
-    from atende.connectors.email import parse_processes
-
-    parse_processes.warm_up()
 
     def atende(raws: Iterable[bytes]) -> float:
-        started, parse_started = time.perf_counter(), parse_cpu()
-        cpu_started, sys_started = time.process_time() + parse_started, os.times().system
+        started = time.perf_counter()
+        cpu_started, sys_started = time.process_time(), os.times().system
         if args.procs > 1:
             cpu[0] += in_processes(pool, channel.pk, list(raws), args.batch, args.procs)
             return time.perf_counter() - started
@@ -257,10 +229,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
         take_in(channel, raws, args.batch)
         if profiler:
             profiler.disable()
-        parse_now = parse_cpu()
-        cpu[0] += time.process_time() + parse_now - cpu_started
-        cpu[1] += parse_now - parse_started
-        cpu[2] += os.times().system - sys_started
+        cpu[0] += time.process_time() - cpu_started
+        cpu[1] += os.times().system - sys_started
         return time.perf_counter() - started
 
     a_new = atende(box.get_bytes(key) for key in sorted(box.keys()))
@@ -299,12 +269,9 @@ def run(args: argparse.Namespace, work: Path) -> None:
     profile = "postgres" if args.postgres else "sqlite"
     rss = peak_rss_mib()
     report(f"atende ({profile})", total, args, a_new, a_replies, a_threaded, rss)
-    workers = parse_workers()
-    print(f"  atende CPU (batch {args.batch}, {args.procs} process(es), "
-          f"{len(workers)} parse process(es) of peak RSS "
-          f"{' + '.join(f'{peak_rss_mib(pid):.0f}' for pid in workers) or '-'} MiB): "
-          f"{cpu[0] * 1000 / total:.2f} ms/mail, of which {cpu[1] * 1000 / total:.2f} in the "
-          f"parse processes and {cpu[2] * 1000 / total:.2f} system time here; "
+    print(f"  atende CPU (batch {args.batch}, {args.procs} process(es)): "
+          f"{cpu[0] * 1000 / total:.2f} ms/mail, of which {cpu[1] * 1000 / total:.2f} "
+          f"system time; "
           f"load average {os.getloadavg()[0]:.1f}")
     if helpdesk:
         h_replies, h_got = helpdesk.ingest(

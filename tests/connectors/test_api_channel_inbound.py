@@ -198,10 +198,10 @@ def test_attachment_over_the_limit_is_413(api_channel: ApiChannel, settings: Any
 
 def test_failing_ingest_keeps_the_raw_event_quarantined_and_a_retry_processes_it(
         api_channel: ApiChannel, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_ingest(inbound: Any) -> Any:
+    def broken_ingest(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("atende.connectors.api.inbound.ingest", broken_ingest)
+    monkeypatch.setattr("atende.tickets.services.inbound_events.ingest_many", broken_ingest)
     payload = customer_message(message_id="fails-once")
     response = api_channel.client.post(api_channel.messages_url, payload)
 

@@ -153,8 +153,8 @@ def fill_log(api_channel: ApiChannel, receiver: HttpReceiver, capture: Any,
              monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """One processed and one quarantined event in; one sent and one failed reply out."""
     opened = api_channel.post(message_id="in-ok").json()
-    monkeypatch.setattr("atende.connectors.api.inbound.ingest",
-                        lambda inbound: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr("atende.tickets.services.inbound_events.ingest_many",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     assert api_channel.post(message_id="in-bad").status_code == 500
     monkeypatch.undo()
     ticket = Ticket.objects.get(pk=opened["ticket_id"])

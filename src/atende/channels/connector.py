@@ -1,5 +1,5 @@
-"""The connector protocol: what every channel type implements, and the normalised messages
-that cross the boundary between a provider and the ticket domain.
+"""The connector: what every channel kind implements, and the normalised messages that
+cross the boundary between a provider and the ticket domain.
 
 A connector talks to its provider and to `atende.tickets.services`; it never imports another
 connector, and the ticket domain never imports a provider's SDK.
@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from atende.channels.models import Channel
+    from atende.channels.models import Channel, InboundEvent
 
 
 class Capability(enum.StrEnum):
@@ -112,10 +112,29 @@ class TestResult:
     step: str = ""
 
 
-class Connector(Protocol):
+class Connector:
+    """A channel provider: one subclass per channel kind, listed once in
+    `registry.CONNECTORS`. It only parses, sends and configures; storing, deduplicating,
+    quarantining and processing again are the kit's (`pipeline`)."""
+
     kind: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
+    # The settings screen that creates and edits channels of this kind (an import path, so
+    # the kit never imports the workspace); empty: not configurable from the screens.
+    settings_screen: ClassVar[str] = ""
 
-    def send(self, channel: Channel, message: OutboundMessage) -> SendResult: ...
+    def parse(self, channel: Channel, event: InboundEvent) -> InboundMessage:
+        """The stored raw event as the customer's message. Raises `reasons.Unreadable`
+        when the event cannot be read; never stores anything."""
+        raise NotImplementedError
 
-    def test_connection(self, channel: Channel) -> TestResult: ...
+    def process(self, channel: Channel, events: list[InboundEvent]) -> None:
+        """Take stored events still to be processed through `parse` and ingest, and write
+        each one's outcome (`pipeline.finish`). Never raises for a bad event."""
+        raise NotImplementedError
+
+    def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
+        raise NotImplementedError
+
+    def test_connection(self, channel: Channel) -> TestResult:
+        raise NotImplementedError

@@ -1,5 +1,7 @@
-"""Which connector serves which channel kind. Connectors register by import path, so the
-registry imports them lazily and no connector imports another."""
+"""Which connector serves which channel kind: the one place a connector is registered.
+
+By import path, so the kit imports a provider's package only when a channel of its kind is
+used, and no connector imports another."""
 
 from functools import cache
 
@@ -8,9 +10,9 @@ from django.utils.module_loading import import_string
 from atende.channels.connector import Connector
 
 CONNECTORS: dict[str, str] = {
-    "api": "atende.connectors.api.outbound.ApiChannelConnector",
-    "whatsapp": "atende.connectors.whatsapp.outbound.WhatsAppConnector",
-    "email": "atende.connectors.email.outbound.EmailConnector",
+    "api": "atende.connectors.api.connector.ApiChannelConnector",
+    "whatsapp": "atende.connectors.whatsapp.connector.WhatsAppConnector",
+    "email": "atende.connectors.email.connector.EmailConnector",
 }
 
 
@@ -26,3 +28,8 @@ def get_connector(kind: str) -> Connector:
         raise UnknownChannelKind(kind) from None
     connector: Connector = import_string(path)()
     return connector
+
+
+def registered() -> list[Connector]:
+    """Every registered connector, in the registry's order."""
+    return [get_connector(kind) for kind in CONNECTORS]

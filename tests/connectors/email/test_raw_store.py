@@ -11,8 +11,9 @@ from django.core.files.storage import default_storage, storages
 from django.test import Client
 
 from atende.channels.models import Channel, InboundEvent, InboundStatus
+from atende.channels.pipeline import process_again
 from atende.connectors.email import raw_store
-from atende.connectors.email.receive import receive_many, reprocess
+from atende.connectors.email.receive import receive_many
 from atende.tickets.models import Message, Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import customer_mail, make_email_channel
@@ -107,7 +108,7 @@ def test_a_mail_of_a_batch_downloads_and_is_processed_again_from_its_span(
 
     event = InboundEvent.objects.get(pk=receipts[1].event_id)
     assert event.payload["raw_span"] == [len(raws[0]), len(broken)]
-    reprocess(event)
+    process_again(event)
     event.refresh_from_db()
     assert event.status == InboundStatus.PROCESSED
     assert event.message is not None and event.message.ticket.subject == "Lote 1"

@@ -1,5 +1,5 @@
-"""An external system's message → `InboundMessage`, and the receive flow: raw event first,
-then `ingest`."""
+"""An external system's message → `InboundMessage`, and the receive flow on the channel
+kit: raw event first, then ingest."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as PydanticValidationError
 
+from atende.channels import pipeline
 from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
-from atende.channels.models import Channel, InboundEvent, InboundStatus
+from atende.channels.models import Channel, InboundEvent
+from atende.channels.reasons import Unreadable
 from atende.connectors.api.schemas import AttachmentIn, ContactIn, MessageIn
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import IdentityKind
 from atende.tickets.errors import AttachmentTooLarge, TicketError
+from atende.tickets.services.inbound_events import ingest_events
 from atende.tickets.services.ingest import IngestResult, ingest
 
 logger = logging.getLogger(__name__)
@@ -112,78 +115,42 @@ def _not_in_future(sent_at: datetime | None) -> datetime | None:
     return min(sent_at, timezone.now())
 
 
+def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
+    """A stored event's JSON as the message (the sender's request passed this already;
+    an event stored by an older version may not)."""
+    try:
+        payload = MessageIn.model_validate(event.payload)
+        return to_inbound(channel, payload)
+    except PydanticValidationError as exc:
+        raise Unreadable(f"{exc.error_count()} invalid field(s)") from exc
+    except InvalidPayload as exc:
+        raise Unreadable(exc.message) from exc
+
+
 def receive(channel: Channel, payload: MessageIn, raw: dict[str, Any]) -> IngestResult:
     """Store the raw event, then ingest it; returns the ticket entry.
 
     Idempotent on `message_id`: a redelivery answers with the stored message
     (`duplicate=True`) and adds no entry; a redelivery of an event that failed before is
     processed again. The raw row is written in its own transaction before ingest, so a
-    failing ingest keeps it (quarantined, with the error) and raises IngestFailed; do not
-    call this inside a transaction. Validation errors raise before anything is stored.
+    failing ingest keeps it (quarantined, with the reason) and raises IngestFailed; do not
+    call this inside a transaction. Validation errors raise before anything is stored: the
+    sender is told at once and keeps the message.
     """
     inbound = to_inbound(channel, payload)
-    event, fresh = _store_raw(channel, payload.message_id, raw)
-    try:
-        result = ingest(inbound)
-    except (ValidationError, TicketError) as exc:
-        _quarantine(event, exc)
-        raise
-    except Exception as exc:
-        logger.exception("ingest failed for API channel %s event %s", channel.pk, event.pk)
-        _quarantine(event, exc)
-        raise IngestFailed(event.pk, _describe(exc)) from exc
-    _mark_processed(event, result, fresh=fresh)
+    event, _fresh = pipeline.store(channel, payload.message_id, raw)
+    if event.status not in pipeline.PENDING:
+        return ingest(inbound, channel)  # a redelivery of a processed event: its answer
+    with transaction.atomic():
+        taken = ingest_events(channel, [(event, inbound)])
+    if not taken:  # a concurrent delivery finished it meanwhile
+        return ingest(inbound, channel)
+    result = taken[0][1]
+    if isinstance(result, ValidationError | TicketError):
+        raise result
+    if isinstance(result, Exception):
+        logger.error("ingest failed for API channel %s event %s", channel.pk, event.pk,
+                     exc_info=result)
+        raise IngestFailed(event.pk, event.error) from result
     return result
 
-
-def _store_raw(channel: Channel, provider_id: str,
-               raw: dict[str, Any]) -> tuple[InboundEvent, bool]:
-    try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                organization_id=channel.organization_id, channel=channel,
-                provider_id=provider_id, payload=raw,
-            )
-        return event, True
-    except IntegrityError:
-        event = InboundEvent.objects.get(channel=channel, provider_id=provider_id)
-    if event.status in (InboundStatus.QUARANTINED, InboundStatus.RECEIVED):
-        # The sender's retry of a failed event: keep what is about to be processed.
-        event.payload = raw
-        event.save(update_fields=["payload"])
-    return event, False
-
-
-def _mark_processed(event: InboundEvent, result: IngestResult, *, fresh: bool) -> None:
-    if event.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE):
-        return  # a redelivery of a processed event changes nothing
-    # A new event whose message already exists arrived by another way (a concurrent retry).
-    status = InboundStatus.DUPLICATE if fresh and result.duplicate else InboundStatus.PROCESSED
-    InboundEvent.objects.filter(pk=event.pk).update(
-        status=status, error="", message=result.message, processed_at=timezone.now()
-    )
-    event.status = status
-
-
-def _quarantine(event: InboundEvent, exc: Exception) -> None:
-    InboundEvent.objects.filter(pk=event.pk).update(
-        status=InboundStatus.QUARANTINED, error=_describe(exc)[:4000],
-        processed_at=timezone.now(),
-    )
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return f"ValidationError: {' '.join(exc.messages)}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def reprocess(event: InboundEvent) -> None:
-    """Ingest a quarantined event again from its stored JSON (as a sender's retry would)."""
-    try:
-        payload = MessageIn.model_validate(event.payload)
-        receive(event.channel, payload, event.payload)
-    except (InvalidPayload, PydanticValidationError) as exc:
-        _quarantine(event, exc)
-    except (ValidationError, TicketError, IngestFailed):
-        pass  # `receive` quarantined the event with the error

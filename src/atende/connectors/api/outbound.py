@@ -11,7 +11,7 @@ Attachment URLs are downloaded with the channel's key. Headers as in `webhooks.s
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from atende.channels.connector import (
-    Capability,
     ContactRef,
     OutboundMessage,
     SendResult,
@@ -35,30 +34,25 @@ PING_EVENT = "ping"
 OUTBOUND_ID_PREFIX = "out:"
 
 
-class ApiChannelConnector:
-    kind: ClassVar[str] = "api"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.TEXT, Capability.HTML, Capability.ATTACHMENTS}
-    )
+def send(channel: Channel, message: OutboundMessage) -> SendResult:
+    """2xx is sent (the answer's JSON `id`, as `out:<id>`, becomes the external id);
+    408, 429, 5xx and network errors are retried; any other answer fails the message
+    with its reason."""
+    outcome = deliver(channel, OUTBOUND_EVENT, outbound_body(channel, message),
+                      f"message-{message.message_id}")
+    if not outcome.ok:
+        return SendResult(ok=False, error=outcome.error, retryable=outcome.retryable)
+    return SendResult(ok=True, external_id=_external_id(channel, outcome.response))
 
-    def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
-        """2xx is sent (the answer's JSON `id`, as `out:<id>`, becomes the external id);
-        408, 429, 5xx and network errors are retried; any other answer fails the message
-        with its reason."""
-        outcome = deliver(channel, OUTBOUND_EVENT, outbound_body(channel, message),
-                          f"message-{message.message_id}")
-        if not outcome.ok:
-            return SendResult(ok=False, error=outcome.error, retryable=outcome.retryable)
-        return SendResult(ok=True, external_id=_external_id(channel, outcome.response))
 
-    def test_connection(self, channel: Channel) -> TestResult:
-        ping = {"event": PING_EVENT, "channel_id": channel.pk,
-                "sent_at": timezone.now().isoformat()}
-        outcome = deliver(channel, PING_EVENT, ping, f"ping-{uuid.uuid4()}")
-        if outcome.ok:
-            return TestResult(ok=True, step="webhook", message=_(
-                "The webhook URL answered HTTP %(status)s.") % {"status": outcome.status_code})
-        return TestResult(ok=False, step="webhook", message=outcome.error)
+def check_connection(channel: Channel) -> TestResult:
+    ping = {"event": PING_EVENT, "channel_id": channel.pk,
+            "sent_at": timezone.now().isoformat()}
+    outcome = deliver(channel, PING_EVENT, ping, f"ping-{uuid.uuid4()}")
+    if outcome.ok:
+        return TestResult(ok=True, step="webhook", message=_(
+            "The webhook URL answered HTTP %(status)s.") % {"status": outcome.status_code})
+    return TestResult(ok=False, step="webhook", message=outcome.error)
 
 
 def outbound_body(channel: Channel, message: OutboundMessage) -> dict[str, Any]:

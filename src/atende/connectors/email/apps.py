@@ -8,11 +8,9 @@ class EmailChannelConfig(AppConfig):
     verbose_name = _("E-mail channel")
 
     def ready(self) -> None:
-        from atende.channels import reprocess
-        from atende.connectors.email import receive, ticket_events
+        from atende.connectors.email import ticket_events
         from atende.events import listen, listen_many
 
         listen_many("ticket.created", ticket_events.on_tickets_created)
         listen("ticket.status_changed", ticket_events.on_status_changed)
         listen("ticket.answer_reminder", ticket_events.on_answer_reminder)
-        reprocess.register("email", receive.reprocess)

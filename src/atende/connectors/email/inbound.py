@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
+from atende.channels.reasons import Unreadable, reason
 from atende.connectors.email import mime, threading
 from atende.connectors.email.addresses import address_list, parse_address
 from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason
@@ -77,9 +78,8 @@ class ParsedMail:
 
 def parse(raw: bytes, own_address: str = "", *,
           attachment_limit: int | None = None) -> ParsedMail:
-    """The mail's headers and parts. `attachment_limit` (bytes, default
-    `ATTACHMENT_MAX_BYTES`) is passed by the parse processes (`parse_processes`), which do
-    not see settings changed at run time."""
+    """The mail's headers and parts; attachments over `attachment_limit` (bytes, default
+    `ATTACHMENT_MAX_BYTES`) are left out with a note."""
     limit = settings.ATTACHMENT_MAX_BYTES if attachment_limit is None else attachment_limit
     msg = message_from_bytes(raw, policy=mime.PARSE_POLICY)
     sender_name, sender = _sender(msg)
@@ -171,11 +171,12 @@ def _date(msg: Message) -> datetime | None:
 
 def parse_or_reason(raw: bytes, own_address: str = "", *,
                     attachment_limit: int | None = None) -> ParsedMail | str:
-    """The parsed mail, or why it cannot be read."""
+    """The parsed mail, or why it cannot be read (the kit's words for an unreadable
+    event)."""
     try:
         return parse(raw, own_address, attachment_limit=attachment_limit)
     except Exception as exc:
-        return f"unreadable mail: {type(exc).__name__}: {exc}"
+        return reason(Unreadable.of(exc))
 
 
 def _walk(part: Message, parsed: ParsedMail, depth: int, limit: int) -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import smtplib
 from dataclasses import replace
 from email.message import EmailMessage
-from typing import ClassVar
 
 from django.utils.translation import gettext as _
 
-from atende.channels.connector import Capability, OutboundMessage, SendResult, TestResult
+from atende.channels.connector import OutboundMessage, SendResult, TestResult
 from atende.channels.models import Channel
 from atende.connectors.email import threading
 from atende.connectors.email.client import MailError, open_smtp
@@ -27,35 +26,30 @@ from atende.tickets.models import Direction, Message, Ticket
 from atende.tickets.services.threads import remember_thread_key
 
 
-class EmailConnector:
-    kind: ClassVar[str] = "email"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.TEXT, Capability.HTML, Capability.ATTACHMENTS, Capability.SUBJECT}
+def send(channel: Channel, message: OutboundMessage) -> SendResult:
+    cfg = EmailSettings.of(channel)
+    to = recipient_address(channel, message)
+    if not to:
+        return SendResult(ok=False, error=_("The contact has no e-mail address."))
+    in_reply_to, references = thread_headers(channel, message)
+    number = int(message.protocol.rpartition("-")[2] or 0)
+    draft = Draft(
+        to=to, subject=threading.reply_subject(message.subject, number),
+        text=message.text, html=message.html, in_reply_to=in_reply_to,
+        references=references, attachments=message.attachments,
     )
+    message_id = new_message_id(cfg, message.protocol)
+    result = deliver(cfg, compose(cfg, draft, message_id), to, channel)
+    if result.ok:
+        remember_thread_key(message.ticket_id, channel, message_id)
+        return SendResult(ok=True, external_id=message_id)
+    return result
 
-    def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
-        cfg = EmailSettings.of(channel)
-        to = recipient_address(channel, message)
-        if not to:
-            return SendResult(ok=False, error=_("The contact has no e-mail address."))
-        in_reply_to, references = thread_headers(channel, message)
-        number = int(message.protocol.rpartition("-")[2] or 0)
-        draft = Draft(
-            to=to, subject=threading.reply_subject(message.subject, number),
-            text=message.text, html=message.html, in_reply_to=in_reply_to,
-            references=references, attachments=message.attachments,
-        )
-        message_id = new_message_id(cfg, message.protocol)
-        result = deliver(cfg, compose(cfg, draft, message_id), to, channel)
-        if result.ok:
-            remember_thread_key(message.ticket_id, channel, message_id)
-            return SendResult(ok=True, external_id=message_id)
-        return result
 
-    def test_connection(self, channel: Channel) -> TestResult:
-        from atende.connectors.email.checks import check_settings
+def check_connection(channel: Channel) -> TestResult:
+    from atende.connectors.email.checks import check_settings
 
-        return check_settings(channel)
+    return check_settings(channel)
 
 
 def recipient_address(channel: Channel, message: OutboundMessage) -> str:

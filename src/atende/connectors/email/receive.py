@@ -14,19 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.utils import timezone
 
 from atende.bulk_insert import bulk_insert
-from atende.bulk_update import bulk_update
+from atende.channels import pipeline
 from atende.channels.connector import InboundMessage
 from atende.channels.models import Channel, InboundEvent, InboundStatus
+from atende.channels.reasons import reason
 from atende.connectors.email import raw_store
 from atende.connectors.email.config import EmailSettings
-from atende.connectors.email.inbound import ParsedMail, to_inbound
+from atende.connectors.email.inbound import ParsedMail, parse_or_reason, to_inbound
 from atende.connectors.email.models import ProcessingRule
-from atende.connectors.email.parse_processes import start_parse
 from atende.connectors.email.rules import RuleOutcome, active_rules, evaluate, route
-from atende.row_factory import row_factory
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.tickets.services.ingest import IngestResult, ingest_many
@@ -91,11 +89,11 @@ def receive_many(channel: Channel, mails: Sequence[tuple[bytes, str]]) -> list[R
 
 
 class Intake[K]:
-    """Mails taken in by batches as `receive_many` does, each batch begun (raws written,
-    parse started: see `parse_processes`) before the batch before it is committed, so that
-    the two overlap. `committed(entries)` is called after each batch's commit, in order, with
-    (key, receipt) per mail added, the receipt None for a key added without a mail (gone
-    from the server). If the intake fails, the batches not yet committed stay unseen."""
+    """Mails taken in by batches as `receive_many` does, each batch begun (raws written and
+    parsed) before the batch before it is committed. `committed(entries)` is called after
+    each batch's commit, in order, with (key, receipt) per mail added, the receipt None
+    for a key added without a mail (gone from the server). If the intake fails, the
+    batches not yet committed stay unseen."""
 
     def __init__(self, channel: Channel,
                  committed: Callable[[list[tuple[K, Receipt | None]]], None]) -> None:
@@ -150,9 +148,8 @@ def _commit(channel: Channel, cfg: EmailSettings, started: _Started) -> list[Rec
                 _attach_events(channel, batch)
                 ingestable = _triage(channel, batch)
                 _ingest(channel, cfg, ingestable, retry=retry)
-                bulk_update(  # Django's Case/When per row and field cost ~1 ms per mail
-                    [m.event for m in batch if m.event is not None and m.receipt is None],
-                    ["status", "message", "error", "processed_at"])
+                pipeline.save_outcomes(
+                    [m.event for m in batch if m.event is not None and m.receipt is None])
         except DatabaseError as exc:
             if not transient(exc):
                 raise
@@ -176,20 +173,19 @@ def transient(exc: BaseException) -> bool:
 
 
 class _Started:
-    """A batch begun: its mails stored, and parsed here or in the parse processes (while
-    the caller commits the batch before)."""
+    """A batch begun: its mails stored and parsed, outside any transaction."""
 
     def __init__(self, channel: Channel, cfg: EmailSettings,
                  mails: Sequence[tuple[bytes, str]]) -> None:
         self.mails = mails
         raws = [raw for raw, _source in mails]
-        self.parsing = start_parse(raws, cfg.address)
         # A storage failure raises: nothing of the batch is taken in, the mails stay unseen.
         self.stored = raw_store.store_batch(channel, raws)
+        self.parsed = [parse_or_reason(raw, cfg.address) for raw in raws]
 
     def prepared(self) -> list[_Mail]:
         return [_prepare(raw, source, stored, result) for stored, (raw, source), result
-                in zip(self.stored, self.mails, self.parsing.results(), strict=True)]
+                in zip(self.stored, self.mails, self.parsed, strict=True)]
 
 
 def _prepare(raw: bytes, source: str, stored: raw_store.Stored,
@@ -215,9 +211,7 @@ def _attach_events(channel: Channel, batch: list[_Mail]) -> None:
         first[mail.provider_id] = mail
         event = existing.get(mail.provider_id)
         if event is None:
-            mail.event = row_factory(InboundEvent)(
-                organization_id=channel.organization_id, channel=channel,
-                provider_id=mail.provider_id, payload=mail.payload)
+            mail.event = pipeline.new_event(channel, mail.provider_id, mail.payload)
         elif event.status != InboundStatus.RECEIVED:  # taken in before: nothing to do
             mail.event, mail.first_delivery = event, False
             mail.receipt = Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
@@ -235,7 +229,8 @@ def _insert_events(channel: Channel, batch: list[_Mail]) -> None:
     except IntegrityError:
         # Another receive (a reprocess) stored one of them meanwhile: one at a time.
         for mail in new:
-            mail.event, mail.first_delivery = _event(channel, mail.provider_id, mail.payload)
+            mail.event, mail.first_delivery = pipeline.store(channel, mail.provider_id,
+                                                             mail.payload)
             if not mail.first_delivery and mail.event.status != InboundStatus.RECEIVED:
                 event = mail.event
                 mail.receipt = Receipt(InboundStatus.DUPLICATE, event.pk, event.message_id)
@@ -279,7 +274,7 @@ def _triage(channel: Channel, batch: list[_Mail]) -> list[_Mail]:
                         _mark_bounced(channel, parsed)
                 except Exception as exc:  # the DSN itself is still taken in
                     logger.warning("e-mail bounce on channel %s not recorded: %s", channel.pk,
-                                   _reason(exc))
+                                   reason(exc))
             ignore = mail.outcome.ignore if mail.outcome is not None else None
             if ignore is not None:
                 _finish(event, InboundStatus.PROCESSED, None,
@@ -327,7 +322,7 @@ def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *, first_deliv
         if retry and transient(exc):
             raise  # the whole batch again (receive_many)
         logger.warning("e-mail batch on channel %s taken in one by one: %s", channel.pk,
-                       _reason(exc))
+                       reason(exc))
     results: list[IngestResult | Exception] = []
     for inbound in inbounds:
         try:
@@ -347,7 +342,7 @@ def _record(channel: Channel, mail: _Mail, result: IngestResult | Exception, *,
             raise result  # the whole batch again (receive_many)
         logger.warning("e-mail %s on channel %s quarantined: %s", event.pk, channel.pk,
                        type(result).__name__)
-        _quarantine(event, _reason(result))
+        pipeline.quarantine(event, result, save=False)
         return
     outcome = mail.outcome
     if result.created_ticket and outcome is not None and outcome.matched:
@@ -371,59 +366,28 @@ def _receipt_of(mail: _Mail) -> Receipt:
     return Receipt(event.status, event.pk, event.message_id, event.error)
 
 
-def reprocess(event: InboundEvent) -> None:
-    """Take a quarantined mail in again from its stored `.eml` (after a fix, or when the
-    failure was transient); the outcome replaces the event's status."""
-    raw = raw_store.read(event.organization_id, event.payload)
-    if raw is None:
-        _quarantine(event, "the stored .eml is missing")
-        _save_outcome(event)
-        return
-    # Back to "received" so `receive` processes it instead of calling it a duplicate.
-    if not InboundEvent.objects.filter(pk=event.pk, status=InboundStatus.QUARANTINED).update(
-            status=InboundStatus.RECEIVED):
-        return  # processed meanwhile
-    receipt = receive(event.channel, raw, source=str(event.payload.get("source") or ""))
-    if receipt.event_id != event.pk:
-        # The mail now parses and got its own event (keyed by its Message-ID).
-        _finish(event, InboundStatus.DUPLICATE, receipt.message_id,
-                f"processed again as event {receipt.event_id}")
-        _save_outcome(event)
+def process(channel: Channel, events: list[InboundEvent]) -> None:
+    """Take stored mails in again from their `.eml` (an admin's "process again", after a
+    fix or a passing failure); the outcome replaces each event's status."""
+    for event in events:
+        raw = raw_store.read(event.organization_id, event.payload)
+        if raw is None:
+            pipeline.quarantine(event, "the stored .eml is missing")
+            continue
+        receipt = receive(channel, raw, source=str(event.payload.get("source") or ""))
+        if receipt.event_id != event.pk:
+            # The mail now parses and got its own event (keyed by its Message-ID).
+            pipeline.finish(event, InboundStatus.DUPLICATE, message_id=receipt.message_id,
+                            note=f"processed again as event {receipt.event_id}")
 
 
-def _event(channel: Channel, provider_id: str, payload: dict[str, object]) -> tuple[
-        InboundEvent, bool]:
-    # Insert first: a new mail is the common case, a redelivery hits the unique constraint.
-    try:
-        with transaction.atomic():
-            return InboundEvent.objects.create(
-                organization_id=channel.organization_id, channel=channel,
-                provider_id=provider_id, payload=payload,
-            ), True
-    except IntegrityError:
-        return InboundEvent.objects.get(channel=channel, provider_id=provider_id), False
+def _quarantine(event: InboundEvent, why: str) -> None:
+    pipeline.quarantine(event, why, save=False)
 
 
-def _reason(exc: Exception) -> str:
-    messages = getattr(exc, "messages", None)
-    text = "; ".join(str(m) for m in messages) if messages else str(exc)
-    return f"{type(exc).__name__}: {text}"[:2000]
-
-
-def _quarantine(event: InboundEvent, reason: str) -> None:
-    _finish(event, InboundStatus.QUARANTINED, None, reason)
-
-
-def _finish(event: InboundEvent, status: str, message_id: int | None, reason: str) -> None:
+def _finish(event: InboundEvent, status: str, message_id: int | None, note: str) -> None:
     """Set the outcome on the event; `receive_many` writes all of a batch's in one update."""
-    event.status, event.message_id = status, message_id
-    event.error, event.processed_at = reason[:2000], timezone.now()
-
-
-def _save_outcome(event: InboundEvent) -> None:
-    InboundEvent.objects.filter(pk=event.pk).update(
-        status=event.status, message_id=event.message_id, error=event.error,
-        processed_at=event.processed_at)
+    pipeline.finish(event, status, message_id=message_id, note=note, save=False)
 
 
 def _mark_bounced(channel: Channel, parsed: ParsedMail) -> None:

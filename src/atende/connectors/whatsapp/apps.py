@@ -8,9 +8,7 @@ class WhatsAppConfig(AppConfig):
     verbose_name = _("WhatsApp")
 
     def ready(self) -> None:
-        from atende.channels import reprocess
         from atende.connectors.whatsapp import webhook_channels  # noqa: F401 - its signals
-        from atende.connectors.whatsapp.receive import reprocess_event
         from atende.connectors.whatsapp.ticket_events import (
             on_answer_reminder,
             on_status_changed,
@@ -19,4 +17,3 @@ class WhatsAppConfig(AppConfig):
 
         listen("ticket.status_changed", on_status_changed)
         listen("ticket.answer_reminder", on_answer_reminder)
-        reprocess.register("whatsapp", reprocess_event)

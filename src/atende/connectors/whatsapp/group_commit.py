@@ -63,41 +63,46 @@ APPLICATION_NAME = "atende-whatsapp-ack"  # to tell its connections apart in pg_
 # prepared statement (`prepare_threshold=None` on the pool): PostgreSQL switches a
 # prepared statement to a generic plan after five runs, planned with the statistics of
 # that moment (a nearly empty table at start-up), and keeps it for the connection's life;
-# measured, such a plan cost 0.3 ms of PostgreSQL CPU per event at 2,000 pending events
-# and 2.5 ms at 12,000, against a flat 0.13-0.15 ms planned each time. One statement is
-# one transaction (autocommit), so its CTEs are atomic. The ids returned are the new rows
-# and the existing rows of these events still to process (a redelivery before
-# processing, or of a quarantined event, which `redo` puts back to be processed at most
-# `max_redeliveries` times, as `receive.retry_redelivered`): what `receive.store_events`
-# returns. The second SELECT reads the snapshot taken before the INSERT and the UPDATE,
-# so it sees only rows that were there already, as they were. The arrays go in binary
-# (`%b`): in text psycopg quotes and escapes every JSON payload in Python.
+# such a plan grew slower with the pending events, where one planned each time stays
+# flat. One statement is one transaction (autocommit), so its CTEs are atomic. The ids
+# returned are the new rows and the existing rows of these events still to process (a
+# redelivery before processing, or of a quarantined event, which `redo` puts back to be
+# processed at most `max_redeliveries` times, as `receive.retry_redelivered`): what
+# `receive.store_events` returns. The second SELECT reads the snapshot taken before the
+# INSERT and the UPDATE, so it sees only rows that were there already, as they were. The
+# arrays go in binary (`%b`): in text psycopg quotes and escapes every JSON payload in
+# Python. Table and columns come from the model; the fields the INSERT leaves out must
+# have a default in the database (`WRITTEN`, checked by a test).
 _T = InboundEvent._meta.db_table
+_C = {f.name: str(f.column) for f in InboundEvent._meta.concrete_fields}
+WRITTEN = ("organization", "channel", "provider_id", "payload", "status", "error",
+           "received_at")
 INSERT = f"""
 WITH v AS (
     SELECT * FROM unnest(%(org)b::bigint[], %(channel)b::bigint[], %(key)b::text[],
-                         %(payload)b::text[]) AS v(organization_id, channel_id, provider_id,
-                                                    payload)
+                         %(payload)b::text[]) AS v(org, channel, key, payload)
 ), ins AS (
-    INSERT INTO {_T} (organization_id, channel_id, provider_id, payload, status, error,
-                      received_at)
-    SELECT organization_id, channel_id, provider_id, payload::jsonb, %(received)s, '', now()
+    INSERT INTO {_T} ({", ".join(_C[name] for name in WRITTEN)})
+    SELECT org, channel, key, payload::jsonb, %(received)s, '', now()
     FROM v
-    ON CONFLICT (channel_id, provider_id) DO NOTHING
-    RETURNING id, channel_id, provider_id
+    ON CONFLICT ({_C["channel"]}, {_C["provider_id"]}) DO NOTHING
+    RETURNING {_C["id"]}, {_C["channel"]}, {_C["provider_id"]}
 ), redo AS (
-    UPDATE {_T} e SET status = %(received)s, error = '', processed_at = NULL,
-                      redelivery_retries = e.redelivery_retries + 1
+    UPDATE {_T} e SET {_C["status"]} = %(received)s, {_C["error"]} = '',
+                      {_C["processed_at"]} = NULL,
+                      {_C["redelivery_retries"]} = e.{_C["redelivery_retries"]} + 1
     FROM v
-    WHERE e.channel_id = v.channel_id AND e.provider_id = v.provider_id
-      AND e.status = %(quarantined)s AND e.redelivery_retries < %(max_redeliveries)s
+    WHERE e.{_C["channel"]} = v.channel AND e.{_C["provider_id"]} = v.key
+      AND e.{_C["status"]} = %(quarantined)s
+      AND e.{_C["redelivery_retries"]} < %(max_redeliveries)s
 )
-SELECT id, channel_id, provider_id FROM ins
+SELECT * FROM ins
 UNION ALL
-SELECT e.id, e.channel_id, e.provider_id FROM {_T} e
-JOIN v ON e.channel_id = v.channel_id AND e.provider_id = v.provider_id
-WHERE e.status = %(received)s
-   OR (e.status = %(quarantined)s AND e.redelivery_retries < %(max_redeliveries)s)
+SELECT e.{_C["id"]}, e.{_C["channel"]}, e.{_C["provider_id"]} FROM {_T} e
+JOIN v ON e.{_C["channel"]} = v.channel AND e.{_C["provider_id"]} = v.key
+WHERE e.{_C["status"]} = %(received)s
+   OR (e.{_C["status"]} = %(quarantined)s
+       AND e.{_C["redelivery_retries"]} < %(max_redeliveries)s)
 """  # noqa: S608 - the table name is the model's, the values are parameters
 
 

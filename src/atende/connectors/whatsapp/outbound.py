@@ -3,7 +3,7 @@ approved templates at any time."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -12,7 +12,6 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from atende.channels.connector import (
-    Capability,
     OutboundAttachment,
     OutboundMessage,
     SendResult,
@@ -32,43 +31,38 @@ CAPTIONED = frozenset({"image", "video", "document"})
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 
 
-class WhatsAppConnector:
-    kind: ClassVar[str] = "whatsapp"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.TEXT, Capability.ATTACHMENTS, Capability.DELIVERY_STATUS,
-         Capability.TEMPLATES})
-
-    def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
-        """A template goes out as such; anything else only while the window is open (refused
-        before calling the provider otherwise). 429, 5xx and network errors are retried."""
-        with translation.override(channel.organization.language):
-            to = recipient_of(message)
-            if not to:
-                return SendResult(ok=False, error=_("The contact has no WhatsApp number."))
-            client = WhatsAppClient.for_channel(channel)
-            template = TemplateMessage.objects.filter(message_id=message.message_id).first()
-            try:
-                if template is not None:
-                    wamid = client.send_template(to, template.name, template.language,
-                                                 [str(p) for p in template.params])
-                    record_part(channel, message.message_id, 0, wamid)
-                else:
-                    ticket = Ticket.objects.get(pk=message.ticket_id)
-                    if not window_state(ticket, channel).open:
-                        return SendResult(ok=False, error=str(window_closed_message()))
-                    wamid = _send_free_form(client, channel, to, message)
-            except ProviderError as exc:
-                return SendResult(ok=False, error=describe_error(exc), retryable=exc.retryable)
-            return SendResult(ok=True, external_id=wamid)
-
-    def test_connection(self, channel: Channel) -> TestResult:
-        """Reads the webhook registered with the provider (proves the key works)."""
+def send(channel: Channel, message: OutboundMessage) -> SendResult:
+    """A template goes out as such; anything else only while the window is open (refused
+    before calling the provider otherwise). 429, 5xx and network errors are retried."""
+    with translation.override(channel.organization.language):
+        to = recipient_of(message)
+        if not to:
+            return SendResult(ok=False, error=_("The contact has no WhatsApp number."))
+        client = WhatsAppClient.for_channel(channel)
+        template = TemplateMessage.objects.filter(message_id=message.message_id).first()
         try:
-            config = WhatsAppClient.for_channel(channel).get_webhook()
+            if template is not None:
+                wamid = client.send_template(to, template.name, template.language,
+                                             [str(p) for p in template.params])
+                record_part(channel, message.message_id, 0, wamid)
+            else:
+                ticket = Ticket.objects.get(pk=message.ticket_id)
+                if not window_state(ticket, channel).open:
+                    return SendResult(ok=False, error=str(window_closed_message()))
+                wamid = _send_free_form(client, channel, to, message)
         except ProviderError as exc:
-            return TestResult(ok=False, step="provider", message=describe_error(exc))
-        return TestResult(ok=True, step="provider", message=_(
-            "The provider accepted the key; webhook: %(url)s") % {"url": config.get("url", "")})
+            return SendResult(ok=False, error=describe_error(exc), retryable=exc.retryable)
+        return SendResult(ok=True, external_id=wamid)
+
+
+def check_connection(channel: Channel) -> TestResult:
+    """Reads the webhook registered with the provider (proves the key works)."""
+    try:
+        config = WhatsAppClient.for_channel(channel).get_webhook()
+    except ProviderError as exc:
+        return TestResult(ok=False, step="provider", message=describe_error(exc))
+    return TestResult(ok=True, step="provider", message=_(
+        "The provider accepted the key; webhook: %(url)s") % {"url": config.get("url", "")})
 
 
 def window_closed_message() -> str:

@@ -19,9 +19,10 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
-from atende.bulk_update import bulk_update
+from atende.channels import pipeline
 from atende.channels.connector import InboundMessage
 from atende.channels.models import Channel, InboundEvent, InboundStatus
+from atende.channels.reasons import Unreadable, cap, reason
 from atende.connectors.whatsapp import bot, inbound
 from atende.connectors.whatsapp.client import ProviderError
 from atende.connectors.whatsapp.out_of_hours import notify_if_closed
@@ -30,12 +31,13 @@ from atende.connectors.whatsapp.templates import send_event_template
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
-from atende.tickets.services.ingest import ingest, ingest_many
+from atende.tickets.services.inbound_events import ingest_events
+from atende.tickets.services.ingest import ingest
 from atende.tickets.services.replies import update_delivery_status
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # media downloads and statuses that overtook their message
-PENDING = (InboundStatus.RECEIVED, InboundStatus.QUARANTINED)
+PENDING = pipeline.PENDING
 DRAIN_BATCH = 500  # events per transaction of a drain
 DRAIN_ROUNDS = 20  # then the drain hands over to a new task
 DRAIN_FLAG_SECONDS = 60  # a lost drain task delays the channel's processing at most this
@@ -201,7 +203,7 @@ def enqueue_drain(channel_id: int, event_ids: list[int], shard: int = 0,
         raise
 
 
-def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
+def keep_invalid(channel: Channel, body: bytes, exc: Exception) -> InboundEvent:
     """A body that cannot be read is kept, quarantined, for an admin to look at."""
     digest = hashlib.sha256(body).hexdigest()
     event, _created = InboundEvent.objects.get_or_create(
@@ -210,7 +212,8 @@ def keep_invalid(channel: Channel, body: bytes, error: str) -> InboundEvent:
                   # NUL is the one character PostgreSQL's jsonb cannot hold.
                   "payload": {"body": body[:100_000].decode("utf-8", "replace")
                               .replace("\x00", "\ufffd")},
-                  "status": InboundStatus.QUARANTINED, "error": error[:4000],
+                  "status": InboundStatus.QUARANTINED,
+                  "error": reason(Unreadable.of(exc)),
                   "processed_at": timezone.now()},
     )
     return event
@@ -271,20 +274,6 @@ def _mark_running(channel_id: int, shard: int, shards: int, *, running: bool = T
                        exc_info=True)
 
 
-def process_events(event_ids: list[int]) -> list[str]:
-    """Process the events of one webhook body, oldest first (ids follow arrival order).
-    Kept for tasks enqueued before the drain existed; batched like a drain."""
-    events = list(InboundEvent.objects.select_related(
-        "channel__organization", "channel__business_calendar", "channel__service",
-    ).filter(pk__in=event_ids).order_by("pk"))
-    by_channel: dict[int, list[InboundEvent]] = {}
-    for event in events:
-        by_channel.setdefault(event.channel_id, []).append(event)
-    for channel_events in by_channel.values():
-        process_batch(channel_events[0].channel, channel_events)
-    return [str(e.status) for e in events]
-
-
 def process_batch(channel: Channel, events: list[InboundEvent]) -> None:
     """Process loaded events of one channel in order. Statuses and errors one by one;
     customer messages are routed (bot), converted (media downloaded, per event) and then
@@ -311,25 +300,8 @@ def process_batch(channel: Channel, events: list[InboundEvent]) -> None:
 def _ingest_events(channel: Channel, pending: list[tuple[InboundEvent, InboundMessage]]
                    ) -> None:
     with transaction.atomic():
-        # Another drain (or a retry) may have processed some meanwhile: take only those
-        # still pending, locked until this commits.
-        claimed = set(InboundEvent.objects.select_for_update().filter(
-            pk__in=[e.pk for e, _m in pending], status__in=PENDING,
-        ).order_by("pk").values_list("pk", flat=True))  # in id order: no deadlock
-        pending = [(e, m) for e, m in pending if e.pk in claimed]
-        results = ingest_many(channel, [m for _e, m in pending], first_delivery=False)
-        now = timezone.now()
-        for (event, _message), result in zip(pending, results, strict=True):
-            if isinstance(result, Exception):
-                event.status, event.error, event.message = (
-                    InboundStatus.QUARANTINED, _reason(event, channel, result), None)
-            else:
-                event.status = (InboundStatus.DUPLICATE if result.duplicate
-                                else InboundStatus.PROCESSED)
-                event.error, event.message = "", result.message
-            event.processed_at = now
-        bulk_update([e for e, _m in pending], ["status", "error", "message", "processed_at"])
-    for result in results:  # after commit, in order, as each event did before
+        taken = ingest_events(channel, pending)
+    for _event, result in taken:  # after commit, in order, as each event did before
         if isinstance(result, Exception):
             continue
         try:
@@ -341,16 +313,11 @@ def _ingest_events(channel: Channel, pending: list[tuple[InboundEvent, InboundMe
             logger.exception("WhatsApp notices for ticket %s failed", result.ticket.pk)
 
 
-def _reason(event: InboundEvent, channel: Channel, exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return ("ValidationError: " + " ".join(str(m) for m in exc.messages))[:4000]
-    logger.error("WhatsApp event %s of channel %s failed", event.pk, channel.pk,
-                 exc_info=exc)
-    return f"{type(exc).__name__}: {exc}"[:4000]
-
-
 def _quarantine(event: InboundEvent, channel: Channel, exc: Exception) -> str:
-    return _finish(event, InboundStatus.QUARANTINED, _reason(event, channel, exc))
+    if not isinstance(exc, ValidationError | Unreadable):
+        logger.error("WhatsApp event %s of channel %s failed", event.pk, channel.pk,
+                     exc_info=exc)
+    return pipeline.quarantine(event, exc)
 
 
 def process_event(event_id: int, attempt: int = 0) -> str:
@@ -376,22 +343,23 @@ def _process_loaded(event: InboundEvent, channel: Channel, attempt: int) -> str:
     if kind == "status":
         return _status(event, channel, attempt)
     return _finish(event, InboundStatus.QUARANTINED,
-                   f"provider error: {event.payload.get('errors')}"[:4000])
+                   f"provider error: {event.payload.get('errors')}")
 
 
-def reprocess_event(event: InboundEvent) -> None:
-    """Process a quarantined event again, now (an admin asked for it); a body that could
-    not be read is split and stored again, its events processed as if newly received."""
-    if event.provider_id.startswith("invalid:"):
+def process_stored(channel: Channel, events: list[InboundEvent]) -> None:
+    """Stored events processed now (an admin's "process again"); a body that could not be
+    read is split and stored again, its events processed as if newly received."""
+    for event in events:
+        if not event.provider_id.startswith("invalid:"):
+            continue
         try:
             payload = json.loads(str(event.payload.get("body") or ""))
-            store_events(event.channel, payload)
+            store_events(channel, payload)
         except (ValueError, inbound.InvalidPayload) as exc:
-            _finish(event, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}")
-            return
+            pipeline.quarantine(event, Unreadable.of(exc))
+            continue
         _finish(event, InboundStatus.PROCESSED, "stored again as separate events")
-        return
-    process_event(event.pk)
+    process_batch(channel, [e for e in events if not e.provider_id.startswith("invalid:")])
 
 
 def _prepare(event: InboundEvent, channel: Channel, attempt: int) -> InboundMessage | None:
@@ -403,13 +371,21 @@ def _prepare(event: InboundEvent, channel: Channel, attempt: int) -> InboundMess
                 f"with the bot (conversation {at_bot.conversation_id})")
         return None
     try:
-        return inbound.to_inbound(channel, event.payload)
+        return parse(channel, event)
     except ProviderError as exc:
         if exc.retryable and attempt + 1 < MAX_ATTEMPTS:
             _later(event, attempt, f"media download: {exc}")
             return None
         logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
         return inbound.to_inbound(channel, event.payload, media_error=str(exc))
+
+
+def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
+    """A stored message event as the customer's message (its media downloaded)."""
+    try:
+        return inbound.to_inbound(channel, event.payload)
+    except (KeyError, TypeError, AttributeError, IndexError, inbound.InvalidPayload) as exc:
+        raise Unreadable(str(exc)) from exc
 
 
 def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
@@ -471,7 +447,7 @@ def _status(event: InboundEvent, channel: Channel, attempt: int) -> str:
 
 def _later(event: InboundEvent, attempt: int, error: str) -> str:
     # The error also marks the event as waiting for its delayed retry: drains skip it.
-    event.error = error[:4000] or "retry"
+    event.error = cap(error) or "retry"
     InboundEvent.objects.filter(pk=event.pk).update(error=event.error)
     from atende.connectors.whatsapp.tasks import process_whatsapp_event
 
@@ -482,8 +458,5 @@ def _later(event: InboundEvent, attempt: int, error: str) -> str:
 
 def _finish(event: InboundEvent, status: str, error: str = "",
             message: Message | None = None) -> str:
-    event.status, event.error, event.message = status, error[:4000], message
-    event.processed_at = timezone.now()
-    InboundEvent.objects.filter(pk=event.pk).update(
-        status=status, error=event.error, message=message, processed_at=event.processed_at)
-    return status
+    return pipeline.finish(event, status, message_id=message.pk if message else None,
+                           note=error)

@@ -9,12 +9,6 @@ def process_whatsapp_event(event_id: int, attempt: int = 0) -> None:
 
 
 @task
-def process_whatsapp_events(event_ids: list[int]) -> None:
-    """The events of one webhook body: one task per delivery, not per event."""
-    receive.process_events(event_ids)
-
-
-@task
 def send_ticket_event_template(organization_id: int, ticket_id: int, event: str) -> None:
     ticket_events.send_for_ticket(organization_id, ticket_id, event)
 

@@ -81,7 +81,7 @@ def refuse(channel: Channel, headers: Mapping[str, str],
 
 def quarantine(channel: Channel, body: bytes, exc: Exception) -> tuple[int, dict[str, Any]]:
     """An unreadable body is kept, quarantined, and answered 400."""
-    event = receive.keep_invalid(channel, body, f"{type(exc).__name__}: {exc}")
+    event = receive.keep_invalid(channel, body, exc)
     logger.warning("WhatsApp webhook for channel %s: unreadable body kept as event %s",
                    channel.pk, event.pk)
     return 400, {"error": "invalid payload", "event": event.pk}

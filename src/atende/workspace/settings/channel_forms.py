@@ -1,9 +1,7 @@
 """How a channel kind plugs its create/edit form into the channels screen.
 
-Each kind registers a `ChannelScreen` by import path (lazily, like the connector registry),
-so the settings screens never import a connector until its form is needed. A connector
-helper adds one line to CHANNEL_SCREENS and writes its screen next to its own
-`settings_form.py`.
+A connector names its `ChannelScreen` by import path (`Connector.settings_screen`, in the
+one registry), so the settings screens never import a connector until its form is needed.
 """
 
 from __future__ import annotations
@@ -13,17 +11,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.utils.module_loading import import_string
 
+from atende.channels.registry import UnknownChannelKind, get_connector, registered
+
 if TYPE_CHECKING:
     from django import forms
 
     from atende.channels.models import Channel
     from atende.tenancy.models import Organization, User
 
-CHANNEL_SCREENS: dict[str, str] = {
-    "api": "atende.workspace.settings.channel_api.ApiChannelScreen",
-    "whatsapp": "atende.workspace.settings.channel_whatsapp.WhatsAppChannelScreen",
-    "email": "atende.workspace.settings.channel_email.EmailChannelScreen",
-}
+
+
+def configurable_kinds() -> set[str]:
+    """The channel kinds the settings screens create and edit."""
+    return {c.kind for c in registered() if c.settings_screen}
 
 
 class ChannelScreen(Protocol):
@@ -41,5 +41,8 @@ class ChannelScreen(Protocol):
 
 @cache
 def screen_for(kind: str) -> ChannelScreen | None:
-    path = CHANNEL_SCREENS.get(kind)
+    try:
+        path = get_connector(kind).settings_screen
+    except UnknownChannelKind:
+        return None
     return import_string(path)() if path else None

@@ -5,7 +5,6 @@ refused webhook calls."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,8 @@ from atende.channels.models import (
     InboundStatus,
     RefusedWebhook,
 )
-from atende.channels.reprocess import NotReprocessable, can_reprocess, reprocess
+from atende.channels.pipeline import NotReprocessable, can_process_again, process_again
+from atende.channels.reasons import explain
 from atende.connectors.email.mailbox_status import mailbox_status
 from atende.connectors.email.models import MailboxState
 from atende.connectors.whatsapp.channels import webhook_url
@@ -48,52 +48,6 @@ FILTERS: dict[str, tuple[Promise, str | None]] = {
     "processed": (_("Processed"), InboundStatus.PROCESSED),
     "waiting": (_("Waiting"), InboundStatus.RECEIVED),
 }
-
-# The stored errors (connectors' receive paths) in words a person understands; the stored
-# text stays visible beside it as the technical detail.
-REASONS: tuple[tuple[re.Pattern[str], Promise], ...] = tuple(
-    (re.compile(pattern), sentence) for pattern, sentence in (
-        (r"^unreadable mail:", _("The mail could not be read: it is empty or its format is "
-                                 "broken.")),
-        (r"^our own mail", _("Our own mail came back; it was not taken in, to avoid a loop.")),
-        (r"^ignored by rule", _("A processing rule of this channel says to ignore it.")),
-        (r"^the stored \.eml is missing", _("The original mail file is missing from the "
-                                            "storage.")),
-        (r"^processed again as event", _("Processed again: it became another entry of this "
-                                         "log.")),
-        (r"^stored again as separate events", _("Processed again: its events were stored "
-                                                "separately.")),
-        (r"^provider error:", _("The provider reported an error instead of a message.")),
-        (r"^with the bot", _("The conversation is with the bot; no ticket yet.")),
-        (r"^media download:", _("The media file could not be downloaded yet; it will be "
-                                "tried again.")),
-        (r"^no message with this id yet", _("A status arrived before its message; it will "
-                                            "be tried again.")),
-        (r"^no message with this id", _("A status for a message that is not in Atende.")),
-        (r"^the message was still being sent", _("A status arrived while the message was "
-                                                 "still being sent.")),
-        (r"^an answer of the bot", _("A status of an answer the bot sent.")),
-        (r"^(JSONDecodeError|InvalidPayload):", _("The provider sent a body that could not "
-                                                  "be read.")),
-        (r"^ValidationError:", _("The sender's data was refused as invalid.")),
-        (r"^(AttachmentTooLarge|TicketError|InvalidTransition):", _("The ticket could not "
-                                                                    "take this message.")),
-        (r"^(OperationalError|DatabaseError|InterfaceError|TimeoutError|ConnectionError)",
-         _("A temporary failure while saving. Process it again.")),
-    ))
-UNKNOWN_REASON = _("An unexpected error stopped the processing. Once it is fixed, process "
-                   "it again.")
-
-
-def explain(error: str) -> Promise | str:
-    """The sentence for a stored error; empty when there is nothing to explain."""
-    if not error:
-        return ""
-    for pattern, sentence in REASONS:
-        if pattern.search(error):
-            return sentence
-    return UNKNOWN_REASON
-
 
 @dataclass(frozen=True)
 class Cursor:
@@ -165,7 +119,7 @@ def channel_log(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workspace/settings/channel_log.html", {
         "channel": channel, "events": rows, "older": older, "status": key,
         "filters": [(k, label) for k, (label, _status) in FILTERS.items()],
-        "health": _health(channel), "reprocessable": can_reprocess(channel.kind),
+        "health": _health(channel), "reprocessable": can_process_again(channel.kind),
         "is_email": channel.kind == ChannelKind.EMAIL,
         "editable": screen_for(channel.kind) is not None,
     })
@@ -188,7 +142,7 @@ def event_detail(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
         "channel": channel, "event": event, "reason": explain(event.error),
         "payload": pretty[:PAYLOAD_SHOWN], "truncated": len(pretty) > PAYLOAD_SHOWN,
         "is_email": channel.kind == ChannelKind.EMAIL,
-        "reprocessable": can_reprocess(channel.kind),
+        "reprocessable": can_process_again(channel.kind),
     })
 
 
@@ -214,7 +168,7 @@ def event_eml(request: HttpRequest, pk: int, event_id: int) -> HttpResponseBase:
 def event_reprocess(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
     channel, event = _event(request, pk, event_id)
     try:
-        status = reprocess(event)
+        status = process_again(event)
     except NotReprocessable:
         raise Http404 from None
     label = InboundStatus(status).label if status in InboundStatus.values else status

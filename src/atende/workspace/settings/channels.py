@@ -18,7 +18,7 @@ from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.connectors.email.mailbox_status import mailbox_statuses
 from atende.workspace.access import settings_required
 from atende.workspace.settings import shown_once
-from atende.workspace.settings.channel_forms import CHANNEL_SCREENS, screen_for
+from atende.workspace.settings.channel_forms import configurable_kinds, screen_for
 
 
 def _channel(request: HttpRequest, pk: int) -> Channel:
@@ -40,9 +40,10 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     statuses = mailbox_statuses(channels)  # two queries for all the e-mail channels
     for channel in channels:
         channel.mailbox_status = statuses.get(channel.pk)  # type: ignore[attr-defined]
-    kinds = [(k, label) for k, label in ChannelKind.choices if k in CHANNEL_SCREENS]
+    editable = configurable_kinds()
+    kinds = [(k, label) for k, label in ChannelKind.choices if k in editable]
     return render(request, "workspace/settings/channels.html", {
-        "channels": channels, "kinds": kinds, "editable": set(CHANNEL_SCREENS),
+        "channels": channels, "kinds": kinds, "editable": editable,
     })
 
 
