@@ -258,8 +258,8 @@ WHATSAPP_DRAIN_SHARDS = int(os.environ.get("ATENDE_WHATSAPP_DRAIN_SHARDS", "1"))
 WHATSAPP_GROUP_COMMIT_LINGER_MS = float(os.environ.get("ATENDE_WHATSAPP_LINGER_MS", "2"))
 # Processes parsing inbound mail beside each process that polls mailboxes (0: the poller
 # parses itself): a batch is parsed there while the one before is committed. Off by
-# default: on the 2-core test machine it showed no reliable gain (docs/benchmarks.md), for
-# ~0.6 ms more CPU per mail and ~100 MiB per process.
+# default: on the 2-core test machine it showed no reliable gain (docs/benchmarks-history.md),
+# and each process takes memory and costs more CPU in all than the parse it takes over.
 EMAIL_PARSE_PROCESSES = int(os.environ.get("ATENDE_EMAIL_PARSE_PROCESSES", "0"))
 # An online agent whose workspace sent no heartbeat for this long is set offline.
 PRESENCE_TIMEOUT_MINUTES = float(os.environ.get("ATENDE_PRESENCE_TIMEOUT_MINUTES", "3"))
