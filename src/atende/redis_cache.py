@@ -2,9 +2,9 @@
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` for every cache call,
 and redis-py's constructor fills a case-insensitive table of ~170 response callbacks each
-time: about 0.3 ms of CPU per call on the machines of docs/benchmarks.md, paid by every
-session read, rate-limit check and WhatsApp drain flag. A client is thread-safe and
-holds no connection of its own (the pool does), so one per pool is enough.
+time, a cost paid by every session read, rate-limit check and WhatsApp drain flag.
+A client is thread-safe and holds no connection of its own (the pool does), so one per
+pool is enough.
 """
 
 from __future__ import annotations

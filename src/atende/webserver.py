@@ -13,8 +13,8 @@ class TcpConfig(uvicorn.Config):
     """uvicorn's Config with a listener that keeps TCP_NODELAY on accepted connections.
 
     uvicorn creates the shared listener of `--workers N` with proto 0; asyncio then never
-    sets TCP_NODELAY on accepted sockets, and every keep-alive response waits ~40 ms for
-    the client's delayed ACK (uvicorn issue #3149; measured in docs/benchmarks.md).
+    sets TCP_NODELAY on accepted sockets, and every keep-alive response waits for the
+    client's delayed ACK (uvicorn issue #3149; measured in docs/benchmarks-history.md).
     """
 
     def bind_socket(self) -> socket.socket:

@@ -2,7 +2,7 @@
 (channels, services, agents) and the ticket screen's (agents, services, custom field
 labels, finalization tags). They change only when someone edits the settings, so with a
 shared cache (Redis, the scaled profile) they are read from it instead of four queries a
-page; see docs/benchmarks.md, "the `screens` pass".
+page; see docs/benchmarks-history.md, "the `screens` pass".
 
 Invalidation: every list of an organisation is stored under that organisation's current
 *version* token; a save or delete of a row a list shows (see `WATCHED`) replaces the token,

@@ -2,8 +2,8 @@
 again on every live update).
 
 Through the template engine a row was ~25 variable nodes, an `{% if %}` per optional cell
-and a `{% for %}` over its tags: about a quarter of the queue page's CPU time (see
-docs/benchmarks.md, "the `screens` pass"). Here it is one `str.format` with every value
+and a `{% for %}` over its tags: a large share of the queue page's CPU time (see
+docs/benchmarks-history.md, "the `screens` pass"). Here it is one `str.format` with every value
 escaped exactly as the template's autoescape did (`html.escape`, quotes included), so the
 page is byte for byte what `{% partial queue-row %}` printed.
 """

@@ -1,9 +1,9 @@
 """The queue's rows, ready to print: labels, links and waiting time worked out in Python once
 per page, so the template's row loop only prints plain values.
 
-Rendering was ~70% of the queue page (bench/queue_render.py): per row a `{% url %}`, two
+Rendering was most of the queue page (bench/queue_render.py): per row a `{% url %}`, two
 `get_FOO_display` (each rebuilds the translated choices), `truncatechars` and the filter
-machinery. See docs/benchmarks.md for the figures.
+machinery. See docs/benchmarks-history.md for the figures.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def sort_key(ticket: Ticket, sort: str) -> str:
 class WaitingWords(dict[str, "WaitingWords.Unit"]):
     """`timesince`'s unit strings ("%(num)d minute(s)", Django's own msgids), each count
     translated once per page: Django's lazy `ngettext` re-resolved the plural on every
-    `%`, a tenth of the queue page's CPU time for 50 rows."""
+    `%`, for every row of the page."""
 
     class Unit:
         def __init__(self, singular: str, plural: str) -> None:

@@ -2,16 +2,16 @@
 into (display name, address) as `email.utils` does, and a raw value with encoded words
 decoded as the header policy renders it.
 
-`parseaddr` and `getaddresses` tokenise the whole value in Python (20-25 µs a header, two
-headers a mail, `bench/email_ingest.py`). Most values are one plain address: bare, or after
+`parseaddr` and `getaddresses` tokenise the whole value in Python, for two headers of
+every mail. Most values are one plain address: bare, or after
 a display name of plain words ("João Silva <joao@example.com.br>"). For such a value the
 result is known from a regular expression: the words joined by single spaces, and the
 address as written. Anything else (quotes, comments, groups, several addresses, dots or
 other specials in the name, any other spacing) goes to `email.utils`.
 tests/connectors/email/test_addresses.py compares both on generated values.
 
-The header policy parses an address header into tokens (400 µs for "=?utf-8?q?Jo=C3=A3o?=
-Silva <joao@example.com.br>", a quarter of the mails of `bench/email_ingest.py`).
+The header policy parses an address header into tokens, slower still for a name in
+encoded words ("=?utf-8?q?Jo=C3=A3o?= Silva <joao@example.com.br>", as many senders write).
 `decode_plain` renders such a value directly when it is one address after a name of
 encoded words (UTF-8 or Latin-1) between plain atoms that decodes to plain words: the
 words decoded and joined by one space, the address as written. Any other value (two

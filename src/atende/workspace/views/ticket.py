@@ -85,7 +85,7 @@ def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, An
                                      newest_audit=newest_audit)
     image_origins = attach_bodies(membership.organization_id, items, set(show_images))
     # Labels translated once per page: `get_FOO_display` rebuilds the translated choices on
-    # every call (two per message, ~a tenth of the screen's CPU time for 50 messages).
+    # every call (two per message, a cost that grew with the page's messages).
     directions = {k: str(label) for k, label in Direction.choices}
     deliveries = {k: str(label) for k, label in DeliveryStatus.choices}
     for item in items:
