@@ -49,8 +49,8 @@ def reason(exc: BaseException) -> str:
 # were written with (e.g. "unreadable mail:"), so those stay here too.
 REASONS: tuple[tuple[re.Pattern[str], Promise], ...] = tuple(
     (re.compile(pattern), sentence) for pattern, sentence in (
-        (r"^unreadable:", _("The event could not be read: it is empty or its format is "
-                            "broken.")),
+        (r"^unreadable:", _("The event could not be read: it is empty, its format is broken "
+                            "or it does not say who sent it.")),
         (r"^unreadable mail:", _("The mail could not be read: it is empty or its format is "
                                  "broken.")),
         (r"^our own mail", _("Our own mail came back; it was not taken in, to avoid a loop.")),

@@ -415,3 +415,18 @@ def test_a_redelivered_quarantined_event_is_processed_again_a_bounded_number_of_
     assert answers == [(200, {"ok": True, "events": 0})]
     failed.refresh_from_db()
     assert (failed.status, failed.error) == (InboundStatus.QUARANTINED, "still bad")
+
+
+def test_the_statement_writes_every_column_a_new_event_needs() -> None:
+    """Its columns come from the model; a field it leaves out needs a database default."""
+    from django.db.models import NOT_PROVIDED
+
+    from atende.channels.models import InboundEvent
+    from atende.connectors.whatsapp import group_commit
+
+    for field in InboundEvent._meta.concrete_fields:
+        if field.name in group_commit.WRITTEN or field.primary_key:
+            continue
+        assert field.null or field.db_default is not NOT_PROVIDED, field.name
+    assert all(InboundEvent._meta.get_field(name).column in group_commit.INSERT
+               for name in group_commit.WRITTEN)

@@ -76,7 +76,7 @@ def test_log_lists_events_with_reasons_and_links(channel: Channel, admin_client:
     page = admin_client.get(log_url(channel)).content.decode()
     assert ROW.findall(page) == ["processed", "quarantined"]  # newest first
     event = InboundEvent.objects.get(pk=garbage.event_id)
-    assert "refused as invalid" in page, event.error
+    assert "does not say who sent it" in page, event.error
     assert event.error[:40] in page  # the technical detail beside the sentence
     ticket_id = Message.objects.get(pk=good.message_id).ticket_id
     assert f"/tickets/{ticket_id}/#message-{good.message_id}" in page
@@ -95,7 +95,7 @@ def test_reasons_in_portuguese(channel: Channel, tenant: Tenant) -> None:
     client.force_login(tenant.admin)
     page = client.get(log_url(channel)).content.decode()
     assert "Registro do canal" in page and "Em quarentena" in page
-    assert "Os dados do remetente foram recusados" in page
+    assert "não diz quem o enviou" in page
     assert "Processar novamente" in page
 
 

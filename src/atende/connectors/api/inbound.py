@@ -122,7 +122,8 @@ def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
         payload = MessageIn.model_validate(event.payload)
         return to_inbound(channel, payload)
     except PydanticValidationError as exc:
-        raise Unreadable(f"{exc.error_count()} invalid field(s)") from exc
+        fields = sorted({".".join(str(p) for p in error["loc"]) for error in exc.errors()})
+        raise Unreadable(f"invalid fields: {', '.join(fields)}") from None
     except InvalidPayload as exc:
         raise Unreadable(exc.message) from exc
 

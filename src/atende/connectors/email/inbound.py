@@ -274,7 +274,10 @@ def _dsn_reason(part: Message) -> str:
 def to_inbound(parsed: ParsedMail, channel_id: int, *, own_address: str = "",
                reopen_closed: bool = True) -> InboundMessage:
     """Threading order (CONTRACTS §6.1): Message-IDs, then subject token, then plus-address.
-    A forwarded mail without a token never joins another ticket by its references."""
+    A forwarded mail without a token never joins another ticket by its references.
+    Raises Unreadable for a mail with no sender address (nobody to answer)."""
+    if not parsed.sender:
+        raise Unreadable("no sender e-mail address in the mail")
     number = threading.subject_ticket_number(parsed.subject)
     if number is None:
         number = threading.plus_ticket_number(parsed.recipients, own_address)

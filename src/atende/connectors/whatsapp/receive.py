@@ -382,6 +382,12 @@ def _prepare(event: InboundEvent, channel: Channel, attempt: int) -> InboundMess
 
 def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
     """A stored message event as the customer's message (its media downloaded)."""
+    if event.provider_id.startswith("invalid:"):  # a whole body, kept unread (keep_invalid)
+        try:
+            inbound.split_events(json.loads(str(event.payload.get("body") or "")))
+        except (ValueError, inbound.InvalidPayload) as exc:
+            raise Unreadable.of(exc) from exc
+        raise Unreadable("a whole webhook body: process it again to store its events")
     try:
         return inbound.to_inbound(channel, event.payload)
     except (KeyError, TypeError, AttributeError, IndexError, inbound.InvalidPayload) as exc:

@@ -1,0 +1,189 @@
+"""Every registered connector walked through the kit's raw-event lifecycle, through its
+own receive path: a duplicate delivery, a raw event that cannot be parsed, a failure while
+ingesting (a fault injected in the database), and "process again".
+
+A connector added to the registry without a case here fails `test_every_connector_has_a_case`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from atende.channels import pipeline, registry
+from atende.channels.models import Channel, InboundEvent, InboundStatus
+from atende.channels.reasons import UNKNOWN_REASON, explain, reason
+from atende.connectors.api.channels import create_api_channel
+from atende.connectors.email.receive import receive as receive_mail
+from atende.tickets.models import Message
+from tests.conftest import ApiClient, Tenant
+from tests.connectors.conftest import customer_message
+from tests.connectors.email.conftest import customer_mail, make_email_channel
+from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks, wa, wa_channel, webhooks  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Case:
+    """How a channel of one kind takes a raw delivery in, as its provider delivers it."""
+
+    channel: Channel
+    # Delivers the good raw event `n` (the same n: a redelivery).
+    deliver: Callable[[int], None]
+    # Delivers (or, where the provider's door refuses it, stores) an unreadable raw event.
+    deliver_unreadable: Callable[[], None]
+
+
+def api_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    channel, raw_key, _secret = create_api_channel(tenant.org, name="ERP",
+                                                   service=tenant.service)
+    client = ApiClient(raw_key)
+    url = f"/api/v1/channels/{channel.pk}/messages"
+
+    def deliver(n: int) -> None:
+        client.post(url, customer_message(message_id=f"walk-{n}", text=f"Pedido {n}"))
+
+    def deliver_unreadable() -> None:
+        # The API answers 400 to an unreadable request and keeps nothing (the sender keeps
+        # it); a stored event that no longer parses (an older version's) is what remains.
+        event, _new = pipeline.store(channel, "walk-unreadable",
+                                     {"message_id": "walk-unreadable", "text": 42})
+        registry.get_connector("api").process(channel, [event])
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
+def whatsapp_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    channel: Channel = request.getfixturevalue("wa_channel")
+    fake = request.getfixturevalue("wa")
+    hooks: Webhooks = request.getfixturevalue("webhooks")
+    bodies: dict[int, Any] = {}
+
+    def deliver(n: int) -> None:
+        if n not in bodies:
+            bodies[n] = fake.customer_sends(CUSTOMER, f"Pedido {n}", wamid=f"wamid.walk{n}")
+            fake.outbox.clear()
+        hooks.post(bodies[n])
+
+    def deliver_unreadable() -> None:
+        # Every message the provider sends is taken in (unknown types shown as such); what
+        # cannot be read is a body that is not the provider's JSON.
+        hooks.post(b'{"entry": [{"changes": ')
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
+def email_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    channel = make_email_channel(tenant)
+    raws: dict[int, bytes] = {}
+
+    def deliver(n: int) -> None:
+        raws.setdefault(n, customer_mail(subject=f"Pedido {n}", text=f"Pedido {n}",
+                                         message_id=f"<walk-{n}@example.com>"))
+        receive_mail(channel, raws[n], source="walk")
+
+    def deliver_unreadable() -> None:
+        receive_mail(channel, b"Subject: no sender\r\nMessage-ID: <walk-bad@example.com>\r\n"
+                     b"\r\nhello\r\n", source="walk")
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
+CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
+    "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
+}
+
+
+def test_every_connector_has_a_case() -> None:
+    assert set(CASES) == set(registry.CONNECTORS)
+
+
+@contextmanager
+def messages_refused() -> Iterator[None]:
+    """A fault in the database itself: every new ticket message is refused until the block
+    ends (as a full disk or a lost connection would refuse it)."""
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE FUNCTION walk_refuse() RETURNS trigger AS $$ BEGIN "
+                           "RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql")
+            cursor.execute(f"CREATE TRIGGER walk_refuse BEFORE INSERT ON {table} "
+                           "FOR EACH ROW EXECUTE FUNCTION walk_refuse()")
+        else:
+            cursor.execute(f"CREATE TRIGGER walk_refuse BEFORE INSERT ON {table} "
+                           "BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER walk_refuse ON {table}")
+                cursor.execute("DROP FUNCTION walk_refuse()")
+            else:
+                cursor.execute("DROP TRIGGER walk_refuse")
+
+
+def events(channel: Channel) -> list[InboundEvent]:
+    return list(InboundEvent.objects.filter(channel=channel).order_by("pk"))
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_a_redelivery_is_one_entry(kind: str, tenant: Tenant,
+                                   request: pytest.FixtureRequest) -> None:
+    case = CASES[kind](tenant, request)
+    case.deliver(1)
+    case.deliver(1)
+    case.deliver(2)
+    assert Message.objects.filter(channel=case.channel).count() == 2
+    stored = events(case.channel)
+    assert len(stored) == 2  # keyed by the provider's id: the redelivery found its event
+    assert {e.status for e in stored} == {InboundStatus.PROCESSED}
+    assert all(e.message_id for e in stored)
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_an_unreadable_event_is_quarantined_in_the_kits_words(
+        kind: str, tenant: Tenant, request: pytest.FixtureRequest) -> None:
+    case = CASES[kind](tenant, request)
+    case.deliver_unreadable()
+    [event] = events(case.channel)
+    assert event.status == InboundStatus.QUARANTINED
+    connector = registry.get_connector(kind)
+    with pytest.raises(Exception) as failure:
+        connector.parse(case.channel, event)
+    assert event.error == reason(failure.value)  # one way to write it, on every channel
+    assert explain(event.error) not in ("", UNKNOWN_REASON)  # and a sentence for a person
+    assert not Message.objects.filter(channel=case.channel).exists()
+
+    # Processing it again changes nothing while it still cannot be read.
+    assert pipeline.process_again(event) == InboundStatus.QUARANTINED
+    again = InboundEvent.objects.get(pk=event.pk)
+    assert again.error == reason(failure.value) and len(events(case.channel)) == 1
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_a_failed_ingest_is_kept_and_processed_again(
+        kind: str, tenant: Tenant, request: pytest.FixtureRequest) -> None:
+    case = CASES[kind](tenant, request)
+    # A sender may be told of the failure; the event is kept all the same.
+    with messages_refused(), suppress(Exception):
+        case.deliver(1)
+    [event] = events(case.channel)
+    assert event.status == InboundStatus.QUARANTINED
+    assert "injected fault" in event.error
+    assert not Message.objects.filter(channel=case.channel).exists()
+
+    assert pipeline.process_again(event) == InboundStatus.PROCESSED
+    event.refresh_from_db()
+    assert event.error == "" and event.message is not None
+    assert event.message.text.startswith("Pedido 1")
+    # A second "process again" (two clicks) and a redelivery add nothing.
+    assert pipeline.process_again(event) == InboundStatus.PROCESSED
+    case.deliver(1)
+    assert Message.objects.filter(channel=case.channel).count() == 1
