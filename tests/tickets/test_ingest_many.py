@@ -1,10 +1,12 @@
-"""`ingest_many`, the set-based path: the same outcome as `ingest` message by message, with
-a number of statements that does not grow with the batch."""
+"""`ingest_many` and `ingest` are one implementation (a single message is a run of one): a
+batch has the outcome of the same messages ingested one call at a time, which the scenarios
+below spell out, with a number of statements that does not grow with the batch."""
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -155,7 +157,9 @@ def next_ids() -> dict[str, int]:
             "audit": after(AuditEntry), "event": after(Event), "delivery": after(WebhookDelivery)}
 
 
-def one_by_one(channel: Channel, batch: list[InboundMessage]) -> list[IngestResult | Exception]:
+def one_call_at_a_time(channel: Channel, batch: list[InboundMessage]
+                       ) -> list[IngestResult | Exception]:
+    """The batch as a sequence of batches of one: `ingest` for each message."""
     results: list[IngestResult | Exception] = []
     for inbound in batch:
         try:
@@ -166,15 +170,16 @@ def one_by_one(channel: Channel, batch: list[InboundMessage]) -> list[IngestResu
     return results
 
 
-def same_as_one_by_one(org_id: int, channel: Channel, batch: list[InboundMessage],
-                       monkeypatch: pytest.MonkeyPatch, *, set_based: bool = True
-                       ) -> dict[str, Any]:
-    """What `ingest_many` wrote for `batch`, checked against `ingest` one message at a time
-    from the same state; `set_based`: no message went the per-message way."""
+def same_as_one_call_at_a_time(org_id: int, channel: Channel, batch: list[InboundMessage],
+                               monkeypatch: pytest.MonkeyPatch, *, set_based: bool = True
+                               ) -> dict[str, Any]:
+    """What `ingest_many` wrote for `batch`, checked against `ingest` called for one message
+    at a time from the same state; `set_based`: the batch was never redone as runs of
+    one."""
     since = next_ids()
     try:
         with transaction.atomic():
-            expected = snapshot(org_id, one_by_one(channel, batch), since)
+            expected = snapshot(org_id, one_call_at_a_time(channel, batch), since)
             raise Rollback
     except Rollback:
         pass
@@ -201,7 +206,7 @@ def same_as_one_by_one(org_id: int, channel: Channel, batch: list[InboundMessage
     return got
 
 
-def test_mixed_batch_matches_ingest_one_by_one(tenant: Tenant, channel: Channel,
+def test_mixed_batch_matches_one_call_at_a_time(tenant: Tenant, channel: Channel,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     SlaPolicy.objects.create(organization=tenant.org, name="Padrão", is_default=True,
                              first_response_minutes=60, resolution_minutes=480)
@@ -233,17 +238,72 @@ def test_mixed_batch_matches_ingest_one_by_one(tenant: Tenant, channel: Channel,
         msg(channel, "g1", "gil", 21, text=""),  # an empty message opens a ticket
         msg(channel, "b2", "bia", 22),
     ]
-    got = same_as_one_by_one(tenant.org.pk, channel, batch, monkeypatch)
-    assert got["results"][5] == "ValidationError"
-    assert [r[2:] for r in got["results"] if isinstance(r, tuple)][:3] == [
-        (True, False, False), (False, False, False), (False, False, False)]
-    assert len(got["deliveries"]) > 5 and len(got["events"]) > 15
+    stored = {t.contact.name: t.pk for t in Ticket.objects.all()}
+    got = same_as_one_call_at_a_time(tenant.org.pk, channel, batch, monkeypatch)
+    results = dict(zip([m.external_id for m in batch[:4]] + ["a1-again"]
+                       + [m.external_id for m in batch[5:]], got["results"], strict=True))
+    # (ticket, message, created_ticket, duplicate, reopened); new rows labelled in order.
+    assert results == {
+        "a1": ("T0", "M0", True, False, False),
+        "b1": (stored["Bia"], "M1", False, False, False),
+        "a2": ("T0", "M2", False, False, False),
+        "old-bia": (stored["Bia"], results["old-bia"][1], False, True, False),
+        "a1-again": ("T0", "M0", False, True, False),
+        "x1": "ValidationError",
+        "c1": (stored["Caio"], "M3", False, False, False),
+        "d1": (stored["Duda"], "M4", False, False, True),
+        "e1": ("T1", "M5", True, False, False),
+        "f1": ("T2", "M6", True, False, False),
+        "f2": ("T2", "M7", False, False, False),
+        "g1": ("T3", "M8", True, False, False),
+        "b2": (stored["Bia"], "M9", False, False, False),
+    }
+    tickets = {t[0]: t for t in got["tickets"]}
+    assert tickets["T0"][1:4] == ("Pedido 123", "mensagem a1", Status.NEW)
+    assert tickets["T3"][1:4] == ("—", "", Status.NEW)  # an empty message: no subject
+    assert tickets[stored["Caio"]][3] == tickets[stored["Duda"]][3] == Status.OPEN
+    assert all(t[8] is not None for t in tickets.values())  # the default policy's clocks
+    label = f"channel:{channel.pk}"
+    assert [a[:5] for a in got["audit"]] == [
+        ("T0", label, "created", "", None),
+        (stored["Caio"], label, "status_changed", "status", Status.PENDING),
+        (stored["Duda"], label, "reopened", "status", Status.RESOLVED),
+        ("T1", label, "created", "", None),
+        ("T1", label, "linked", "", None),
+        ("T2", label, "created", "", None),
+        ("T3", label, "created", "", None),
+    ]
+    assert got["audit"][4][5] == {"ticket": stored["Eva"]}
+    assert [e[0] for e in got["events"]] == [
+        "ticket.created", "message.created",  # a1
+        "ticket.updated", "message.created",  # b1
+        "ticket.updated", "message.created",  # a2
+        "ticket.updated", "ticket.status_changed", "message.created",  # c1
+        "ticket.updated", "ticket.status_changed", "message.created",  # d1
+        "ticket.created", "message.created",  # e1
+        "ticket.created", "message.created",  # f1
+        "ticket.updated", "message.created",  # f2
+        "ticket.created",  # g1: an empty first message is announced by none
+        "ticket.updated", "message.created",  # b2
+    ]
+    assert [e[2] for e in got["events"] if e[0] == "ticket.status_changed"] == [
+        Status.PENDING, Status.RESOLVED]
+    assert [d[0] for d in got["deliveries"]] == [
+        e[0] for e in got["events"]
+        if e[0] in ("ticket.created", "message.created", "ticket.status_changed")]
+    assert [(m[1], m[2], m[4]) for m in got["messages"] if m[0] in ("M6", "M7", "M8")] == [
+        ("T2", "mensagem f1", "f1"), ("T2", "", "f2"), ("T3", "", "g1")]
+    assert [m[3] for m in got["messages"] if m[0] == "M1"] == ["<p>oi</p>"]
+    # A key keeps its first ticket: eva's closed one, though her reply opened another.
+    assert ("conv-ana", "T0") in got["references"]
+    assert ("conv-eva", stored["Eva"]) in got["references"]
+    assert [c[1] for c in got["contacts"]] == ["Ana", "Fabi", "Gil"]
 
 
-def test_tokens_attachments_and_extra_identities_match_ingest_one_by_one(
+def test_tokens_attachments_and_extra_identities_match_one_call_at_a_time(
         tenant: Tenant, other_tenant: Tenant, channel: Channel, settings: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mail's usual extras go the set-based way with `ingest`'s outcome: ticket-number
+    """Mail's usual extras go the set-based way with the outcome of single calls: ticket-number
     tokens (open, resolved, closed with and without reopening, another organisation's
     number, a number nobody has), attachments (one too large) and extra identities."""
     settings.ATTACHMENT_MAX_BYTES = 1000
@@ -303,7 +363,7 @@ def test_tokens_attachments_and_extra_identities_match_ingest_one_by_one(
         msg(channel, "i-wa-first", "quim", 37, contact=ContactRef("whatsapp", "5511966665555"),
             extra_identities=(ContactRef("email", "quim@example.com"),)),
     ]
-    got = same_as_one_by_one(tenant.org.pk, channel, batch, monkeypatch)
+    got = same_as_one_call_at_a_time(tenant.org.pk, channel, batch, monkeypatch)
     results = dict(zip([m.external_id for m in batch], got["results"], strict=True))
     assert results["a-big"] == "AttachmentTooLarge"
     assert results["i-bad"] == "ValidationError"
@@ -328,8 +388,9 @@ def test_tokens_attachments_and_extra_identities_match_ingest_one_by_one(
 
 def test_token_of_a_ticket_the_run_opens_joins_it(tenant: Tenant, channel: Channel,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """A token naming the number an earlier message of the same run gets: `ingest` finds
-    that ticket, so the run is taken one message at a time (only then is it known)."""
+    """A token naming the number an earlier message of the same run gets: a run of one
+    would find that ticket, so the run is taken one message at a time (only then is the
+    number known)."""
     ingest(msg(channel, "old", "bia", 0))
 
     def batch() -> list[InboundMessage]:
@@ -340,7 +401,7 @@ def test_token_of_a_ticket_the_run_opens_joins_it(tenant: Tenant, channel: Chann
     expected = None
     try:
         with transaction.atomic():
-            expected = [(r.ticket.subject, r.created_ticket) for r in one_by_one(
+            expected = [(r.ticket.subject, r.created_ticket) for r in one_call_at_a_time(
                 channel, batch()) if isinstance(r, IngestResult)]
             raise Rollback
     except Rollback:
@@ -379,7 +440,7 @@ def test_batch_matches_for_whatsapp_style_keys(tenant: Tenant, channel: Channel)
     since = next_ids()
     try:
         with transaction.atomic():
-            expected = snapshot(tenant.org.pk, one_by_one(channel, batch), since)
+            expected = snapshot(tenant.org.pk, one_call_at_a_time(channel, batch), since)
             raise Rollback
     except Rollback:
         pass
@@ -435,17 +496,94 @@ def test_statements_do_not_grow_with_mail_extras(tenant: Tenant, channel: Channe
     assert Attachment.objects.count() == 30 and Ticket.objects.count() == 30
 
 
+def hide_once(monkeypatch: pytest.MonkeyPatch, email: str) -> None:
+    """The first read of contacts misses `email`'s, as when a concurrent delivery stores
+    it just after the read: the insert that follows hits the unique constraint."""
+    real = ingest_batch.contacts_by_identity
+    calls = []
+
+    def racing(organization: Any, identities: Any) -> Any:
+        found = real(organization, identities)
+        if not calls:
+            found.pop(("email", email), None)
+        calls.append(identities)
+        return found
+
+    monkeypatch.setattr(ingest_batch, "contacts_by_identity", racing)
+
+
 def test_unexpected_failure_redoes_the_run_one_by_one(
         tenant: Tenant, channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(ingest_batch, "emit_many", broken)
-    batch = [msg(channel, "a1", "ana", 1), msg(channel, "x", "not an address", 2),
-             msg(channel, "b1", "bia", 3)]
+    """A run that fails (here a concurrent insert of the same contact) is redone as runs
+    of one, each item alone."""
+    ana = ingest(msg(channel, "old", "ana", 0)).ticket.contact
+    hide_once(monkeypatch, "ana@example.com")
+    batch = [msg(channel, "a1", "ana", 1),
+             msg(channel, "x", "not an address", 2), msg(channel, "b1", "bia", 3)]
     with transaction.atomic():
         results = ingest_many(channel, batch)
     assert [type(r).__name__ for r in results] == ["IngestResult", "ValidationError",
                                                    "IngestResult"]
-    assert Ticket.objects.count() == 2 and Message.objects.count() == 2
+    first = results[0]
+    assert isinstance(first, IngestResult) and first.ticket.contact_id == ana.pk
+    assert Contact.objects.count() == 2 and ContactIdentity.objects.count() == 2
+    assert Ticket.objects.count() == 2 and Message.objects.count() == 3
     assert Event.objects.filter(type="ticket.created").count() == 2
+
+
+def test_single_ingest_retries_after_a_concurrent_contact(
+        tenant: Tenant, channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    ana = ingest(msg(channel, "old", "ana", 0)).ticket
+    hide_once(monkeypatch, "ana@example.com")
+    again = ingest(msg(channel, "a1", "ana", 1))
+    assert again.ticket.pk == ana.pk and not again.created_ticket and not again.duplicate
+    assert Contact.objects.count() == 1 and Message.objects.count() == 2
+
+
+def test_a_concurrent_duplicate_ends_as_the_stored_message(tenant: Tenant,
+                                                          channel: Channel) -> None:
+    """`first_delivery` skips the look-up (as a racing delivery would miss the row): the
+    unique constraint turns the insert into the stored message, with nothing else kept."""
+    first = ingest(msg(channel, "m1", "ana", 0))
+    audit = AuditEntry.objects.count()
+    again = ingest(msg(channel, "m1", "bia", 1), first_delivery=True)
+    assert again.duplicate and again.message.pk == first.message.pk
+    assert again.ticket.pk == first.ticket.pk
+    assert Contact.objects.count() == 1 and Ticket.objects.count() == 1
+    assert AuditEntry.objects.count() == audit
+
+
+def test_a_token_in_a_run_of_one_is_never_one_by_one(
+        tenant: Tenant, channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first message of a run has no earlier one that could open the ticket its token
+    names: the run stays set-based (and a single `ingest` is always a run)."""
+    following = last_number(tenant.org.pk) + 1
+    batch = [msg(channel, "n1", "ana", 1, thread_keys=(), ticket_number=following),
+             msg(channel, "n2", "bia", 2)]
+    got = same_as_one_call_at_a_time(tenant.org.pk, channel, batch, monkeypatch)
+    assert [r[2] for r in got["results"]] == [True, True]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_any_arrival_order_matches_one_call_at_a_time(
+        seed: int, tenant: Tenant, channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shuffled conversations with redeliveries (of stored messages and within the batch),
+    replies to tickets in every status and tokens: a batch is its calls one at a time."""
+    rng = random.Random(seed)
+    actor = Actor(label="t")
+    stored = {who: ingest(msg(channel, f"old-{who}", who, n)).ticket
+              for n, who in enumerate(["bia", "caio", "duda", "eva"])}
+    update_ticket(stored["caio"], actor, status=Status.PENDING)
+    update_ticket(stored["duda"], actor, status=Status.RESOLVED)
+    update_ticket(stored["eva"], actor, status=Status.CLOSED)
+    pool = [msg(channel, f"{who}{n}", who, rng.randrange(60), text=rng.choice(["", "oi"]),
+                reopen_closed=rng.random() < 0.5)
+            for who in ("ana", "bia", "caio", "duda", "eva", "fabi") for n in range(2)]
+    pool += [msg(channel, f"tk-{who}", "gil", rng.randrange(60), thread_keys=(),
+                 ticket_number=t.number) for who, t in stored.items()]
+    pool.append(msg(channel, "old-bia", "bia", 0))
+    rng.shuffle(pool)
+    batch = [*pool, *rng.sample(pool, 4)]  # redeliveries within the batch
+    rng.shuffle(batch)
+    got = same_as_one_call_at_a_time(tenant.org.pk, channel, batch, monkeypatch)
+    assert sum(r[3] for r in got["results"]) == 5  # duplicates

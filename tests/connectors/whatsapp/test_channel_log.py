@@ -13,7 +13,6 @@ from django.test import Client
 from atende.channels.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
 from atende.channels.refusals import KEEP, log_refused
 from atende.tickets.models import Message
-from atende.tickets.services import ingest as ingest_module
 from atende.tickets.services import ingest_batch
 from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks
 from tests.fakes.dialog360 import FakeDialog360
@@ -54,14 +53,12 @@ def test_refused_log_keeps_the_latest_rows_only(wa_channel: Channel) -> None:
 def test_quarantined_event_is_processed_again(
         wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks, admin_client: Client,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ingest_module.find_or_create_contact
     real_batch = ingest_batch.contacts_by_identity
 
     def locked(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("database is locked")
 
-    # Both ingest paths: the set-based run fails, and so does its redo one by one.
-    monkeypatch.setattr(ingest_module, "find_or_create_contact", locked)
+    # The set-based run fails, and so does its redo one by one.
     monkeypatch.setattr(ingest_batch, "contacts_by_identity", locked)
     assert webhooks.post(wa.customer_sends(CUSTOMER, "Oi, tudo bem?")).status_code == 200
     event = InboundEvent.objects.get(channel=wa_channel)
@@ -71,7 +68,6 @@ def test_quarantined_event_is_processed_again(
     detail = admin_client.get(f"/settings/channels/{wa_channel.pk}/log/{event.pk}/")
     assert "Oi, tudo bem?" in detail.content.decode()
 
-    monkeypatch.setattr(ingest_module, "find_or_create_contact", real)
     monkeypatch.setattr(ingest_batch, "contacts_by_identity", real_batch)
     url = f"/settings/channels/{wa_channel.pk}/log/{event.pk}/reprocess/"
     assert admin_client.post(url).status_code == 302

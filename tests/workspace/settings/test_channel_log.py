@@ -19,7 +19,6 @@ from atende.connectors.email.models import MailboxState
 from atende.connectors.email.receive import receive
 from atende.tenancy.models import Membership, Role, User
 from atende.tickets.models import Message, Ticket
-from atende.tickets.services import ingest as ingest_module
 from atende.tickets.services import ingest_batch
 from tests.conftest import Tenant
 from tests.connectors.email import hostile
@@ -52,18 +51,15 @@ def bulk_events(channel: Channel, count: int, status: str = InboundStatus.PROCES
 def failing_contacts(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     """The contacts service (a dependency of ingest, not what is tested) fails as a locked
     database would, until healed."""
-    real = ingest_module.find_or_create_contact
     real_batch = ingest_batch.contacts_by_identity
 
     def locked(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("database is locked")
 
-    # Both ingest paths: the set-based run fails, and so does its redo one by one.
-    monkeypatch.setattr(ingest_module, "find_or_create_contact", locked)
+    # The set-based run fails, and so does its redo one by one.
     monkeypatch.setattr(ingest_batch, "contacts_by_identity", locked)
 
     def heal() -> None:
-        monkeypatch.setattr(ingest_module, "find_or_create_contact", real)
         monkeypatch.setattr(ingest_batch, "contacts_by_identity", real_batch)
 
     return heal

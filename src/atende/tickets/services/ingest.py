@@ -1,37 +1,23 @@
-"""The one inbound pipeline every channel feeds: `ingest(InboundMessage)`."""
+"""The one inbound pipeline every channel feeds: `ingest(InboundMessage)`, and
+`ingest_many` for several messages of one channel. Both go through the set-based run of
+`ingest_batch`, where the rules are (a single message is a run of one)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import nh3
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from atende.channels.connector import InboundMessage
 from atende.channels.models import Channel
-from atende.contacts.models import Contact
-from atende.contacts.services import add_identity, find_or_create_contact
-from atende.events import emit
-from atende.tickets.models import (
-    OPEN_STATUSES,
-    Direction,
-    Message,
-    Status,
-    ThreadReference,
-    Ticket,
-)
-from atende.tickets.payloads import message_payload, ticket_payload
-from atende.tickets.services import audit, sla
-from atende.tickets.services.actor import Actor
-from atende.tickets.services.attachments import store_attachment
-from atende.tickets.services.create import open_ticket
+from atende.tickets.models import Message, Ticket
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -61,29 +47,6 @@ def _existing(channel: Channel, external_id: str) -> Message | None:
     return found.select_related("ticket").first()
 
 
-def _find_thread(channel: Channel, keys: tuple[str, ...]) -> Ticket | None:
-    """The ticket a thread key leads to, locked (the message is appended to it).
-
-    Two steps on purpose: as one join ordered by `updated_at` with LIMIT 1, PostgreSQL
-    walked the tickets by their update index until one matched, i.e. every ticket of the
-    organisation for a new customer (no reference): 80 ms per event at 3,000 tickets. The
-    references come from their (channel, key) unique index; only a reply locks a ticket."""
-    if not keys:
-        return None
-    ticket_ids = list(
-        ThreadReference.objects.filter(channel=channel, key__in=[k[:500] for k in keys])
-        .values_list("ticket_id", flat=True)
-    )
-    if not ticket_ids:
-        return None
-    return (
-        Ticket.objects.select_for_update()
-        .filter(organization_id=channel.organization_id, pk__in=ticket_ids)
-        .order_by("-updated_at")
-        .first()
-    )
-
-
 def ingest(inbound: InboundMessage, channel: Channel | None = None, *,
            first_delivery: bool = False) -> IngestResult:
     """Turn one normalised inbound message into a ticket entry.
@@ -97,20 +60,28 @@ def ingest(inbound: InboundMessage, channel: Channel | None = None, *,
     created in this transaction) says the message is new, so the lookup is skipped; a
     duplicate still ends as one, through the unique constraint.
     """
+    from atende.tickets.services.ingest_batch import ingest_run
+
     if channel is None or channel.pk != inbound.channel_id:
         channel = Channel.objects.select_related("organization", "service").get(
             pk=inbound.channel_id)
-    existing = None if first_delivery else _existing(channel, inbound.external_id)
-    if existing is not None:
-        return IngestResult(existing.ticket, existing, duplicate=True)
-    try:
-        return _ingest(channel, inbound)
-    except IntegrityError:
-        # A concurrent delivery of the same message won the unique constraint.
-        existing = _existing(channel, inbound.external_id)
-        if existing is None:
-            raise
-        return IngestResult(existing.ticket, existing, duplicate=True)
+    retries = 1
+    while True:
+        try:
+            with transaction.atomic():
+                result = ingest_run(channel, [inbound], first_delivery=first_delivery)[0]
+                if isinstance(result, Exception):
+                    raise result  # an invalid identity or file: nothing of it was written
+                return result
+        except IntegrityError:
+            existing = _existing(channel, inbound.external_id)
+            if existing is not None:  # a concurrent delivery of the same message won
+                return IngestResult(existing.ticket, existing, duplicate=True)
+            if not retries:
+                raise
+            # A concurrent insert of the same contact or identity won the unique constraint:
+            # it is stored now, and the second run finds it.
+            retries -= 1
 
 
 def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
@@ -118,14 +89,14 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
     """Ingest several messages of one channel, in order, inside the caller's transaction.
 
     Each item ends as its IngestResult or as the exception that stopped it; a failed item is
-    rolled back alone and never keeps the others from being stored. Same semantics as
+    rolled back alone and never keeps the others from being stored. Same outcome as
     calling `ingest` for each message in turn.
 
-    Consecutive messages of this channel (`ingest_batch.batchable`; with attachments,
-    ticket-number tokens and extra identities too) go through the set-based path with a
-    constant number of statements per run; one naming another channel through `ingest`.
-    If a set-based run fails unexpectedly, or cannot be decided in bulk
-    (`ingest_batch.OneByOne`), it is redone message by message."""
+    Consecutive messages of this channel (`ingest_batch.batchable`) are one run, with a
+    constant number of statements; a message naming another channel is a run of one there
+    (`ingest`). A run that fails unexpectedly (a concurrent insert of the same contact,
+    say), or cannot be decided in bulk (`ingest_batch.OneByOne`), is redone as runs of
+    one."""
     from atende.tickets.services import ingest_batch
 
     results: list[IngestResult | Exception] = []
@@ -134,7 +105,7 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
         end = start
         while end < len(inbounds) and ingest_batch.batchable(inbounds[end], channel):
             end += 1
-        if end == start:  # an unusual message: the per-message path
+        if end == start:  # another channel's message: a run of one on that channel
             results.append(_ingest_one(channel, inbounds[start], first_delivery))
             start += 1
             continue
@@ -149,7 +120,7 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
             results.extend(_ingest_one(channel, inbound, first_delivery) for inbound in run)
         except Exception:  # e.g. a concurrent insert of the same contact: one by one
             logger.warning("set-based ingest of %s messages on channel %s failed; one by one",
-                        len(run), channel.pk, exc_info=True)
+                           len(run), channel.pk, exc_info=True)
             results.extend(_ingest_one(channel, inbound, first_delivery) for inbound in run)
         start = end
     return results
@@ -157,86 +128,7 @@ def ingest_many(channel: Channel, inbounds: Sequence[InboundMessage], *,
 
 def _ingest_one(channel: Channel, inbound: InboundMessage,
                 first_delivery: bool) -> IngestResult | Exception:
-    try:
-        with transaction.atomic():
-            return ingest(inbound, channel, first_delivery=first_delivery)
+    try:  # `ingest` rolls back what it did itself
+        return ingest(inbound, channel, first_delivery=first_delivery)
     except Exception as exc:  # reported to the caller, who quarantines that item
         return exc
-
-
-@transaction.atomic
-def _ingest(channel: Channel, inbound: InboundMessage) -> IngestResult:
-    org = channel.organization
-    actor = Actor(label=f"channel:{channel.pk}")
-    contact = find_or_create_contact(org, inbound.contact.kind, inbound.contact.value,
-                                     inbound.contact.name)
-    for extra in inbound.extra_identities:
-        add_identity(contact, extra.kind, extra.value)
-    html = sanitize_html(inbound.html)
-    sent_at = inbound.sent_at or timezone.now()
-
-    ticket = _find_thread(channel, inbound.thread_keys)
-    if ticket is None and inbound.ticket_number:
-        ticket = Ticket.objects.select_for_update().filter(
-            organization=org, number=inbound.ticket_number).first()
-    linked_from = None
-    if ticket is not None and ticket.status == Status.CLOSED and not inbound.reopen_closed:
-        linked_from, ticket = ticket, None
-    created = reopened = False
-    if ticket is None:
-        subject = inbound.subject or (inbound.text.strip().splitlines() or [""])[0][:120]
-        ticket, first = open_ticket(
-            organization=org, contact=contact, subject=subject, actor=actor, origin=channel.kind,
-            description=inbound.text, description_html=html, channel=channel,
-            first_message_external_id=inbound.external_id, created_at=sent_at,
-        )
-        created = True
-        if linked_from is not None:
-            audit.record(ticket, actor, "linked", after={"ticket": linked_from.pk})
-        if first is None:  # an empty message (e.g. attachment only) still gets its entry
-            first = _append(ticket, channel, contact, inbound, html, sent_at)
-        message = first
-    else:  # already locked by the lookup above
-        message = _append(ticket, channel, contact, inbound, html, sent_at)
-        reopened = _touch_on_inbound(ticket, actor)
-        emit(org.pk, "message.created", message_payload(message))
-
-    for attachment in inbound.attachments:
-        store_attachment(message, attachment.filename, attachment.content_type, attachment.data)
-    keys = {k[:500] for k in (*inbound.thread_keys, inbound.thread_key) if k}
-    # One statement; a key already leading to a ticket keeps its ticket (ON CONFLICT DO NOTHING).
-    ThreadReference.objects.bulk_create(
-        [ThreadReference(organization=org, channel=channel, key=key, ticket=ticket)
-         for key in sorted(keys)], ignore_conflicts=True)
-    return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
-
-
-def _append(ticket: Ticket, channel: Channel, contact: Contact, inbound: InboundMessage,
-            html: str, sent_at: datetime) -> Message:
-    return Message.objects.create(
-        organization_id=ticket.organization_id, ticket=ticket, direction=Direction.INBOUND,
-        channel=channel, author_contact=contact, text=inbound.text, html=html,
-        external_id=inbound.external_id, created_at=sent_at,
-    )
-
-
-def _touch_on_inbound(ticket: Ticket, actor: Actor) -> bool:
-    """The customer wrote again: reopen a finished ticket, wake a pending one."""
-    before = ticket.status
-    reopened = before not in OPEN_STATUSES
-    if reopened or before == Status.PENDING:
-        ticket.status = Status.OPEN
-        audit.record(ticket, actor, "reopened" if reopened else "status_changed", "status",
-                     before, Status.OPEN)
-    ticket.updated_at = timezone.now()
-    ticket.last_inbound_at = ticket.updated_at
-    fields = ["status", "updated_at", "last_inbound_at"]
-    if before != ticket.status:
-        fields += sla.track(ticket, ticket.updated_at)
-    ticket.save(update_fields=fields)
-    payload = ticket_payload(ticket)
-    emit(ticket.organization_id, "ticket.updated", payload)
-    if before != ticket.status:
-        emit(ticket.organization_id, "ticket.status_changed",
-             {**payload, "previous_status": before})
-    return reopened

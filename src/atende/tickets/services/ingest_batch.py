@@ -1,9 +1,10 @@
-"""Set-based ingest: a run of messages of one channel with a constant number of
-statements, whatever the run's length (`ingest_many` calls it).
+"""The one ingest implementation: how inbound messages of one channel join a ticket or
+open one, as a run with a constant number of statements, whatever the run's length.
+`ingest` is a run of one; `ingest_many` runs consecutive messages of its channel together.
 
-The outcome is the per-message `ingest` applied to each message in turn: the same
-contacts, tickets, messages, thread references, audit entries and events (types, payloads
-and order). It is reached in three steps:
+A run of several has the outcome of its messages ingested one after another, each as a run
+of one: the same contacts, tickets, messages, thread references, audit entries and events
+(types, payloads and order). It is reached in three steps:
 
 1. read what the run needs in bulk: stored duplicates, contacts by identity (also the
    extra identities), thread references, the tickets they or a ticket-number token lead to
@@ -19,7 +20,8 @@ An invalid identity or a too large attachment fails its message alone before any
 written; anything unexpected (a concurrent insert of the same contact, say) is raised, and
 the caller redoes the run one message at a time. So is the one run that cannot be decided
 before its numbers are allocated (`OneByOne`, raised before any write): a ticket-number
-token naming no ticket yet but a number this run may give a ticket it opens.
+token naming no ticket yet but a number an earlier message of the run may give a ticket it
+opens (never in a run of one).
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact
 from atende.contacts.services import contacts_by_identity, create_contacts
 from atende.events import emit_many
-from atende.row_factory import row_factory
 from atende.tickets.errors import AttachmentTooLarge
 from atende.tickets.models import (
     OPEN_STATUSES,
@@ -49,7 +50,6 @@ from atende.tickets.models import (
     AuditEntry,
     Direction,
     Message,
-    Priority,
     SlaPolicy,
     Status,
     ThreadReference,
@@ -58,6 +58,12 @@ from atende.tickets.models import (
 from atende.tickets.payloads import message_payload, ticket_payload
 from atende.tickets.services import assignment, sla
 from atende.tickets.services.attachments import check_size, prepare_attachment
+from atende.tickets.services.create import (
+    first_message,
+    new_ticket,
+    opening_policy,
+    record_opening,
+)
 from atende.tickets.services.ingest import IngestResult, sanitize_html
 from atende.tickets.services.numbers import allocate_numbers, last_number
 
@@ -70,8 +76,8 @@ class OneByOne(Exception):
 
 
 def batchable(inbound: InboundMessage, channel: Channel) -> bool:
-    """A message the set-based path handles: any of the channel's own (a message naming
-    another channel goes through `ingest`, which loads that channel)."""
+    """A message of a run on `channel`: any of the channel's own (a message naming another
+    channel is a run of one on that channel, through `ingest`, which loads it)."""
     return inbound.channel_id == channel.pk
 
 
@@ -80,7 +86,8 @@ def _keys(inbound: InboundMessage) -> set[str]:
 
 
 class _Run:
-    """The state of one run while its messages are decided, and what is to be written."""
+    """The state of one run while its messages are decided, and what is to be written; the
+    `Recorder` its audit entries and events go to."""
 
     def __init__(self, channel: Channel, inbounds: Sequence[InboundMessage],
                  first_delivery: bool) -> None:
@@ -96,7 +103,7 @@ class _Run:
         self.touched_fields: set[str] = set()
         self.messages: list[Message] = []
         self.attachments: list[tuple[Attachment, bytes]] = []
-        self.audit: list[AuditEntry] = []
+        self.audit_entries: list[AuditEntry] = []
         self.references: list[ThreadReference] = []
         self.events: list[Event] = []
         # Payloads built before the rows have ids: patched once they are inserted.
@@ -138,12 +145,14 @@ class _Run:
         tickets = {t.pk: t for t in Ticket.objects.select_for_update().filter(
             wanted, organization_id=self.org.pk).order_by("pk")} if refs or numbers else {}
         self.by_number = {t.number: t for t in tickets.values()}
-        unknown = [n for n in numbers if n not in self.by_number]
+        # A number no ticket has yet may be the one a ticket opened by an earlier message
+        # of the run gets, which that message's run of one would then find: known only once
+        # allocated, so one by one instead. The first message has none before it.
+        unknown = [(position, i.ticket_number) for position, i in enumerate(self.inbounds)
+                   if position and i.ticket_number and i.ticket_number not in self.by_number]
         if unknown:
-            # A number no ticket has yet may be the one a ticket this run opens gets, which
-            # `ingest` would then find: known only once allocated, so one by one instead.
             last = last_number(self.org.pk)
-            if any(last < n <= last + len(self.inbounds) for n in unknown):
+            if any(last < n <= last + position for position, n in unknown):
                 raise OneByOne(f"a ticket number the run may allocate: {unknown}")
         # Every stored key, also one leading to no ticket here: it keeps its ticket.
         self.key_tickets: dict[str, Ticket | None] = {k: tickets.get(t) for k, t in refs.items()}
@@ -159,8 +168,7 @@ class _Run:
     def policy(self) -> SlaPolicy | None:
         """The SLA policy of a ticket opened on this channel (read once per run)."""
         if self._policy is None:
-            self._policy = (sla.resolve_policy(self.org.pk, self.channel.pk,
-                                               self.channel.service_id),)
+            self._policy = (opening_policy(self.org.pk, self.channel),)
         return self._policy[0]
 
     def load_policies(self) -> None:
@@ -209,8 +217,7 @@ class _Run:
     def _contact(self, inbound: InboundMessage, identity: Identity) -> Contact:
         contact = self.contacts.get(identity)
         if contact is None:
-            contact = row_factory(Contact)(organization=self.org,
-                                           name=inbound.contact.name[:200])
+            contact = Contact(organization=self.org, name=inbound.contact.name[:200])
             self.contacts[identity] = contact
             self.new_contacts.append(contact)
             self.new_identities.append((*identity, contact))
@@ -232,8 +239,8 @@ class _Run:
             created = True
         else:
             message = self._message(ticket, contact, inbound, html, sent_at)
-            reopened = self._touch(ticket)  # its events come first, as in `ingest`
-            self._emit_message(message)
+            reopened = self._touch(ticket)  # its events come before the message's
+            self.event("message.created", message_payload(message), message)
         for attachment in inbound.attachments:
             row = prepare_attachment(message, attachment.filename, attachment.content_type,
                                      attachment.data)
@@ -241,40 +248,37 @@ class _Run:
         for key in sorted(_keys(inbound)):
             if key not in self.key_tickets:
                 self.key_tickets[key] = ticket
-                self.references.append(row_factory(ThreadReference)(
+                self.references.append(ThreadReference(
                     organization=self.org, channel=self.channel, key=key, ticket=ticket))
         return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
 
     def _open(self, inbound: InboundMessage, contact: Contact, html: str, sent_at: Any,
               linked_from: Ticket | None) -> tuple[Ticket, Message]:
-        """What `open_ticket` (and `ingest` around it) does for a new ticket."""
+        """A new ticket for the message (`open_ticket`'s rows, numbered as the run ends)."""
         channel, now = self.channel, timezone.now()
+        # The subject, unless the message has one: its first line.
         subject = inbound.subject or (inbound.text.strip().splitlines() or [""])[0][:120]
-        ticket = row_factory(Ticket)(
-            organization=self.org, number=0, subject=subject[:300] or "—",
-            description=inbound.text, category="", priority=Priority.NORMAL,
-            status=Status.NEW, contact=contact, channel=channel, service=channel.service,
-            origin=channel.kind, custom_fields={}, created_at=sent_at, updated_at=now,
-            last_inbound_at=now,
-        )
-        ticket.sla_policy = self.policy()  # with its calendar: `track` reads no more
-        sla.track(ticket, now)
+        ticket = new_ticket(
+            organization=self.org, number=0, contact=contact, subject=subject,
+            origin=channel.kind, policy=self.policy(), now=now, description=inbound.text,
+            channel=channel, created_at=sent_at)
         self.new_tickets.append(ticket)
         self.tags[id(ticket)] = []
-        message = self._message(ticket, contact, inbound, html, sent_at)
-        self._audit(ticket, "created", after={"status": Status.NEW, "origin": channel.kind})
-        payload = ticket_payload(ticket, [])
-        self.ticket_payloads.append((payload, ticket))
-        self.events.append(("ticket.created", payload))
-        if inbound.text or html:  # `open_ticket`'s description; an empty one emits nothing
-            self._emit_message(message)
+        first = first_message(ticket, html=html, external_id=inbound.external_id)
+        # An empty message (e.g. attachments only) still gets its entry, announced by none.
+        message = first or Message(
+            organization=self.org, ticket=ticket, direction=Direction.INBOUND, channel=channel,
+            author_contact=contact, text=inbound.text, html=html,
+            external_id=inbound.external_id, created_at=sent_at)
+        self.messages.append(message)
+        record_opening(self, ticket, first, [])
         if linked_from is not None:
-            self._audit(ticket, "linked", after={"ticket": linked_from.pk})
+            self.audit(ticket, "linked", after={"ticket": linked_from.pk})
         return ticket, message
 
     def _message(self, ticket: Ticket, contact: Contact, inbound: InboundMessage, html: str,
                  sent_at: Any) -> Message:
-        message = row_factory(Message)(
+        message = Message(
             organization=self.org, ticket=ticket, direction=Direction.INBOUND,
             channel=self.channel, author_contact=contact, text=inbound.text, html=html,
             external_id=inbound.external_id, created_at=sent_at,
@@ -282,20 +286,15 @@ class _Run:
         self.messages.append(message)
         return message
 
-    def _emit_message(self, message: Message) -> None:
-        payload = message_payload(message)
-        self.message_payloads.append((payload, message))
-        self.events.append(("message.created", payload))
-
     def _touch(self, ticket: Ticket) -> bool:
-        """`ingest._touch_on_inbound`, with its writes and events collected."""
+        """The customer wrote again: reopen a finished ticket, wake a pending one."""
         before = ticket.status
         reopened = before not in OPEN_STATUSES
         now = timezone.now()
         if reopened or before == Status.PENDING:
             ticket.status = Status.OPEN
-            self._audit(ticket, "reopened" if reopened else "status_changed", "status",
-                        before, Status.OPEN)
+            self.audit(ticket, "reopened" if reopened else "status_changed", "status",
+                       before, Status.OPEN)
         ticket.updated_at = now
         ticket.last_inbound_at = now
         fields = {"updated_at", "last_inbound_at"}
@@ -308,21 +307,26 @@ class _Run:
             self.touched[ticket.pk] = ticket
             self.touched_fields |= fields
         payload = ticket_payload(ticket, list(self.tags[ticket.pk or id(ticket)]))
-        if ticket.pk is None:  # `ingest` would have read it back: datetimes come in UTC
+        if ticket.pk is None:  # a run of one would have read it back: datetimes in UTC
             payload["created_at"] = ticket.created_at.astimezone(UTC).isoformat()
-        self.ticket_payloads.append((payload, ticket))
-        self.events.append(("ticket.updated", payload))
+        self.event("ticket.updated", payload, ticket)
         if before != ticket.status:
-            changed = {**payload, "previous_status": before}
-            self.ticket_payloads.append((changed, ticket))
-            self.events.append(("ticket.status_changed", changed))
+            self.event("ticket.status_changed", {**payload, "previous_status": before}, ticket)
         return reopened
 
-    def _audit(self, ticket: Ticket, action: str, field: str = "", before: Any = None,
-               after: Any = None) -> None:
-        self.audit.append(row_factory(AuditEntry)(
+    # --- the `Recorder` of the run's changes ------------------------------------------------
+    def audit(self, ticket: Ticket, action: str, field: str = "", before: Any = None,
+              after: Any = None) -> None:
+        self.audit_entries.append(AuditEntry(
             organization=self.org, ticket=ticket, actor_label=self.actor_label,
             action=action, field=field, before=before, after=after))
+
+    def event(self, event_type: str, payload: dict[str, Any], about: Ticket | Message) -> None:
+        if isinstance(about, Ticket):
+            self.ticket_payloads.append((payload, about))
+        else:
+            self.message_payloads.append((payload, about))
+        self.events.append((event_type, payload))
 
     # --- step 3: write --------------------------------------------------------------------
     def write(self) -> None:
@@ -332,7 +336,7 @@ class _Run:
             ticket.number = number
         bulk_insert(self.new_tickets)
         bulk_insert(self.messages)
-        bulk_insert(self.audit)
+        bulk_insert(self.audit_entries)
         # A key another delivery stored meanwhile keeps its ticket, as in `ingest`.
         bulk_insert(self.references, ignore_conflicts=True)
         if self.touched:  # one plain statement: Django's bulk_update costs ~0.3 ms a row
