@@ -1,4 +1,5 @@
-"""Write paths for contacts: find-or-create by identity, merge."""
+"""Write paths for contacts: find-or-create by identity. (Merging two contacts moves their
+tickets too, so it lives above contacts: atende.tickets.services.contact_merge.)"""
 
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -94,27 +95,3 @@ def _resolve_merged(contact: Contact) -> Contact:
         seen.add(contact.pk)
         contact = Contact.objects.get(pk=contact.merged_into_id)
     return contact
-
-
-@transaction.atomic
-def merge_contacts(target: Contact, source: Contact) -> Contact:
-    """Move `source`'s identities and tickets to `target`; `source` remains as a pointer.
-
-    Both contacts must belong to the same organisation.
-    """
-    if target.organization_id != source.organization_id:
-        raise ValueError("contacts belong to different organisations")
-    if target.pk == source.pk:
-        return target
-    from atende.tickets.models import Ticket  # contacts do not depend on tickets at import
-
-    ContactIdentity.objects.for_org(target.organization_id).filter(contact=source).update(
-        contact=target
-    )
-    Ticket.objects.for_org(target.organization_id).filter(contact=source).update(contact=target)
-    if not target.name and source.name:
-        target.name = source.name
-        target.save(update_fields=["name", "updated_at"])
-    source.merged_into = target
-    source.save(update_fields=["merged_into", "updated_at"])
-    return target
