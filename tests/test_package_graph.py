@@ -181,7 +181,7 @@ def test_packages_import_only_their_layer_or_lower() -> None:
 
 
 def test_every_package_and_top_level_module_is_placed() -> None:
-    packages = {node_of(module_name(p)) for p in source_files()} - {None}
+    packages = {n for p in source_files() if (n := node_of(module_name(p))) is not None}
     unplaced = sorted(n for n in packages if n not in RANK.keys() | COMPOSITION | SHARED)
     assert not unplaced, (f"place {unplaced} in LAYERS, COMPOSITION or SHARED "
                           "(tests/test_package_graph.py)")
