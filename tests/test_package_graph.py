@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import graphlib
 import itertools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,3 +198,29 @@ def test_shared_modules_import_no_domain_package() -> None:
            and i.target not in SHARED_MAY_IMPORT.get(i.source, set())]
     assert not bad, "a shared top-level module imports a domain package:\n" + describe(bad)
 
+
+
+# Names a stdlib module also has, kept on purpose. Each is reached only through its full
+# dotted path and is the project's own word for what it holds.
+STDLIB_NAMES_KEPT = {
+    # The channel kind (its app label is `email_channel`); renaming it would move the
+    # connector's app and every import of it for no reader's gain.
+    "atende/connectors/email/__init__.py",
+    # The ticket queue: the helpdesk's word for the agents' list of tickets.
+    "atende/tickets/queue.py",
+    "atende/workspace/views/queue.py",
+    # The read side beside `services` (the usual Django split of queries and writes).
+    "atende/tickets/selectors.py",
+}
+
+
+def test_no_module_is_named_like_a_stdlib_module() -> None:
+    """A module named like a stdlib one (`connectors/email/threading.py` was one) reads as
+    the stdlib module at its import sites and shadows it for a script run from its folder;
+    name a module for what it holds."""
+    clashes = sorted(
+        path for p in source_files()
+        if (p.parent.name if p.name == "__init__.py" else p.stem) in sys.stdlib_module_names
+        and (path := str(p.relative_to(SRC))) not in STDLIB_NAMES_KEPT
+    )
+    assert not clashes, f"modules named like stdlib modules: {clashes}"

@@ -59,7 +59,7 @@ from atende.tickets.payloads import message_payload, ticket_payload
 from atende.tickets.services import assignment, sla
 from atende.tickets.services.attachments import check_size, prepare_attachment
 from atende.tickets.services.ingest import IngestResult, sanitize_html
-from atende.tickets.services.numbers import allocate_numbers, last_number
+from atende.tickets.services.ticket_numbers import allocate_numbers, last_number
 
 Event = tuple[str, dict[str, Any]]
 Identity = tuple[str, str]
