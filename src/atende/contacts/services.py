@@ -11,7 +11,6 @@ from django.utils import timezone
 from atende.bulk_insert import bulk_insert
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact, ContactIdentity
-from atende.row_factory import row_factory
 from atende.tenancy.models import Organization
 
 
@@ -73,10 +72,9 @@ def create_contacts(organization: Organization, contacts: Sequence[Contact],
         # Strictly increasing, as one by one: a contact's first identity (by creation) is
         # where replies go (`tickets.services.sending`), never a tie with an extra one.
         now = timezone.now()
-        new_identity = row_factory(ContactIdentity)
         bulk_insert([
-            new_identity(organization=organization, contact=contact, kind=kind, value=value,
-                         created_at=now + timedelta(microseconds=n))
+            ContactIdentity(organization=organization, contact=contact, kind=kind, value=value,
+                            created_at=now + timedelta(microseconds=n))
             for n, (kind, value, contact) in enumerate(identities)])
 
 
