@@ -10,11 +10,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from atende.tickets.errors import AttachmentTooLarge, TicketError
+from atende.errors import DomainError
+
+# The status of a DomainError by its code; any other code is the caller's input (400).
+DOMAIN_STATUS = {"not_found": 404, "conflict": 409, "attachment_too_large": 413}
 
 
 class ApiError(Exception):
@@ -23,6 +26,19 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.headers = headers or {}
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    details: list[dict[str, str]] | None = None
+
+
+class ErrorOut(Schema):
+    """The shape of `error_body`, for the endpoints' documented responses."""
+
+    error: ErrorDetail
 
 
 def error_body(code: str, message: str, field: str = "",
@@ -96,13 +112,9 @@ def install(api: NinjaAPI) -> None:
     def missing_404(request: HttpRequest, exc: Http404) -> HttpResponse:
         return respond(request, 404, error_body("not_found", _("Not found.")))
 
-    @api.exception_handler(AttachmentTooLarge)
-    def too_large(request: HttpRequest, exc: AttachmentTooLarge) -> HttpResponse:
-        return respond(request, 413, error_body(exc.code, exc.message, exc.field))
-
-    @api.exception_handler(TicketError)
-    def ticket_error(request: HttpRequest, exc: TicketError) -> HttpResponse:
-        status = {"not_found": 404, "conflict": 409}.get(exc.code, 400)
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        status = DOMAIN_STATUS.get(exc.code, 400)
         return respond(request, status, error_body(exc.code, exc.message, exc.field))
 
     @api.exception_handler(DjangoValidationError)

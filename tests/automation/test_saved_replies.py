@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from atende.automation.models import SavedReply
-from atende.automation.saved_replies import render_saved_reply, unknown_variables
 from atende.contacts.models import Contact
 from atende.tickets.models import Ticket
+from atende.tickets.saved_replies import render_saved_reply, unknown_variables
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.django_db

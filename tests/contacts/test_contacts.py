@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 
 from atende.contacts.identities import normalize_cpf, normalize_identity, normalize_phone
 from atende.contacts.models import ContactIdentity
-from atende.contacts.services import add_identity, find_or_create_contact, merge_contacts
+from atende.contacts.services import add_identity, find_or_create_contact
 from atende.tickets.services.actor import Actor
+from atende.tickets.services.contact_merge import merge_contacts
 from atende.tickets.services.create import open_ticket
 
 

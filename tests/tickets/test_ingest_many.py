@@ -33,7 +33,7 @@ from atende.tickets.services import ingest_batch
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.ingest import IngestResult, ingest, ingest_many
-from atende.tickets.services.numbers import last_number
+from atende.tickets.services.ticket_numbers import last_number
 from atende.webhooks import subscription_memo
 from atende.webhooks.models import WebhookDelivery
 from atende.webhooks.services import create_subscription

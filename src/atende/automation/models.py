@@ -11,7 +11,7 @@ from atende.tenancy.models import TenantModel
 
 class SavedReply(TenantModel):
     """A canned answer the agent inserts in the composer; `{{contact.name}}`-style variables
-    are filled in by `automation.saved_replies.render_saved_reply`."""
+    are filled in by `tickets.saved_replies.render_saved_reply`."""
 
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(_("text"))

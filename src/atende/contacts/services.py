@@ -1,4 +1,5 @@
-"""Write paths for contacts: find-or-create by identity, merge."""
+"""Write paths for contacts: find-or-create by identity. (Merging two contacts moves their
+tickets too, so it lives above contacts: atende.tickets.services.contact_merge.)"""
 
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -10,7 +11,6 @@ from django.utils import timezone
 from atende.bulk_insert import bulk_insert
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Contact, ContactIdentity
-from atende.row_factory import row_factory
 from atende.tenancy.models import Organization
 
 
@@ -72,10 +72,9 @@ def create_contacts(organization: Organization, contacts: Sequence[Contact],
         # Strictly increasing, as one by one: a contact's first identity (by creation) is
         # where replies go (`tickets.services.sending`), never a tie with an extra one.
         now = timezone.now()
-        new_identity = row_factory(ContactIdentity)
         bulk_insert([
-            new_identity(organization=organization, contact=contact, kind=kind, value=value,
-                         created_at=now + timedelta(microseconds=n))
+            ContactIdentity(organization=organization, contact=contact, kind=kind, value=value,
+                            created_at=now + timedelta(microseconds=n))
             for n, (kind, value, contact) in enumerate(identities)])
 
 
@@ -94,27 +93,3 @@ def _resolve_merged(contact: Contact) -> Contact:
         seen.add(contact.pk)
         contact = Contact.objects.get(pk=contact.merged_into_id)
     return contact
-
-
-@transaction.atomic
-def merge_contacts(target: Contact, source: Contact) -> Contact:
-    """Move `source`'s identities and tickets to `target`; `source` remains as a pointer.
-
-    Both contacts must belong to the same organisation.
-    """
-    if target.organization_id != source.organization_id:
-        raise ValueError("contacts belong to different organisations")
-    if target.pk == source.pk:
-        return target
-    from atende.tickets.models import Ticket  # contacts do not depend on tickets at import
-
-    ContactIdentity.objects.for_org(target.organization_id).filter(contact=source).update(
-        contact=target
-    )
-    Ticket.objects.for_org(target.organization_id).filter(contact=source).update(contact=target)
-    if not target.name and source.name:
-        target.name = source.name
-        target.save(update_fields=["name", "updated_at"])
-    source.merged_into = target
-    source.save(update_fields=["merged_into", "updated_at"])
-    return target

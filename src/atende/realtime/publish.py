@@ -8,7 +8,6 @@ from django.db import transaction
 from atende.bulk_insert import bulk_insert
 from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
-from atende.row_factory import row_factory
 
 
 def publish(organization_id: int, event_type: str, payload: dict[str, Any]) -> Event:
@@ -28,8 +27,7 @@ def publish_many(organization_id: int,
     """`publish` for several events in order, with one INSERT (batched ingest)."""
     if not events:
         return []
-    new_event = row_factory(Event)
-    rows = [new_event(organization_id=organization_id, type=t, payload=p) for t, p in events]
+    rows = [Event(organization_id=organization_id, type=t, payload=p) for t, p in events]
     bulk_insert(rows)
 
     def announce() -> None:

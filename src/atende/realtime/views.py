@@ -17,9 +17,20 @@ from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
 from atende.realtime.outbox import releasing_connection
 from atende.tenancy.access import active_membership, bearer_token, organization_for_stream
+from atende.tenancy.models import Membership
 
 # Per-stream event filter: the event as given, another one in its place, or None to skip.
 EventFilter = Callable[[Event], Awaitable[Event | None]]
+# The filter for a signed-in agent's stream, or None when they may see every event. What an
+# agent may see is the tickets' rule: tickets sets it in its AppConfig.ready (realtime sits
+# below tickets and does not import it). Unset, no agent's stream opens.
+AgentFilter = Callable[[Membership], EventFilter | None]
+_agent_filter: AgentFilter | None = None
+
+
+def set_agent_filter(agent_filter: AgentFilter) -> None:
+    global _agent_filter
+    _agent_filter = agent_filter
 
 HEARTBEAT_SECONDS = 15.0
 RECONNECT_MILLISECONDS = 2000
@@ -98,9 +109,9 @@ def _open_stream(request: HttpRequest) -> tuple[int, int, EventFilter | None] | 
         membership = active_membership(request)
         organization_id = membership.organization_id if membership else None
         if membership is not None:
-            from atende.tickets.event_visibility import stream_visibility
-
-            event_filter = stream_visibility(membership)
+            if _agent_filter is None:
+                raise RuntimeError("no agent stream filter set (realtime.views.set_agent_filter)")
+            event_filter = _agent_filter(membership)
     if organization_id is None:
         return None
     after_id = _last_event_id(request)

@@ -14,7 +14,7 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from atende.api_errors import ApiError
+from atende.api_errors import ApiError, ErrorOut
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_auth import org_key
@@ -25,7 +25,6 @@ from atende.tickets.custom_fields import validate_custom_fields
 from atende.tickets.models import Attachment
 from atende.tickets.schemas import (
     CommentIn,
-    ErrorOut,
     MessageOut,
     TicketCreateIn,
     TicketDetailOut,

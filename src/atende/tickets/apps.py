@@ -8,6 +8,9 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from atende.tickets.services import numbers
+        from atende.realtime.views import set_agent_filter
+        from atende.tickets.event_visibility import stream_visibility
+        from atende.tickets.services import ticket_numbers
 
-        post_migrate.connect(numbers.ensure_sequences, sender=self)
+        post_migrate.connect(ticket_numbers.ensure_sequences, sender=self)
+        set_agent_filter(stream_visibility)

@@ -1,17 +1,10 @@
-"""Errors the ticket services raise; the API maps `code` to an HTTP status."""
+"""Errors the ticket services raise; the API maps `code` to an HTTP status (api_errors)."""
 
-from django.utils.functional import Promise
+from atende.errors import DomainError
 
 
-class TicketError(Exception):
+class TicketError(DomainError):
     code = "invalid"
-
-    def __init__(self, message: str | Promise, *, field: str = "", code: str = "") -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
-        if code:
-            self.code = code
 
 
 class InvalidTransition(TicketError):

@@ -128,13 +128,3 @@ class TicketPage(Schema):
     items: list[TicketOut]
     next_cursor: str | None
 
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-    field: str | None = None
-    details: list[dict[str, str]] | None = None
-
-
-class ErrorOut(Schema):
-    error: ErrorDetail

@@ -10,9 +10,8 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from atende.api_errors import ApiError
+from atende.api_errors import ApiError, ErrorOut
 from atende.tenancy.api_auth import org_key
-from atende.tickets.schemas import ErrorOut
 from atende.webhooks import services
 from atende.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
 

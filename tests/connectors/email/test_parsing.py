@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from atende.connectors.email import threading
+from atende.connectors.email import thread_keys
 from atende.connectors.email.inbound import parse, to_inbound
 from tests.connectors.email.conftest import ADDRESS, customer_mail
 
@@ -134,9 +134,9 @@ def test_html_only_mail_gets_text_and_attachments_and_inline_images() -> None:
 
 
 def test_reply_subject_keeps_one_token() -> None:
-    assert threading.reply_subject("RES: Re: [#TKT-000009] Pedido", 9) == \
+    assert thread_keys.reply_subject("RES: Re: [#TKT-000009] Pedido", 9) == \
         "Re: [#TKT-000009] Pedido"
-    assert threading.reply_subject("Pedido", 12) == "Re: [#TKT-000012] Pedido"
+    assert thread_keys.reply_subject("Pedido", 12) == "Re: [#TKT-000012] Pedido"
 
 
 def test_notes_about_refused_parts_reach_the_html_the_timeline_shows(settings: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from atende.tickets.schemas import ErrorOut
+from atende.api_errors import ErrorOut
 
 ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
                                    429: ErrorOut}

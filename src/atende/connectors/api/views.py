@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from atende.api_errors import ApiError
+from atende.api_errors import ApiError, ErrorOut
 from atende.channels.models import ChannelKind, InboundStatus
 from atende.connectors.api import audit, inbound
 from atende.connectors.api.channels import access_channel
@@ -23,7 +23,6 @@ from atende.connectors.api.manage_views import router as manage_router
 from atende.connectors.api.schemas import ERRORS, AuditPage, MessageAcceptedOut, MessageIn
 from atende.tenancy.models import ApiKey
 from atende.tickets.models import Attachment
-from atende.tickets.schemas import ErrorOut
 
 router = Router(tags=["channels"])
 router.add_router("", manage_router)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import linebreaks
 
 from atende.channels.connector import OutboundAttachment
-from atende.connectors.email import threading
+from atende.connectors.email import thread_keys
 from atende.connectors.email.config import EmailSettings, InlineImage
 from atende.connectors.email.loops import LOOP_HEADER, loop_value
 
@@ -107,4 +107,4 @@ def signature_with_images(cfg: EmailSettings,
 
 
 def new_message_id(cfg: EmailSettings, protocol: str) -> str:
-    return threading.new_message_id(protocol or "atende", cfg.domain)
+    return thread_keys.new_message_id(protocol or "atende", cfg.domain)

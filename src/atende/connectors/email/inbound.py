@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
 from atende.channels.reasons import Unreadable, reason
-from atende.connectors.email import mime, threading
+from atende.connectors.email import mime, thread_keys
 from atende.connectors.email.addresses import address_list, parse_address
 from atende.connectors.email.loops import carries_our_loop_header, no_auto_reply_reason
 from atende.connectors.email.mime import (
@@ -85,19 +85,19 @@ def parse(raw: bytes, own_address: str = "", *,
     sender_name, sender = _sender(msg)
     recipients = _recipients(msg)
     subject = header(msg, "Subject", limit=300)
-    message_id = threading.first_message_id(raw_header(msg, "Message-ID"))
+    message_id = thread_keys.first_message_id(raw_header(msg, "Message-ID"))
     parsed = ParsedMail(
-        message_id=message_id or threading.generated_message_id(
+        message_id=message_id or thread_keys.generated_message_id(
             sender, ",".join(recipients), header(msg, "Date"), subject,
             hashlib.sha256(raw.split(b"\r\n\r\n", 1)[-1].split(b"\n\n", 1)[-1]).hexdigest(),
         ),
         generated_id=not message_id, sender=sender, sender_name=sender_name,
         recipients=recipients, subject=subject,
-        in_reply_to=threading.message_ids(raw_header(msg, "In-Reply-To")),
-        references=threading.message_ids(" ".join(all_raw_headers(msg, "References"))),
+        in_reply_to=thread_keys.message_ids(raw_header(msg, "In-Reply-To")),
+        references=thread_keys.message_ids(" ".join(all_raw_headers(msg, "References"))),
         sent_at=_date(msg), no_auto_reply=no_auto_reply_reason(msg, sender, own_address),
         our_loop=carries_our_loop_header(msg, own_address),
-        forwarded=threading.looks_forwarded(subject),
+        forwarded=thread_keys.looks_forwarded(subject),
         headers=HeaderMap(msg),
     )
     _walk(msg, parsed, depth=0, limit=limit)
@@ -247,7 +247,7 @@ def _delivery_report(part: Message) -> DeliveryReport:
             text = part_text(child) if ctype == "text/rfc822-headers" else _embedded(
                 child).decode("utf-8", "replace")
             head = message_from_bytes(text.encode("utf-8", "replace"), policy=mime.PARSE_POLICY)
-            found = threading.first_message_id(raw_header(head, "Message-ID"))
+            found = thread_keys.first_message_id(raw_header(head, "Message-ID"))
             if found:
                 ids.append(found)
     return DeliveryReport(tuple(dict.fromkeys(ids)), reason or "delivery failed")
@@ -278,9 +278,9 @@ def to_inbound(parsed: ParsedMail, channel_id: int, *, own_address: str = "",
     Raises Unreadable for a mail with no sender address (nobody to answer)."""
     if not parsed.sender:
         raise Unreadable("no sender e-mail address in the mail")
-    number = threading.subject_ticket_number(parsed.subject)
+    number = thread_keys.subject_ticket_number(parsed.subject)
     if number is None:
-        number = threading.plus_ticket_number(parsed.recipients, own_address)
+        number = thread_keys.plus_ticket_number(parsed.recipients, own_address)
     keys = () if parsed.forwarded and number is None else (
         *parsed.in_reply_to, *parsed.references)
     report = parsed.report
@@ -292,7 +292,7 @@ def to_inbound(parsed: ParsedMail, channel_id: int, *, own_address: str = "",
     return InboundMessage(
         channel_id=channel_id, external_id=parsed.message_id,
         contact=ContactRef(IdentityKind.EMAIL, parsed.sender, parsed.sender_name),
-        text=parsed.text, html=parsed.html, subject=threading.display_subject(parsed.subject),
+        text=parsed.text, html=parsed.html, subject=thread_keys.display_subject(parsed.subject),
         attachments=tuple(parsed.attachments), sent_at=parsed.sent_at,
         thread_keys=tuple(dict.fromkeys(keys)), thread_key=parsed.message_id,
         metadata=metadata, ticket_number=number, reopen_closed=reopen_closed,

@@ -8,6 +8,7 @@ its header parse where the value is so simple that the parse would render it unc
 from __future__ import annotations
 
 import re
+import sys
 from email.header import decode_header, make_header
 from email.headerregistry import HeaderRegistry
 from email.message import Message
@@ -16,7 +17,7 @@ from email.utils import unquote
 from functools import lru_cache
 from typing import Any
 
-from atende.connectors.email import base64_lines, boundary
+from atende.connectors.email import boundary
 from atende.connectors.email.addresses import ATEXT, DOT_ATOM, decode_plain
 
 MAX_HEADER_CHARS = 64 * 1024  # beyond this a header is not parsed, only cut
@@ -91,8 +92,8 @@ class _ParsingPolicy(_ReusingPolicy):
 
 
 PARSE_POLICY = _ParsingPolicy()
-boundary.install()  # no regular expression compiled per multipart boundary
-base64_lines.install()  # a base64 body read in blocks, not line by line
+if sys.version_info < (3, 13):  # 3.13's feedparser has gh-106628, which boundary backports
+    boundary.install()  # no regular expression compiled per multipart boundary
 
 # Headers POLICY parses as more than text (addresses, dates, parameters); any other one
 # with an ASCII value and no encoded words decodes to its unfolded self.

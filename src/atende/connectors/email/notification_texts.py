@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from atende.connectors.email import threading
+from atende.connectors.email import thread_keys
 from atende.connectors.email.models import (
     NotificationEvent,
     NotificationLanguage,
@@ -129,5 +129,5 @@ def mail_subject(text: str, values: dict[str, str], number: int) -> str:
     """The filled subject with the ticket's `[#TKT-…]` token (added unless written), so the
     customer's reply threads."""
     subject = fill_subject(text, values)
-    token = threading.subject_token(number)
+    token = thread_keys.subject_token(number)
     return subject if token.lower() in subject.lower() else f"{token} {subject}"

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from atende.channels.connector import OutboundMessage, SendResult, TestResult
 from atende.channels.models import Channel
-from atende.connectors.email import threading
+from atende.connectors.email import thread_keys
 from atende.connectors.email.client import MailError, open_smtp
 from atende.connectors.email.compose import Draft, compose, new_message_id, references_chain
 from atende.connectors.email.config import EmailSettings
@@ -34,7 +34,7 @@ def send(channel: Channel, message: OutboundMessage) -> SendResult:
     in_reply_to, references = thread_headers(channel, message)
     number = int(message.protocol.rpartition("-")[2] or 0)
     draft = Draft(
-        to=to, subject=threading.reply_subject(message.subject, number),
+        to=to, subject=thread_keys.reply_subject(message.subject, number),
         text=message.text, html=message.html, in_reply_to=in_reply_to,
         references=references, attachments=message.attachments,
     )

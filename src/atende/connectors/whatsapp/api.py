@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from atende.api_errors import ApiError
+from atende.api_errors import ApiError, ErrorOut
 from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.bot import conversation_for, hand_off, send_bot_text
 from atende.connectors.whatsapp.channels import send_test_message
@@ -22,7 +22,6 @@ from atende.connectors.whatsapp.outbound import describe_error
 from atende.connectors.whatsapp.templates import approved_templates, send_template
 from atende.connectors.whatsapp.window import window_state
 from atende.tenancy.api_auth import org_key
-from atende.tickets.schemas import ErrorOut
 from atende.tickets.selectors import ticket_for
 from atende.tickets.services.actor import Actor
 

@@ -43,7 +43,7 @@ from atende.channels.models import Channel, InboundEvent
 from atende.connectors.whatsapp import inbound
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotEntry, BotState
-from atende.connectors.whatsapp.numbers import canonical_number, recipient
+from atende.connectors.whatsapp.phone_numbers import canonical_number, recipient
 from atende.events import emit
 from atende.net import BlockedDestination, post_json
 from atende.tenancy.models import Service

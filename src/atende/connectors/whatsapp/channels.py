@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from atende.channels.connector import TestResult
 from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.client import META, ProviderError, WhatsAppClient
-from atende.connectors.whatsapp.numbers import recipient, validated_number
 from atende.connectors.whatsapp.outbound import describe_error
+from atende.connectors.whatsapp.phone_numbers import recipient, validated_number
 from atende.connectors.whatsapp.settings_form import WhatsAppChannelForm
 from atende.connectors.whatsapp.views import SECRET_HEADER
 from atende.tenancy.models import Organization

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from atende.channels.connector import ContactRef, InboundAttachment, InboundMessage
 from atende.channels.models import Channel
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
-from atende.connectors.whatsapp.numbers import canonical_number
+from atende.connectors.whatsapp.phone_numbers import canonical_number
 from atende.contacts.models import IdentityKind
 
 MEDIA_TYPES = ("image", "document", "audio", "voice", "video", "sticker")

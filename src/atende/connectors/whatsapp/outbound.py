@@ -21,8 +21,8 @@ from atende.channels.models import Channel
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.inbound import WINDOW_CLOSED_CODES, window_closed_reason
 from atende.connectors.whatsapp.models import TemplateMessage
-from atende.connectors.whatsapp.numbers import canonical_number, recipient
 from atende.connectors.whatsapp.parts import record_part, sent_positions
+from atende.connectors.whatsapp.phone_numbers import canonical_number, recipient
 from atende.connectors.whatsapp.window import window_state
 from atende.contacts.models import IdentityKind
 from atende.tickets.models import Ticket

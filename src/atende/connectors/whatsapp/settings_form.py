@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from atende.automation.models import BusinessCalendar
 from atende.connectors.whatsapp.client import DIALOG360, META
 from atende.connectors.whatsapp.models import Bot
-from atende.connectors.whatsapp.numbers import validated_number
+from atende.connectors.whatsapp.phone_numbers import validated_number
 from atende.tenancy.models import Service
 
 TEMPLATE_EVENTS = {

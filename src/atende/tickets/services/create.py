@@ -19,7 +19,7 @@ from atende.tickets.models import Direction, Message, Priority, SlaPolicy, Statu
 from atende.tickets.payloads import message_payload, ticket_payload
 from atende.tickets.services import assignment, audit, sla
 from atende.tickets.services.actor import Actor
-from atende.tickets.services.numbers import allocate_number
+from atende.tickets.services.ticket_numbers import allocate_number
 
 
 def tags_by_name(organization_id: int, names: Sequence[str]) -> list[Tag]:

@@ -65,7 +65,7 @@ from atende.tickets.services.create import (
     record_opening,
 )
 from atende.tickets.services.ingest import IngestResult, sanitize_html
-from atende.tickets.services.numbers import allocate_numbers, last_number
+from atende.tickets.services.ticket_numbers import allocate_numbers, last_number
 
 Event = tuple[str, dict[str, Any]]
 Identity = tuple[str, str]

@@ -11,7 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.models import BusinessCalendar, SavedReply
-from atende.automation.saved_replies import VARIABLES, unknown_variables
+from atende.tickets.saved_replies import VARIABLES, unknown_variables
 from atende.workspace.settings.forms import TenantModelForm
 
 WEEKDAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),

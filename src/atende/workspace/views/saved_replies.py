@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from atende.automation.models import SavedReply
-from atende.automation.saved_replies import render_saved_reply
+from atende.tickets.saved_replies import render_saved_reply
 from atende.tickets.visibility import visible_tickets
 from atende.workspace.access import agent_required
 

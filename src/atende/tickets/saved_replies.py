@@ -3,6 +3,9 @@
 A tiny whitelist substitution, never a template engine: the text is written by users, so
 it must not reach attributes, methods or filters. Unknown variables stay as written so the
 agent sees them before sending.
+
+Here rather than in automation (which holds the SavedReply model) because the variables
+are read from a ticket: automation sits below tickets and does not import it.
 """
 
 from __future__ import annotations
