@@ -1,4 +1,5 @@
-"""In-process cost of ingest: `ingest` message by message against `ingest_many` batches.
+"""In-process cost of ingest: `ingest` message by message (runs of one) against
+`ingest_many` batches.
 
     .venv/bin/python bench/ingest_many.py --postgres              # throwaway PG database
     .venv/bin/python bench/ingest_many.py --messages 2000 --batch 200
