@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from atende.tenancy.models import AccessProfile, ApiKey, Membership, Organization, Service, User
+from atende.tenancy.models import (
+    AccessProfile,
+    ApiKey,
+    Membership,
+    Organization,
+    Service,
+    SettingsAuditEntry,
+    User,
+)
 
 
 @admin.register(User)
@@ -45,3 +54,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
                     "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     list_filter = ["organization"]
+
+
+@admin.register(SettingsAuditEntry)
+class SettingsAuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "organization", "actor_user", "action", "object_type",
+                    "object_id", "field"]
+    list_filter = ["organization", "object_type"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

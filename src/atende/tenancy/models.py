@@ -242,3 +242,28 @@ class IdempotencyRecord(TenantModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SettingsAuditEntry(TenantModel):
+    """Who changed what in the organisation's settings (an agent or a channel turned on or
+    off), from what to what, and when. A ticket's own changes are in tickets.AuditEntry."""
+
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=60, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("settings change")
+        verbose_name_plural = _("settings changes")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["organization", "created_at"],
+                                name="settings_audit_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id}"

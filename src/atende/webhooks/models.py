@@ -19,6 +19,8 @@ class EventType(models.TextChoices):
     TICKET_SLA_BREACHED = "ticket.sla_breached", "ticket.sla_breached"
     MESSAGE_CREATED = "message.created", "message.created"
     MESSAGE_STATUS_CHANGED = "message.status_changed", "message.status_changed"
+    CHANNEL_UPDATED = "channel.updated", "channel.updated"
+    AGENT_UPDATED = "agent.updated", "agent.updated"
 
 
 def new_signing_secret() -> str:

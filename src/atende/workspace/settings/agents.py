@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.errors import DomainError
 from atende.tenancy.models import Membership, Organization, User
+from atende.tickets.services.agents import set_agent_active
 from atende.workspace.access import settings_required
 from atende.workspace.settings.forms import TenantModelForm
 
@@ -104,9 +106,9 @@ def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @settings_required
 def agent_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _membership(request, pk)
-    if membership.pk == request.membership.pk:  # type: ignore[attr-defined]
-        messages.error(request, _("You cannot deactivate yourself."))
-    else:
-        membership.is_active = not membership.is_active
-        membership.save(update_fields=["is_active"])
+    try:
+        set_agent_active(membership, not membership.is_active,
+                         actor=request.membership)  # type: ignore[attr-defined]
+    except DomainError as exc:
+        messages.error(request, exc.message)
     return redirect("workspace:settings:agents")

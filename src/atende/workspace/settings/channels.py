@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from atende.channels.models import Channel, ChannelKind, InboundStatus
 from atende.channels.registry import UnknownChannelKind, get_connector
+from atende.channels.services import set_channel_active
 from atende.connectors.email.mailbox_status import mailbox_statuses
 from atende.workspace.access import settings_required
 from atende.workspace.settings import shown_once
@@ -90,8 +91,8 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @settings_required
 def channel_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     channel = _channel(request, pk)
-    channel.is_active = not channel.is_active
-    channel.save(update_fields=["is_active"])
+    set_channel_active(channel, not channel.is_active,
+                       actor=request.membership)  # type: ignore[attr-defined]
     return redirect("workspace:settings:channels")
 
 
