@@ -1,8 +1,8 @@
 """`QuerySet.bulk_create` as one plain statement, for the hot inserts of batched ingest.
 
 Django's `bulk_create` passes every value through its insert compiler (`prepare_value`,
-`field_as_sql`, `modify_insert_params`, the placeholder assembly): about 155,000 such calls
-for 2,000 mails, the largest share of the e-mail ingest's CPU after the MIME parse. Here
+`field_as_sql`, `modify_insert_params`, the placeholder assembly) several times per value,
+the largest share of the e-mail ingest's CPU after the MIME parse. Here
 each column is converted once per row with the field's own `pre_save` (only for fields
 that override it: `auto_now`, files) and `get_db_prep_save`, and the rows go out as one
 `INSERT … VALUES (…), (…) RETURNING` on SQLite (chunked by its variable limit, as Django

@@ -103,8 +103,8 @@ class InboundEvent(TenantModel):
             models.Index(fields=["channel", "-received_at"], name="inbound_channel_recent"),
             # The channel's log filtered by status, newest first (and the quarantine badge);
             # also the drains' and the sweep's events still to process of a channel. (A
-            # partial index of those alone cost the webhook's acknowledgement ~0.15 ms of
-            # PostgreSQL CPU per event, measured: a fifth of its rate.)
+            # partial index of those alone slowed every webhook's acknowledgement more than
+            # it sped the drains: docs/benchmarks-history.md.)
             models.Index(fields=["channel", "status", "-received_at"],
                          name="inbound_channel_status"),
         ]

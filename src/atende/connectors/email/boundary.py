@@ -16,8 +16,8 @@ generic pattern, as here); on a Python whose feedparser no longer builds that pa
 shim is never asked for it and changes nothing.
 
 It also looks for the line end that closes a part's payload with `(\r\n|\r|\n)\Z` as a
-*search*, which tries every position of the payload: ~0.3 ms for a 100 KB attachment, four
-times per mail that has one. Only the last two characters can match; `EndOfLine` looks at
+*search*, which tries every position of the payload, several times per mail with an
+attachment. Only the last two characters can match; `EndOfLine` looks at
 them alone. tests/connectors/email/test_boundary.py compares both with `re` on generated
 text, and whole parses with and without them.
 """

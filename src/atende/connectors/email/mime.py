@@ -27,8 +27,8 @@ _CACHED_HEADER_CHARS = 2048
 
 class _ReusingPolicy(EmailPolicy):
     """`policy.default`, but a header value is parsed once: the stdlib builds a new header
-    object on every access (`get_content_type()`, `get_filename()`, `msg[name]`), about a
-    fifth of the ingest CPU when each part's Content-Type is read several times. The parsed
+    object on every access (`get_content_type()`, `get_filename()`, `msg[name]`), a large
+    share of the ingest CPU when each part's Content-Type is read several times. The parsed
     objects are not mutated by their readers, so equal (name, value) pairs can share one."""
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
@@ -80,7 +80,7 @@ class _ParsingPolicy(_ReusingPolicy):
     """POLICY for reading a message's structure. The `Message` methods that read the MIME
     headers (`get_content_type()`, `get_param()`, `get_filename()`, the parser's boundary)
     only use the text of the parsed header object: for a simple value that text is made
-    directly, without the header parse (a third of the parse CPU, and a cache miss on every
+    directly, without the header parse (much of the parse CPU, and a cache miss on every
     new boundary or file name). Anything else is parsed as by POLICY."""
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:

@@ -32,7 +32,6 @@ from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Message, Ticket
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.inbound_events import ingest_events
-from atende.tickets.services.ingest import ingest
 from atende.tickets.services.replies import update_delivery_status
 
 logger = logging.getLogger(__name__)
@@ -398,13 +397,8 @@ def _message(event: InboundEvent, channel: Channel, attempt: int) -> str:
     message = _prepare(event, channel, attempt)
     if message is None:
         return str(event.status)
-    result = ingest(message, channel)
-    if result.created_ticket:
-        confirm_opening(channel, result.ticket)
-    if not result.duplicate:
-        _out_of_hours(channel, result.ticket, result.message)
-    return _finish(event, InboundStatus.DUPLICATE if result.duplicate else InboundStatus.PROCESSED,
-                   message=result.message)
+    _ingest_events(channel, [(event, message)])  # the drain's path, with one event
+    return str(event.status)
 
 
 def _out_of_hours(channel: Channel, ticket: Ticket, message: Message) -> None:
