@@ -95,5 +95,5 @@ def create_demo(base_url: str) -> DemoLogin:
         for email, name, subject, text, priority in SAMPLES:
             contact = find_or_create_contact(org, IdentityKind.EMAIL, email, name)
             open_ticket(organization=org, contact=contact, subject=subject, description=text,
-                        priority=priority, actor=actor, origin="portal", service=support)
+                        priority=priority, actor=actor, origin="api", service=support)
     return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw)

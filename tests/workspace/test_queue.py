@@ -151,3 +151,13 @@ def test_counts_are_capped_so_the_page_does_not_slow_down_with_volume(
     make_ticket(tenant.org, "new one")
     page = admin_client.get("/").content.decode()
     assert 'data-count="resolved">2+<' in page and 'data-count="open">1<' in page
+
+
+def test_the_channel_filter_offers_only_channels_atende_has(tenant: Any,
+                                                            admin_client: Client) -> None:
+    from atende.channels.models import ChannelKind
+    from atende.channels.registry import CONNECTORS
+
+    page = admin_client.get("/").content.decode()
+    offered = set(re.findall(r'<option value="([a-z_]+)"[^>]*>', page)) & set(ChannelKind.values)
+    assert offered == set(CONNECTORS)

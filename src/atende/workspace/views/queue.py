@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from atende.channels.models import ChannelKind
+from atende.channels.registry import CONNECTORS
 from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import Priority, Status, Tag
@@ -74,7 +75,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         # Cached per organisation (workspace.org_lists); tags are not: a ticket update can
         # create one, outside the settings.
         **org_lists(org_id, "channels", "services", "agents"),
-        channel_kinds=ChannelKind.choices,
+        # Only the kinds Atende has a connector for: no filter for a channel that does not
+        # exist yet.
+        channel_kinds=[(k, label) for k, label in ChannelKind.choices if k in CONNECTORS],
         tags=Tag.objects.for_org(org_id).order_by("name"),
         statuses=Status.choices,
         priorities=Priority.choices,
