@@ -207,8 +207,8 @@ STDLIB_NAMES_KEPT = {
     # connector's app and every import of it for no reader's gain.
     "atende/connectors/email/__init__.py",
     # The ticket queue: the helpdesk's word for the agents' list of tickets.
-    "atende/tickets/queue.py",
-    "atende/workspace/views/queue.py",
+    "atende/tickets/queue_query.py",
+    "atende/workspace/views/queue_page.py",
     # The read side beside `services` (the usual Django split of queries and writes).
     "atende/tickets/selectors.py",
 }

@@ -141,10 +141,10 @@ def test_query_count_does_not_grow_with_rows(
 def test_counts_are_capped_so_the_page_does_not_slow_down_with_volume(
     tenant: Any, admin_client: Client, make_ticket: Any, monkeypatch: Any
 ) -> None:
-    from atende.tickets import queue
+    from atende.tickets import queue_query as queue
 
     monkeypatch.setattr(queue, "COUNT_CAP", 2)
-    monkeypatch.setattr("atende.workspace.views.queue.COUNT_CAP", 2)
+    monkeypatch.setattr("atende.workspace.views.queue_page.COUNT_CAP", 2)
     for n in range(3):
         update_ticket(make_ticket(tenant.org, f"old {n}"), Actor(label="t"),
                       status=Status.CLOSED)

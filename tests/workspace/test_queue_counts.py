@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from atende.tenancy.models import Membership, Service, User
-from atende.tickets import queue
+from atende.tickets import queue_query as queue
 from atende.tickets.models import Status, Ticket
 from atende.tickets.visibility import visible_tickets
 

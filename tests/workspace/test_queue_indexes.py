@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from atende.tenancy.models import Membership, Service
 from atende.tickets.models import OPEN_STATUSES, Status, Ticket
-from atende.tickets.queue import COUNT_CAP, VIEWS, QueueFilters, count_terms, queue_for
+from atende.tickets.queue_query import COUNT_CAP, VIEWS, QueueFilters, count_terms, queue_for
 
 # Committed rows: the statistics need VACUUM ANALYZE, which runs outside a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
 from atende.tickets.models import Priority, Status
-from atende.tickets.queue import LAST_MESSAGE_CHARS, QueueFilters, queue_for
+from atende.tickets.queue_query import LAST_MESSAGE_CHARS, QueueFilters, queue_for
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
 from atende.workspace.queue_row_html import rows_html

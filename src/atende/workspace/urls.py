@@ -6,7 +6,7 @@ from django.views.i18n import set_language
 from atende.workspace.views import (
     auth,
     availability,
-    queue,
+    queue_page,
     saved_replies,
     ticket,
     ticket_actions,
@@ -27,7 +27,7 @@ urlpatterns = [
     path("password-reset/done/", auth.PasswordResetCompleteView.as_view(),
          name="password-reset-complete"),
     path("language/", set_language, name="set-language"),
-    path("", queue.queue, name="queue"),
+    path("", queue_page.queue, name="queue"),
     path("tickets/<int:ticket_id>/", ticket.ticket_screen, name="ticket"),
     path("tickets/<int:ticket_id>/live/", ticket.ticket_live, name="ticket-live"),
     path("tickets/<int:ticket_id>/timeline/", ticket.ticket_timeline, name="ticket-timeline"),

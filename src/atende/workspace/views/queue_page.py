@@ -13,7 +13,7 @@ from atende.channels.registry import CONNECTORS
 from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import Priority, Status, Tag
-from atende.tickets.queue import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
+from atende.tickets.queue_query import COUNT_CAP, PAGE_SIZE, QueueFilters, queue_for, view_counts
 from atende.workspace.access import agent_required
 from atende.workspace.org_lists import org_lists
 from atende.workspace.queue_row_html import rows_html
