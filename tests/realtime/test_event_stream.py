@@ -131,3 +131,54 @@ def test_a_stream_without_last_event_id_starts_after_the_latest_event(tenant: An
     anonymous = RequestFactory().get("/realtime/stream")
     anonymous.user = AnonymousUser()
     assert views._open_stream(anonymous) is None
+
+
+def _serve(request: Any) -> tuple[int, str, list[bytes]]:
+    """The stream view's answer: status, content type and, for a stream, every frame (the
+    fake subscription ends). Run with async_to_sync so its database reads see the test's
+    transaction."""
+    from asgiref.sync import async_to_sync
+
+    async def scenario() -> tuple[int, str, list[bytes]]:
+        response = await views.stream(request)
+        if not response.streaming:
+            return response.status_code, response["Content-Type"], [response.content]
+        frames = [frame async for frame in response.streaming_content]
+        return response.status_code, response["Content-Type"], frames
+
+    return async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_a_channel_key_may_not_open_its_organisations_stream(
+        tenant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key bound to a channel may only post into it (GET /api/v1/tickets answers 403);
+    its organisation's stream would show every other channel's tickets and internal notes.
+    An organisation-wide key is still served."""
+    import json
+
+    from django.test import RequestFactory
+
+    from atende.connectors.api.channels import create_api_channel
+    from tests.conftest import ApiClient
+
+    monkeypatch.setattr(views, "get_broker", lambda: FakeBroker(
+        [Event(pk=7, organization_id=tenant.org.pk, type="ticket.created",
+               payload={"id": 3})], end=True))
+    _channel, channel_key, _secret = create_api_channel(tenant.org, name="ERP")
+    assert tenant.client.get("/api/v1/tickets").status_code == 200
+    assert ApiClient(channel_key).get("/api/v1/tickets").status_code == 403
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {channel_key}", "HTTP_LAST_EVENT_ID": "0"}
+
+    status, content_type, body = _serve(RequestFactory().get("/realtime/stream", **headers))
+    assert (status, content_type) == (403, "application/json")
+    assert json.loads(body[0])["error"]["code"] == "forbidden"
+    status, _type, body = _serve(RequestFactory().get(
+        "/realtime/stream", HTTP_X_API_KEY=channel_key, HTTP_LAST_EVENT_ID="0"))
+    assert status == 403 and b"ticket.created" not in b"".join(body)
+
+    status, content_type, frames = _serve(RequestFactory().get(
+        "/realtime/stream", HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}",
+        HTTP_LAST_EVENT_ID="0"))
+    assert (status, content_type) == (200, "text/event-stream")
+    assert frames[1].startswith(b"id: 7\nevent: ticket.created\n")

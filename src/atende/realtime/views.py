@@ -16,7 +16,12 @@ from atende.realtime import outbox
 from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
 from atende.realtime.outbox import releasing_connection
-from atende.tenancy.access import active_membership, bearer_token, organization_for_stream
+from atende.tenancy.access import (
+    ChannelKeyForbidden,
+    active_membership,
+    bearer_token,
+    organization_for_stream,
+)
 from atende.tenancy.models import Membership
 
 # Per-stream event filter: the event as given, another one in its place, or None to skip.
@@ -125,9 +130,17 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
 
     Signed-in agents use their session; integrations may use `Authorization: Bearer <key>`.
     `Last-Event-ID` (or `?last_event_id=`) replays what was missed; without it the stream
-    starts with the next event.
+    starts with the next event. A key bound to one channel is refused (403), as on the
+    API's organisation-wide reads.
     """
-    opened = await sync_to_async(_open_stream)(request)
+    try:
+        opened = await sync_to_async(_open_stream)(request)
+    except ChannelKeyForbidden:
+        return JsonResponse(
+            {"error": {"code": "forbidden", "message": _(
+                "This key belongs to a channel and can only post into it.")}},
+            status=403,
+        )
     if opened is None:
         return JsonResponse(
             {"error": {"code": "unauthorized", "message": _("Sign in or send a valid API key.")}},

@@ -48,10 +48,23 @@ def active_membership(request: HttpRequest) -> Membership | None:
     return min(memberships, key=lambda m: (m.created_at, m.pk))
 
 
+class ChannelKeyForbidden(Exception):
+    """A channel-bound API key asked for something only an organisation-wide key may read."""
+
+
 def organization_for_stream(request: HttpRequest) -> int | None:
+    """The organisation whose live stream the caller may read, or None when the API key or
+    session is missing or invalid.
+
+    The stream shows every event of the organisation, as GET /api/v1/tickets does its
+    tickets: a key bound to one channel may only post into that channel (the API refuses it
+    there too), so it raises ChannelKeyForbidden rather than getting the organisation's.
+    """
     token = bearer_token(request)
     if token:
         key = authenticate_api_key(token)
+        if key is not None and key.channel_id is not None:
+            raise ChannelKeyForbidden
         return key.organization_id if key else None
     membership = active_membership(request)
     return membership.organization_id if membership else None
