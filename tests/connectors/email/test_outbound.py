@@ -21,7 +21,13 @@ from atende.tickets.services.actor import Actor
 from atende.tickets.services.replies import NewAttachment, post_message
 from atende.tickets.services.sending import send_queued_message
 from tests.conftest import Tenant
-from tests.connectors.email.conftest import ADDRESS, Mailbox, customer_mail
+from tests.connectors.email.conftest import (
+    ADDRESS,
+    SMTP_USER,
+    Mailbox,
+    customer_mail,
+    make_email_channel,
+)
 from tests.fakes.smtp_sink import SmtpSink
 
 
@@ -163,3 +169,24 @@ def test_automatic_mail_carries_loop_headers_and_respects_the_daily_cap(
 def test_long_reference_chains_keep_the_first_and_last_ten() -> None:
     ids = [f"id{n}@x" for n in range(30)]
     assert references_chain(ids) == ("id0@x", *ids[-10:])
+
+
+def test_a_title_with_line_breaks_is_sent_with_a_one_line_subject(
+        tenant: Tenant, smtp_sink: SmtpSink, answer: Callable[..., Message]) -> None:
+    """A CR/LF in the ticket's title (edited by an agent, or from a channel that allows it)
+    would make the Subject header invalid: every reply would stay queued, failing."""
+    channel = make_email_channel(tenant, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                                 smtp_security="none", smtp_username=SMTP_USER)
+    ticket = ticket_from(channel, customer_mail())
+    Ticket.objects.filter(pk=ticket.pk).update(subject="Pedido\r\nBcc: x@evil.example\n 123")
+    ticket.refresh_from_db()
+    sent = answer(ticket)
+    assert sent.delivery_status == DeliveryStatus.SENT, sent.failure_reason
+    [delivery] = smtp_sink.deliveries
+    assert delivery.rcpt_tos == ["maria@example.com"]
+    mail = delivery.message()
+    assert mail["Subject"] == f"Re: [#{ticket.protocol}] Pedido Bcc: x@evil.example 123"
+    assert mail["Bcc"] is None
+    head = delivery.data.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n")
+    [subject_line] = [line for line in head.split(b"\n") if line.startswith(b"Subject:")]
+    assert b"123" in subject_line

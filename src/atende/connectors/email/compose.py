@@ -40,12 +40,19 @@ def references_chain(ids: Sequence[str]) -> tuple[str, ...]:
     return (unique[0], *unique[-KEEP_REFERENCES:])
 
 
+def one_line(value: str) -> str:
+    """`value` with its line breaks folded into single spaces: a header may not contain one
+    (the mail could not be built, and the reply would stay queued), and a ticket's title
+    or a sender name can."""
+    return " ".join(part.strip() for part in value.splitlines() if part.strip())
+
+
 def compose(cfg: EmailSettings, draft: Draft, message_id: str) -> EmailMessage:
     """A multipart text + HTML mail with the channel's signature and the attachments."""
     mail = EmailMessage()
-    mail["From"] = formataddr((cfg.from_name, cfg.address))
+    mail["From"] = formataddr((one_line(cfg.from_name), cfg.address))
     mail["To"] = draft.to
-    mail["Subject"] = draft.subject
+    mail["Subject"] = one_line(draft.subject)
     mail["Date"] = format_datetime(timezone.now())
     mail["Message-ID"] = f"<{message_id}>"
     if draft.in_reply_to:
