@@ -6,6 +6,7 @@ Scaled profile: DATABASE_URL=postgres://… and REDIS_URL=redis://… switch the
 task queue, the cache and the realtime broker.
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -16,7 +17,17 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("ATENDE_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The database, the secret key, attachments and raw mails: the owner's only. An existing
+# directory keeps its mode (docs/deploy.md says how to tighten an older one).
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _private_file(path: Path) -> str:
+    """`path`, created empty and readable by the owner only when missing: SQLite takes an
+    empty file as a new database, and gives its -wal and -shm files the database's mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return str(path)
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -123,7 +134,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "atende.sqlite3"),
+            "NAME": _private_file(DATA_DIR / "atende.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on
                 # busy_timeout instead of failing with "database is locked" on upgrade.
@@ -166,7 +177,7 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "atende-tasks",
-        "filename": str(DATA_DIR / "tasks.sqlite3"),
+        "filename": _private_file(DATA_DIR / "tasks.sqlite3"),
         "immediate": _env_bool("ATENDE_TASKS_IMMEDIATE"),
         "consumer": {"workers": int(os.environ.get("ATENDE_WORKER_THREADS", "2")),
                      "worker_type": "thread"},
@@ -221,10 +232,13 @@ USE_TZ = True
 
 # --- files ----------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at start-up when it is missing
+# Elsewhere when a proxy running as another user serves it: the data directory is private.
+STATIC_ROOT = Path(os.environ.get("ATENDE_STATIC_ROOT", DATA_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when missing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("ATENDE_MEDIA_ROOT", DATA_DIR / "media"))
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
 # Base64 makes a 25 MB attachment about 34 MB of JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 36 * 1024 * 1024
