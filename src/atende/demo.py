@@ -67,12 +67,14 @@ def create_demo(base_url: str) -> DemoLogin:
     )
     password = secrets.token_urlsafe(12)
     user = User.objects.filter(email=DEMO_EMAIL).first()
+    # The organisation's administrator (its role below), never a Django superuser or staff:
+    # /admin/ shows every organisation. A demo of an earlier release made it one.
     if user is None:
-        user = User.objects.create_user(DEMO_EMAIL, password, name="Demo Admin", is_staff=True,
-                                        is_superuser=True)
+        user = User.objects.create_user(DEMO_EMAIL, password, name="Demo Admin")
     else:
         user.set_password(password)
-        user.save(update_fields=["password"])
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["password", "is_staff", "is_superuser"])
     membership, _ = Membership.objects.get_or_create(
         organization=org, user=user,
         defaults={"role": Role.ADMIN, "access_profile": profile},
