@@ -17,7 +17,7 @@ from atende.channels.models import Channel, InboundEvent
 from atende.channels.reasons import Unreadable
 from atende.connectors.email import outbound, raw_store, receive
 from atende.connectors.email.config import EmailSettings
-from atende.connectors.email.inbound import parse_or_reason, to_inbound
+from atende.connectors.email.inbound import read, to_inbound
 
 
 class EmailConnector(Connector):
@@ -31,10 +31,7 @@ class EmailConnector(Connector):
         if raw is None:
             raise Unreadable("the stored .eml is missing")
         cfg = EmailSettings.of(channel)
-        parsed = parse_or_reason(raw, cfg.address)
-        if isinstance(parsed, str):
-            raise Unreadable(parsed.partition(": ")[2])
-        return to_inbound(parsed, channel.pk, own_address=cfg.address,
+        return to_inbound(read(raw, cfg.address), channel.pk, own_address=cfg.address,
                           reopen_closed=cfg.reopen_closed)
 
     def process(self, channel: Channel, events: list[InboundEvent]) -> None:

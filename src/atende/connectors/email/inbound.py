@@ -76,11 +76,10 @@ class ParsedMail:
     cids: dict[str, str] = field(default_factory=dict)  # Content-ID → sha256 of the part
 
 
-def parse(raw: bytes, own_address: str = "", *,
-          attachment_limit: int | None = None) -> ParsedMail:
-    """The mail's headers and parts; attachments over `attachment_limit` (bytes, default
-    `ATTACHMENT_MAX_BYTES`) are left out with a note."""
-    limit = settings.ATTACHMENT_MAX_BYTES if attachment_limit is None else attachment_limit
+def parse(raw: bytes, own_address: str = "") -> ParsedMail:
+    """The mail's headers and parts; attachments over `ATTACHMENT_MAX_BYTES` are left out
+    with a note."""
+    limit = settings.ATTACHMENT_MAX_BYTES
     msg = message_from_bytes(raw, policy=mime.PARSE_POLICY)
     sender_name, sender = _sender(msg)
     recipients = _recipients(msg)
@@ -169,14 +168,21 @@ def _date(msg: Message) -> datetime | None:
     return value if value.tzinfo is not None else None
 
 
-def parse_or_reason(raw: bytes, own_address: str = "", *,
-                    attachment_limit: int | None = None) -> ParsedMail | str:
-    """The parsed mail, or why it cannot be read (the kit's words for an unreadable
-    event)."""
+def read(raw: bytes, own_address: str = "") -> ParsedMail:
+    """`parse`, with any failure of the parser raised as the kit's `Unreadable`."""
     try:
-        return parse(raw, own_address, attachment_limit=attachment_limit)
+        return parse(raw, own_address)
     except Exception as exc:
-        return reason(Unreadable.of(exc))
+        raise Unreadable.of(exc) from exc
+
+
+def parse_or_reason(raw: bytes, own_address: str = "") -> ParsedMail | str:
+    """The parsed mail, or why it cannot be read (the kit's words for an unreadable
+    event): a batch goes on with its other mails."""
+    try:
+        return read(raw, own_address)
+    except Unreadable as exc:
+        return reason(exc)
 
 
 def _walk(part: Message, parsed: ParsedMail, depth: int, limit: int) -> None:
