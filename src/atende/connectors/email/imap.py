@@ -4,12 +4,18 @@ Only `UNSEEN` messages above the last UID taken in are fetched, with `BODY.PEEK[
 fetch itself marks nothing. Mails are taken in by batches (`receive.Intake`, one transaction
 each); a batch's mails get `\\Seen` only after it was committed (ingested or quarantined).
 A changed UIDVALIDITY restarts from UID 1: Message-ID dedupe keeps that safe.
+
+A poll searches again after every `BATCH` mails and goes on while unseen mail is left (a
+backlog after an outage is taken in at once, not a batch per poll interval), until
+`BUDGET_SECONDS` are spent: then the report says `more`, and the caller polls again after
+giving others their turn.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
+import time
 from dataclasses import dataclass, field
 
 from atende.channels.models import Channel
@@ -18,12 +24,22 @@ from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
 from atende.connectors.email.receive import Intake, Receipt
 
-BATCH = 200  # per poll; the next poll goes on where this one stopped
+BATCH = 200  # mails per search; a poll searches again until nothing unseen is left
+# A poll stops starting batches after this long, so one mailbox's backlog holds a worker (and
+# the channel's fetch lease) for a bounded time; `PollReport.more` asks for another poll.
+BUDGET_SECONDS = 30.0
 
 
 @dataclass
 class PollReport:
     receipts: list[Receipt] = field(default_factory=list)
+    more: bool = False  # the budget ran out with mail still waiting on the server
+
+
+def out_of_time(deadline: float, batches: int) -> bool:
+    """The poll's budget is spent; the first batch is always taken (a poll never ends
+    without progress)."""
+    return batches > 0 and time.monotonic() >= deadline
 
 
 def quote_folder(name: str) -> str:
@@ -31,6 +47,10 @@ def quote_folder(name: str) -> str:
 
 
 def poll_imap(channel: Channel, token: str = "") -> PollReport:
+    """Take in the folder's unseen mail, batch after batch, until none is left or the
+    budget is spent (`more`). Each batch commits on its own and only then is marked seen:
+    a poll killed half-way keeps what was committed and leaves the rest unseen."""
+    deadline = time.monotonic() + BUDGET_SECONDS
     cfg = EmailSettings.of(channel)
     conn = open_imap(cfg.inbound, token)
     try:
@@ -52,9 +72,17 @@ def poll_imap(channel: Channel, token: str = "") -> PollReport:
             state.save(update_fields=["last_uid"])
 
         intake = Intake(channel, committed)
-        for uid in unseen_uids(conn, state.last_uid)[:BATCH]:
-            # None: expunged meanwhile, only remembered as passed
-            intake.add(uid, fetch(conn, uid), f"imap:{uidvalidity}:{uid}")
+        # Searched past the last UID added, not the last committed: the intake may hold
+        # added mails not committed yet (still unseen).
+        after, batches = state.last_uid, 0
+        while uids := unseen_uids(conn, after)[:BATCH]:
+            if out_of_time(deadline, batches):
+                report.more = True
+                break
+            for uid in uids:
+                # None: expunged meanwhile, only remembered as passed
+                intake.add(uid, fetch(conn, uid), f"imap:{uidvalidity}:{uid}")
+            after, batches = uids[-1], batches + 1
         intake.finish()
         return report
     finally:

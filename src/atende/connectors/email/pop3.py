@@ -1,24 +1,32 @@
 """Taking mail in over POP3: UIDL tracking, then delete or keep per the channel setting.
 
 Mails are taken in by batches (`receive.Intake`, one transaction each); a batch's messages are
-recorded as seen (and deleted, when so set) only after it was committed.
+recorded as seen (and deleted, when so set) only after it was committed. A session takes in
+every message not seen yet, `imap.BATCH` at a time, until the poll's budget is spent
+(`PollReport.more`, as for IMAP).
 """
 
 from __future__ import annotations
 
 import contextlib
 import poplib
+import time
 
 from atende.channels.models import Channel
+from atende.connectors.email import imap
 from atende.connectors.email.client import open_pop3
 from atende.connectors.email.config import EmailSettings
-from atende.connectors.email.imap import BATCH, PollReport
+from atende.connectors.email.imap import PollReport, out_of_time
 from atende.connectors.email.models import Pop3Seen
 from atende.connectors.email.receive import Intake, Receipt
 from atende.ids import parse_id
 
 
 def poll_pop3(channel: Channel, token: str = "") -> PollReport:
+    """Take in the maildrop's messages not seen yet, batch after batch, until none is left
+    or the budget is spent (`more`). Deletions (when so set) take effect at the QUIT; a
+    session that ends without one has its committed messages deleted by the next."""
+    deadline = time.monotonic() + imap.BUDGET_SECONDS
     cfg = EmailSettings.of(channel)
     conn = open_pop3(cfg.inbound, token)
     try:
@@ -43,9 +51,14 @@ def poll_pop3(channel: Channel, token: str = "") -> PollReport:
                     conn.dele(number)
 
         intake = Intake(channel, committed)
-        for number, uidl in [(n, u) for n, u in listing if u not in seen][:BATCH]:
-            _resp, lines, _octets = conn.retr(number)
-            intake.add((number, uidl), b"\r\n".join(lines) + b"\r\n", f"pop3:{uidl}")
+        waiting = [(n, u) for n, u in listing if u not in seen]
+        for batches, start in enumerate(range(0, len(waiting), imap.BATCH)):
+            if out_of_time(deadline, batches):
+                report.more = True
+                break
+            for number, uidl in waiting[start:start + imap.BATCH]:
+                _resp, lines, _octets = conn.retr(number)
+                intake.add((number, uidl), b"\r\n".join(lines) + b"\r\n", f"pop3:{uidl}")
         intake.finish()
         # UIDLs no longer on the server can never come back: forget them.
         current = {u for _n, u in listing}

@@ -5,7 +5,12 @@ from atende.connectors.email import polling
 
 @task
 def poll_email_channel(channel_id: int) -> None:
-    polling.poll_channel(channel_id)
+    """One poll of the channel's mailbox; a backlog left when the poll's time budget ran out
+    is taken up by the same task queued again, behind the tasks (other channels' polls
+    among them) queued meanwhile: no mailbox keeps a worker for itself."""
+    report = polling.poll_channel(channel_id)
+    if report is not None and report.more:
+        poll_email_channel.enqueue(channel_id)
 
 
 @task

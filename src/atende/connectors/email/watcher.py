@@ -5,7 +5,8 @@ A supervisor re-reads the channels every `RESCAN_SECONDS` and runs one thread pe
 added channels start, deactivated or deleted ones stop, changed settings restart. A thread
 first takes the channel's `idle` lease (one watcher per channel across machines), connects,
 and then alternates IDLE (re-issued every `REISSUE_SECONDS`) with the poller's own fetch
-(`poll_channel`, under the same `fetch` lease as the periodic poll). Errors reconnect with
+(`poll_channel`, under the same `fetch` lease as the periodic poll), repeated while a poll
+says more mail is waiting: a backlog is taken in before the next IDLE. Errors reconnect with
 backoff; a server without IDLE is left to the poller, which stays the safety net for all.
 """
 
@@ -71,8 +72,8 @@ class ChannelWatch:
     holder: str = field(default_factory=leases.new_holder)
     # Set when the server does not offer IDLE: the thread ends, the poller carries on.
     no_idle_at: float | None = None
-    wakes: int = 0  # fetches started
-    fetched: int = 0  # fetches finished
+    wakes: int = 0  # catch-ups started (a catch-up is one or more polls)
+    fetched: int = 0  # catch-ups finished
     thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -135,7 +136,7 @@ class ChannelWatch:
                 leases.release(self.channel_id, leases.IDLE, self.holder)
                 return
             select_folder(conn, cfg.folder)
-            self._fetch()  # whatever arrived while nobody was idling
+            self._fetch(conn)  # whatever arrived while nobody was idling
             self._report(leases.report_idling)
             renewed = 0.0  # a long fetch may have outlived the lease: renew at once
 
@@ -151,7 +152,7 @@ class ChannelWatch:
 
             while keep_going():
                 if idle(conn, REISSUE_SECONDS, tick=TICK, keep_going=keep_going):
-                    self._fetch()
+                    self._fetch(conn)
                     renewed = 0.0
         finally:
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
@@ -166,12 +167,22 @@ class ChannelWatch:
         finally:
             _hand_back_db()
 
-    def _fetch(self) -> None:
+    def _fetch(self, conn: imaplib.IMAP4) -> None:
+        """Poll until the folder has no unseen mail left (each poll bounded by its budget),
+        keeping the `idle` lease and this connection alive in between. Stops early when a
+        poll of the channel elsewhere holds the fetch lease (that one goes on)."""
         self.wakes += 1
         try:
-            poll_channel(self.channel_id, wait=FETCH_WAIT_SECONDS)
+            while True:
+                try:
+                    report = poll_channel(self.channel_id, wait=FETCH_WAIT_SECONDS)
+                finally:
+                    _hand_back_db()
+                if report is None or not report.more or self.stop.is_set() or not self._lease():
+                    return
+                # Any EXISTS this answers with is for mail the next poll searches for anyway.
+                conn.noop()
         finally:
-            _hand_back_db()
             self.fetched += 1
 
 
