@@ -6,7 +6,6 @@ move forward, and entries are ordered by the provider's timestamp."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
+from atende import json_input
 from atende.channels import pipeline
 from atende.channels.connector import InboundMessage
 from atende.channels.models import Channel, InboundEvent, InboundStatus
@@ -352,7 +352,7 @@ def process_stored(channel: Channel, events: list[InboundEvent]) -> None:
         if not event.provider_id.startswith("invalid:"):
             continue
         try:
-            payload = json.loads(str(event.payload.get("body") or ""))
+            payload = json_input.loads(str(event.payload.get("body") or ""))
             store_events(channel, payload)
         except (ValueError, inbound.InvalidPayload) as exc:
             pipeline.quarantine(event, Unreadable.of(exc))
@@ -383,7 +383,7 @@ def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
     """A stored message event as the customer's message (its media downloaded)."""
     if event.provider_id.startswith("invalid:"):  # a whole body, kept unread (keep_invalid)
         try:
-            inbound.split_events(json.loads(str(event.payload.get("body") or "")))
+            inbound.split_events(json_input.loads(str(event.payload.get("body") or "")))
         except (ValueError, inbound.InvalidPayload) as exc:
             raise Unreadable.of(exc) from exc
         raise Unreadable("a whole webhook body: process it again to store its events")

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
+from atende import json_input
 from atende.connectors.whatsapp import group_commit, inbound
 from atende.connectors.whatsapp.views import accept, authentic, quarantine, refuse
 from atende.connectors.whatsapp.webhook_channels import cached, webhook_channel
@@ -90,8 +91,8 @@ async def _accept_async(channel_id: int, headers: dict[str, str], body: bytes,
         return await _in_thread(refuse, channel, headers, remote)
     try:
         events = [(e.provider_id, json.dumps(e.data))
-                  for e in inbound.split_events(json.loads(body))]
-    except ValueError as exc:  # JSONDecodeError and InvalidPayload are ValueErrors
+                  for e in inbound.split_events(json_input.loads(body))]
+    except ValueError as exc:  # JSONDecodeError, TooDeep and InvalidPayload are ValueErrors
         return await _in_thread(quarantine, channel, body, exc)
     try:
         ids = await group_commit.for_this_loop().store(
