@@ -213,3 +213,18 @@ def test_worker_killed_mid_drain_the_next_one_finishes_within_10_s(site: Site) -
     assert counts.get("quarantined", 0) == before.get("quarantined", 0)
     mine = _counts(site.database_url, site.channel, run)
     assert mine["messages"] == mine["distinct_messages"] == events
+
+
+def test_the_probes_of_items_9_and_13_pass_against_the_live_server(site: Site) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.security_probes", "--url", site.web.url,
+         "--key", site.key, "--whatsapp-channel", str(site.channel),
+         "--whatsapp-secret", SECRET["X-Atende-Webhook-Token"], "--only", "9,13"],
+        capture_output=True, text=True, timeout=120, check=False,
+        cwd=Path(__file__).resolve().parent.parent)
+    print("\n" + done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FAIL" not in done.stdout and "skip  [9]" not in done.stdout

@@ -163,7 +163,10 @@ if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": f"{REDIS_PREFIX}-tasks",
-        "url": REDIS_URL,
+        # A Redis that stops answering fails an enqueue in seconds, not never (above the
+        # consumer's one-second blocking read).
+        "url": REDIS_URL + ("&" if "?" in REDIS_URL else "?")
+        + "socket_connect_timeout=2&socket_timeout=5",
         "immediate": _env_bool("ATENDE_TASKS_IMMEDIATE"),
         "consumer": {"workers": int(os.environ.get("ATENDE_WORKER_THREADS", "4")),
                      "worker_type": "thread"},
