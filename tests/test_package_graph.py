@@ -42,7 +42,7 @@ PACKAGE = SRC / "atende"
 COMPOSITION = {"api", "apps", "asgi", "cli", "demo", "health", "jobs", "settings", "urls",
                "webserver", "wsgi"}
 SHARED = {"api_errors", "backoff", "bulk_insert", "bulk_update", "crypto", "errors", "events",
-          "ids", "net", "redis_cache"}
+          "ids", "json_input", "net", "redis_cache"}
 # The domain packages a shared module may import (none, but for the documented seam).
 SHARED_MAY_IMPORT = {"events": {"realtime", "webhooks"}}
 

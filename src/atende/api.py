@@ -1,13 +1,26 @@
 """The REST API v1: one NinjaAPI gathering the domain routers."""
 
+from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.parser import Parser
+from ninja.types import DictStrAny
 
-from atende import api_errors
+from atende import api_errors, json_input
 from atende.connectors.api.views import router as channels_router
 from atende.connectors.whatsapp.api import router as whatsapp_router
 from atende.tenancy.api_auth import API_AUTH
 from atende.tickets.api import router as tickets_router
 from atende.webhooks.api import router as webhooks_router
+
+
+class UntrustedJsonParser(Parser):
+    """Request bodies through `json_input`: a body nested too deep is refused (400) before
+    any validation walks it."""
+
+    def parse_body(self, request: HttpRequest) -> DictStrAny:
+        body: DictStrAny = json_input.loads(request.body)
+        return body
+
 
 api = NinjaAPI(
     title="Atende API",
@@ -18,6 +31,7 @@ api = NinjaAPI(
         "Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`)."
     ),
     auth=API_AUTH,
+    parser=UntrustedJsonParser(),
     urls_namespace="api-v1",
     docs_url="/docs",
     openapi_url="/openapi.json",

@@ -1,11 +1,58 @@
-"""Periodic jobs. The only module that imports Huey directly (app code uses django.tasks)."""
+"""Periodic jobs and the worker's start-up and heartbeat. The only module that imports
+Huey directly (app code uses django.tasks)."""
 
+import logging
+import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_KEY = "atende-worker-heartbeat"
+HEARTBEAT_SECONDS = 5.0
+_started = threading.Lock()
+_start_done = False
+
+
+@HUEY.on_startup()
+def worker_started() -> None:
+    """Once per worker process (Huey calls it in each of its threads): start the heartbeat
+    and have the WhatsApp drains a dead worker took with it requested again."""
+    global _start_done
+    with _started:
+        if _start_done:
+            return
+        _start_done = True
+    threading.Thread(target=_beat, name="atende-heartbeat", daemon=True).start()
+    from atende.connectors.whatsapp.stalled import resume_drains
+
+    try:
+        resume_drains()
+    except Exception:  # the periodic sweep will request them instead
+        logger.exception("WhatsApp drains not resumed at worker start")
+    finally:
+        close_old_connections()
+
+
+def _beat() -> None:
+    while True:
+        try:
+            HUEY.put(HEARTBEAT_KEY, time.time())
+        except Exception:  # the queue's store is down: readiness reports the silence
+            logger.warning("worker heartbeat not written", exc_info=True)
+        time.sleep(HEARTBEAT_SECONDS)
+
+
+def last_heartbeat() -> float | None:
+    """When a worker last said it was alive (a Unix time), None if never; read from the
+    task queue's store, which every web and worker process shares."""
+    beat = HUEY.get(HEARTBEAT_KEY, peek=True)
+    return float(beat) if beat is not None else None
 
 
 @db_periodic_task(crontab(minute="*"))

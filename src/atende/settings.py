@@ -123,12 +123,16 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# During an outage a request waits this long for a connection, then answers 503: quickly,
+# so that the providers retry and load balancers see it (docs/deploy.md, "Outages").
+DB_UNAVAILABLE_AFTER = float(os.environ.get("ATENDE_DB_TIMEOUT", "1.5"))
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         pool_max = int(os.environ.get("ATENDE_DB_POOL_MAX", "16"))
         DATABASES["default"]["OPTIONS"] = {
-            "pool": {"min_size": 1, "max_size": pool_max, "timeout": 10},
+            "pool": {"min_size": 1, "max_size": pool_max, "timeout": DB_UNAVAILABLE_AFTER},
+            "connect_timeout": max(2, round(DB_UNAVAILABLE_AFTER)),  # libpq: whole seconds
         }
 else:
     DATABASES = {
@@ -159,7 +163,10 @@ if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": f"{REDIS_PREFIX}-tasks",
-        "url": REDIS_URL,
+        # A Redis that stops answering fails an enqueue in seconds, not never (above the
+        # consumer's one-second blocking read).
+        "url": REDIS_URL + ("&" if "?" in REDIS_URL else "?")
+        + "socket_connect_timeout=2&socket_timeout=5",
         "immediate": _env_bool("ATENDE_TASKS_IMMEDIATE"),
         "consumer": {"workers": int(os.environ.get("ATENDE_WORKER_THREADS", "4")),
                      "worker_type": "thread"},
@@ -169,6 +176,8 @@ if REDIS_URL:
             "BACKEND": "atende.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
+            # A Redis that stops answering fails a cache call in a second, not never.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"

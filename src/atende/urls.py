@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from ninja.openapi.views import openapi_view
 
+from atende import health
 from atende.api import api
-from atende.health import healthz
 from atende.realtime.views import stream
 
 
@@ -15,10 +15,14 @@ def api_docs(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("api/docs", api_docs, name="api-docs"),
-    path("healthz", healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
+    path("readyz", health.readyz, name="readyz"),
+    path("healthz", health.readyz, name="healthz"),  # the older name of readiness
     path("api/v1/", api.urls),
     path("realtime/stream", stream, name="realtime-stream"),
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]
+
+handler500 = health.server_error

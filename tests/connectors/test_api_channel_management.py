@@ -15,6 +15,7 @@ from atende.tickets.services.replies import post_message
 from tests.conftest import ApiClient, Tenant
 from tests.connectors.conftest import ApiChannel, customer_message
 from tests.fakes.http_receiver import HttpReceiver
+from tests.test_json_input import DEEP_BODY, DEEP_CURSOR
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,17 @@ def test_audit_costs_the_same_queries_for_any_page_size(api_channel: ApiChannel)
 
     assert queries(2) == queries(10)
     assert InboundEvent.objects.filter(status=InboundStatus.PROCESSED).count() == 12
+
+
+def test_deep_cursor_on_the_channel_audit_is_400(api_channel: ApiChannel) -> None:
+    url = f"/api/v1/channels/{api_channel.channel.pk}/audit"
+    response = api_channel.client.get(url, {"cursor": DEEP_CURSOR})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "cursor"
+
+
+def test_deep_api_body_is_400(api_channel: ApiChannel) -> None:
+    response = api_channel.client.client.post(api_channel.messages_url, data=DEEP_BODY,
+                                              content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"

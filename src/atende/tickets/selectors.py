@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from atende import json_input
 from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import AuditEntry, Message, Ticket
@@ -78,9 +79,9 @@ class TimelineKey:
     def decode(cls, cursor: str) -> TimelineKey:
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
-            at, kind, pk = json.loads(base64.urlsafe_b64decode(padded))
+            at, kind, pk = json_input.loads(base64.urlsafe_b64decode(padded))
             key = cls(datetime.fromisoformat(at), int(kind), int(pk))
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        except (ValueError, TypeError, binascii.Error) as exc:
             raise BadCursor(cursor) from exc
         if key.kind not in (AUDIT, MESSAGE) or key.at.tzinfo is None:
             raise BadCursor(cursor)
@@ -157,9 +158,9 @@ def encode_cursor(ticket: Ticket) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        updated, pk = json.loads(base64.urlsafe_b64decode(padded))
+        updated, pk = json_input.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(updated), int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, binascii.Error) as exc:
         raise BadCursor(cursor) from exc
 
 

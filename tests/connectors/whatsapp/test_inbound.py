@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from atende.channels.models import Channel, InboundEvent, InboundStatus
+from atende.channels.reasons import explain
 from atende.connectors.whatsapp.channels import save_channel
 from atende.contacts.models import ContactIdentity
 from atende.tickets.models import Attachment, Direction, Message, Ticket
@@ -19,6 +21,7 @@ from tests.connectors.whatsapp.conftest import (
     channel_form,
 )
 from tests.fakes.dialog360 import FakeDialog360
+from tests.test_json_input import DEEP_BODY
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +205,19 @@ def test_too_large_media_still_leaves_the_entry(
     assert "vídeo" in message.text and "1 MB" in message.text
     assert not Attachment.objects.exists()
     assert InboundEvent.objects.get(channel=wa_channel).status == InboundStatus.PROCESSED
+
+
+def test_deep_webhook_body_is_quarantined_through_the_django_view(
+        wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks) -> None:
+    response = webhooks.post(DEEP_BODY.decode())
+    assert response.status_code == 400 and response.json()["error"] == "invalid payload"
+    assert_deep_body_quarantined(wa_channel, response.json()["event"])
+
+
+def assert_deep_body_quarantined(channel: Channel, event_id: int) -> None:
+    event = InboundEvent.objects.get(pk=event_id, channel=channel)
+    assert event.status == InboundStatus.QUARANTINED
+    assert event.error.startswith("unreadable: TooDeep:")
+    with translation.override("en"):
+        assert "could not be read" in str(explain(event.error))
+    assert event.payload["body"] == DEEP_BODY[:100_000].decode()

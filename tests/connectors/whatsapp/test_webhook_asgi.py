@@ -17,7 +17,9 @@ from atende.connectors.whatsapp.channels import save_channel
 from atende.tickets.models import Message
 from tests.conftest import Tenant
 from tests.connectors.whatsapp.conftest import CUSTOMER, channel_form
+from tests.connectors.whatsapp.test_inbound import assert_deep_body_quarantined
 from tests.fakes.dialog360 import FakeDialog360
+from tests.test_json_input import DEEP_BODY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,3 +115,11 @@ def test_other_requests_still_go_to_django(wa: FakeDialog360, wa_channel: Channe
     status, _headers, _body = call("GET", path, query=b"hub.mode=subscribe&hub.verify_token=x")
     assert status == 403  # Meta's handshake, answered by the Django view
     assert call("GET", "/healthz")[0] == 200
+
+
+def test_deep_webhook_body_is_quarantined_through_the_lean_route(
+        wa: FakeDialog360, wa_channel: Channel) -> None:
+    status, _headers, answer = call("POST", f"/whatsapp/{wa_channel.pk}/webhook", DEEP_BODY,
+                                    wa.webhook["headers"])
+    assert status == 400 and json.loads(answer)["error"] == "invalid payload"
+    assert_deep_body_quarantined(wa_channel, json.loads(answer)["event"])

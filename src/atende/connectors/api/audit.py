@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 
+from atende import json_input
 from atende.channels.models import Channel, InboundEvent
 from atende.tickets.models import Direction, Message
 
@@ -95,7 +96,7 @@ def encode_cursor(key: Cursor) -> str:
 def decode_cursor(cursor: str) -> Cursor:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, direction, pk = json.loads(base64.urlsafe_b64decode(padded))
+        at, direction, pk = json_input.loads(base64.urlsafe_b64decode(padded))
         if direction not in RANK:
             raise ValueError(direction)
         parsed = datetime.fromisoformat(at)

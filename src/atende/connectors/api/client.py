@@ -10,6 +10,7 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from atende import json_input
 from atende.channels.models import Channel
 from atende.net import BlockedDestination, post_json
 from atende.webhooks.signing import signed_headers
@@ -64,6 +65,6 @@ def _outcome(response: httpx.Response) -> Delivery:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return json_input.loads(response.content)
     except ValueError:
         return None

@@ -7,7 +7,6 @@ other key gets 404, as for a channel that does not exist.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from atende import json_input
 from atende.api_errors import ApiError, ErrorOut
 from atende.channels.models import ChannelKind, InboundStatus
 from atende.connectors.api import audit, inbound
@@ -47,7 +47,7 @@ def post_channel_message(request: HttpRequest, channel_id: int,
     if not channel.is_active:
         raise ApiError(403, "channel_inactive", _("This channel is disabled."))
     try:
-        result = inbound.receive(channel, payload, json.loads(request.body))
+        result = inbound.receive(channel, payload, json_input.loads(request.body))
     except inbound.InvalidPayload as exc:
         raise ApiError(400, "invalid", exc.message, exc.field) from None
     except inbound.IngestFailed as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import MutableMapping
@@ -24,6 +23,7 @@ import httpx
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from atende import json_input
 from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import OAUTH2, TIMEOUT
@@ -135,7 +135,7 @@ def _exchange(channel: Channel, code: str, entry: dict[str, Any]) -> dict[str, A
     try:
         with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
             response = client.post(url, data=form)
-        body = response.json()
+        body = json_input.loads(response.content)
     except (httpx.HTTPError, ValueError) as exc:
         raise ConsentError(_("The provider's token endpoint could not be reached: %(error)s")
                            % {"error": exc}) from exc
@@ -180,7 +180,7 @@ def account_from_id_token(id_token: str) -> str:
     3.1.3.7); it only labels the connection, it grants nothing."""
     try:
         payload = id_token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = json_input.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError, binascii.Error):
         return ""
     if not isinstance(claims, dict):

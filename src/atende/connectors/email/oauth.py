@@ -13,6 +13,7 @@ from collections.abc import Callable
 import httpx
 from django.db import transaction
 
+from atende import json_input
 from atende.channels.models import Channel
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import OAUTH2, TIMEOUT
@@ -122,7 +123,7 @@ def refresh(channel: Channel, force: bool = False) -> str:
     try:
         with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
             response = client.post(url, data=form)
-        body = response.json()
+        body = json_input.loads(response.content)
     except (httpx.HTTPError, ValueError) as exc:
         raise MailError("auth", f"token endpoint: {exc}") from exc
     if response.status_code != 200 or not isinstance(body, dict) or \

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from django.conf import settings
 
+from atende import json_input
 from atende.channels.models import Channel
 
 DIALOG360 = "360dialog"
@@ -183,7 +184,7 @@ class WhatsAppClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
         try:
-            return response.json()
+            return json_input.loads(response.content)
         except ValueError:
             return {}
 
@@ -198,7 +199,7 @@ def _error(response: httpx.Response) -> ProviderError:
     status = response.status_code
     retryable = status >= 500 or status in RETRYABLE_STATUSES
     try:
-        body = response.json()
+        body = json_input.loads(response.content)
     except ValueError:
         body = None
     code: int | None = None

@@ -56,7 +56,7 @@ from atende.connectors.whatsapp.receive import (
 
 logger = logging.getLogger(__name__)
 MAX_ROWS = 1000  # per INSERT; a larger backlog is written in several flushes
-TIMEOUT = 10.0  # seconds for one flush (connection, insert, commit)
+TIMEOUT = 10.0  # seconds for one flush's statement (insert, commit)
 APPLICATION_NAME = "atende-whatsapp-ack"  # to tell its connections apart in pg_stat_activity
 
 # The same statement whatever the batch size (arrays, not a VALUES list). It is not a
@@ -128,7 +128,9 @@ class GroupCommit:
     def __init__(self, conninfo: str, *, pool_size: int = 2, in_flight: int = 1,
                  linger: float = 0.0, redis_url: str | None = None) -> None:
         self.pool = AsyncConnectionPool(conninfo, min_size=1, max_size=pool_size, open=False,
-                                        name="whatsapp-ack", timeout=TIMEOUT,
+                                        name="whatsapp-ack",
+                                        # for a connection: a database down is a 503 soon
+                                        timeout=settings.DB_UNAVAILABLE_AFTER,
                                         kwargs={"prepare_threshold": None,
                                                 "autocommit": True})
         self.waiting: list[_Waiting] = []

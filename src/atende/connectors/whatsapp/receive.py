@@ -6,7 +6,6 @@ move forward, and entries are ordered by the provider's timestamp."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
+from atende import json_input
 from atende.channels import pipeline
 from atende.channels.connector import InboundMessage
 from atende.channels.models import Channel, InboundEvent, InboundStatus
@@ -39,7 +39,10 @@ MAX_ATTEMPTS = 5  # media downloads and statuses that overtook their message
 PENDING = pipeline.PENDING
 DRAIN_BATCH = 500  # events per transaction of a drain
 DRAIN_ROUNDS = 20  # then the drain hands over to a new task
-DRAIN_FLAG_SECONDS = 60  # a lost drain task delays the channel's processing at most this
+# How long a "drain queued" flag or a "drain at work" mark lives unless renewed. A drain
+# lost with its worker (kill -9) leaves them up: a worker that starts takes them down and
+# drains again (`stalled.resume_drains`); with no restart, the periodic sweep does.
+DRAIN_FLAG_SECONDS = 60
 # A quarantined event the provider delivers again is processed again, this many times at
 # most: a quarantine from a passing failure heals by itself, a bad one stays put.
 MAX_REDELIVERY_RETRIES = 3
@@ -166,6 +169,16 @@ def _request_drain(channel_id: int, event_ids: list[int], shard: int = 0,
             logger.warning("WhatsApp drain flag of channel %s not set", channel_id,
                            exc_info=True)
     enqueue_drain(channel_id, event_ids, shard, shards, flagged=flagged)
+
+
+def clear_drain_flags(channel_id: int) -> None:
+    """Take down every shard's "drain queued" flag and "drain at work" mark of a channel
+    (a worker starting: the drains they stood for may have died with another one)."""
+    if not _shared_cache():
+        return
+    shards = drain_shards()
+    cache.delete_many([key(channel_id, shard, shards) for shard in range(shards)
+                       for key in (_drain_flag, _drain_running)])
 
 
 def drain_flag_keys(channel_id: int) -> list[str] | None:
@@ -352,7 +365,7 @@ def process_stored(channel: Channel, events: list[InboundEvent]) -> None:
         if not event.provider_id.startswith("invalid:"):
             continue
         try:
-            payload = json.loads(str(event.payload.get("body") or ""))
+            payload = json_input.loads(str(event.payload.get("body") or ""))
             store_events(channel, payload)
         except (ValueError, inbound.InvalidPayload) as exc:
             pipeline.quarantine(event, Unreadable.of(exc))
@@ -383,7 +396,7 @@ def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
     """A stored message event as the customer's message (its media downloaded)."""
     if event.provider_id.startswith("invalid:"):  # a whole body, kept unread (keep_invalid)
         try:
-            inbound.split_events(json.loads(str(event.payload.get("body") or "")))
+            inbound.split_events(json_input.loads(str(event.payload.get("body") or "")))
         except (ValueError, inbound.InvalidPayload) as exc:
             raise Unreadable.of(exc) from exc
         raise Unreadable("a whole webhook body: process it again to store its events")

@@ -20,7 +20,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from atende.channels.models import Channel, ChannelKind, InboundEvent, InboundStatus
@@ -52,6 +52,23 @@ def drain_stalled_channels(now: datetime | None = None) -> list[int]:
         if receive.request_drain(channel_id, [], unless_running=True):
             logger.warning("WhatsApp events of channel %s waited; drain requested again",
                            channel_id)
+    return channel_ids
+
+
+def resume_drains() -> list[int]:
+    """A worker is starting: drains that were at work or queued when a worker died (its
+    tasks are lost with it, their flags stay up and hold back new drains) are requested
+    again, now, for every channel with events to process. A drain too many is harmless:
+    a drain claims its events under a row lock (`ingest_events`). Returns the channels."""
+    pending = InboundEvent.objects.filter(channel=OuterRef("pk"), status=InboundStatus.RECEIVED,
+                                          error="")
+    channel_ids = list(Channel.objects.filter(kind=ChannelKind.WHATSAPP)
+                       .filter(Exists(pending)).order_by("pk").values_list("pk", flat=True))
+    for channel_id in channel_ids:
+        receive.clear_drain_flags(channel_id)
+        receive.request_drain(channel_id, [])
+    if channel_ids:
+        logger.info("WhatsApp drains requested at worker start for channels %s", channel_ids)
     return channel_ids
 
 

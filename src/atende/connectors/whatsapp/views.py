@@ -7,7 +7,6 @@ URL with a GET handshake. Processing happens in a task after the answer.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from atende import json_input
 from atende.channels.models import Channel
 from atende.channels.refusals import log_refused
 from atende.connectors.whatsapp import receive
@@ -63,9 +63,9 @@ def accept(channel_id: int, headers: Mapping[str, str], body: bytes,
     if not authentic(found, headers, body):
         return refuse(channel, headers, remote)
     try:
-        payload = json.loads(body)
+        payload = json_input.loads(body)
         ids = receive.store_events(channel, payload)
-    except (ValueError, InvalidPayload) as exc:  # JSONDecodeError is a ValueError
+    except (ValueError, InvalidPayload) as exc:  # JSONDecodeError and TooDeep are ValueErrors
         return quarantine(channel, body, exc)
     return 200, {"ok": True, "events": len(ids)}
 

@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 
+from atende import json_input
 from atende.connectors.whatsapp import group_commit, inbound
 from atende.connectors.whatsapp.views import accept, authentic, quarantine, refuse
 from atende.connectors.whatsapp.webhook_channels import cached, webhook_channel
@@ -32,6 +33,10 @@ Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
 PATH = re.compile(r"/whatsapp/(\d+)/webhook")
+MAX_ID = 2**63 - 1  # a larger id is no channel (and no query: PostgreSQL would refuse it)
+# The database down, restarting or out of connections: answered 503 within the pool's
+# timeout (settings.DB_UNAVAILABLE_AFTER), so that the provider delivers again later.
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def with_webhook_route(django_app: ASGIApp) -> ASGIApp:
@@ -66,9 +71,15 @@ async def _deliver(channel_id: int, scope: dict[str, Any], receive: Receive,
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     client = scope.get("client")
     remote = client[0] if client else None
-    if group_commit.enabled():
+    if channel_id > MAX_ID:
+        status, answer = 404, {"error": "unknown channel"}
+    elif group_commit.enabled():
         try:
             status, answer = await _accept_async(channel_id, headers, b"".join(chunks), remote)
+        except UNAVAILABLE as exc:  # the provider retries on 5xx
+            logger.warning("WhatsApp webhook for channel %s: database unavailable: %s",
+                           channel_id, exc)
+            status, answer = 503, {"error": "temporarily unavailable"}
         except Exception:
             logger.exception("WhatsApp webhook for channel %s failed", channel_id)
             status, answer = 500, {"error": "internal error"}
@@ -90,8 +101,8 @@ async def _accept_async(channel_id: int, headers: dict[str, str], body: bytes,
         return await _in_thread(refuse, channel, headers, remote)
     try:
         events = [(e.provider_id, json.dumps(e.data))
-                  for e in inbound.split_events(json.loads(body))]
-    except ValueError as exc:  # JSONDecodeError and InvalidPayload are ValueErrors
+                  for e in inbound.split_events(json_input.loads(body))]
+    except ValueError as exc:  # JSONDecodeError, TooDeep and InvalidPayload are ValueErrors
         return await _in_thread(quarantine, channel, body, exc)
     try:
         ids = await group_commit.for_this_loop().store(
@@ -121,6 +132,10 @@ def _accept(channel_id: int, headers: dict[str, str], body: bytes,
     close_old_connections()
     try:
         return accept(channel_id, headers, body, remote)
+    except UNAVAILABLE as exc:
+        logger.warning("WhatsApp webhook for channel %s: database unavailable: %s",
+                       channel_id, exc)
+        return 503, {"error": "temporarily unavailable"}
     except Exception:
         logger.exception("WhatsApp webhook for channel %s failed", channel_id)
         return 500, {"error": "internal error"}
