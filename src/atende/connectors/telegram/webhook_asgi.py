@@ -1,0 +1,83 @@
+"""A lean ASGI route for Telegram's deliveries (`POST /telegram/<id>/webhook`), as WhatsApp
+has: no session, user, CSRF, locale or template middleware on the hottest path. The body
+is read in the event loop and `views.accept` (secret check, store, enqueue) runs in a
+thread; anything else goes to Django."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from atende.connectors.telegram.views import accept
+
+logger = logging.getLogger(__name__)
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+PATH = re.compile(r"/telegram/(\d+)/webhook")
+
+
+def with_telegram_route(app: ASGIApp) -> ASGIApp:
+    async def application(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = PATH.fullmatch(scope["path"])
+            if match is not None:
+                await _deliver(int(match[1]), scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return application
+
+
+async def _deliver(channel_id: int, scope: dict[str, Any], receive: Receive,
+                   send: Send) -> None:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            await _answer(send, 413, {"error": "body too large"})
+            return
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    client = scope.get("client")
+    remote = client[0] if client else None
+    status, answer = await asyncio.get_running_loop().run_in_executor(
+        None, _accept, channel_id, headers, b"".join(chunks), remote)
+    await _answer(send, status, answer)
+
+
+def _accept(channel_id: int, headers: dict[str, str], body: bytes,
+            remote: str | None) -> tuple[int, dict[str, Any]]:
+    # What Django's request_started/finished signals do: hand the connection back.
+    close_old_connections()
+    try:
+        return accept(channel_id, headers, body, remote)
+    except Exception:  # Telegram retries a 5xx: nothing is lost
+        logger.exception("Telegram webhook for channel %s failed", channel_id)
+        return 500, {"error": "internal error"}
+    finally:
+        close_old_connections()
+
+
+async def _answer(send: Send, status: int, answer: dict[str, Any]) -> None:
+    body = json.dumps(answer).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"x-content-type-options", b"nosniff")]})
+    await send({"type": "http.response.body", "body": body})
