@@ -93,8 +93,8 @@ def _content(channel: Channel, message: dict[str, Any], client: TelegramClient |
     photo = message.get("photo")
     if isinstance(photo, list) and photo:
         largest = max((p for p in photo if isinstance(p, dict)),
-                      key=lambda p: (p.get("file_size") or 0,
-                                     (p.get("width") or 0) * (p.get("height") or 0)))
+                      key=lambda p: ((p.get("width") or 0) * (p.get("height") or 0),
+                                     p.get("file_size") or 0))
         return _with_file(channel, client, caption, str(largest.get("file_id") or ""),
                           "image/jpeg", f"photo-{message['message_id']}.jpg")
     for field, (content_type, filename) in FILES.items():
