@@ -75,7 +75,8 @@ def test_an_unsupported_kind_is_shown_as_such_never_dropped(
     tg.customer_sends(**content)
     updates.flush()
     [kind] = content
-    assert f"does not show: {kind}" in only_message(tg_channel).text
+    # In the organisation's language (Portuguese).
+    assert f"de um tipo que o Atende não mostra: {kind}" in only_message(tg_channel).text
 
 
 def test_an_edit_is_a_new_entry_marked_edited(tg_channel: Channel, tg: FakeTelegram,
@@ -86,7 +87,7 @@ def test_an_edit_is_a_new_entry_marked_edited(tg_channel: Channel, tg: FakeTeleg
     updates.flush()
     texts = list(Message.objects.filter(channel=tg_channel).order_by("pk")
                  .values_list("text", flat=True))
-    assert texts == ["Pedido 12", "(edited) Pedido 123"]
+    assert texts == ["Pedido 12", "(editada) Pedido 123"]
 
 
 def test_a_file_telegram_no_longer_has_is_said_on_the_entry(
@@ -94,7 +95,8 @@ def test_a_file_telegram_no_longer_has_is_said_on_the_entry(
     tg.customer_sends(document={"file_id": "gone", "file_name": "x.pdf"}, caption="Veja")
     updates.flush()
     message = only_message(tg_channel)
-    assert message.text.startswith("Veja\nThe file could not be downloaded from Telegram")
+    assert message.text.startswith("Veja\nNão foi possível baixar o arquivo do Telegram: "
+                                   "Bad Request: invalid file_id")
     assert not Attachment.objects.filter(message=message).exists()
 
 

@@ -66,7 +66,8 @@ def to_inbound(channel: Channel, update: dict[str, Any],
         external_id += f":edit:{message.get('edit_date') or ''}"
     text, attachments = _content(channel, message, client)
     if key == "edited_message":
-        text = f"{_('(edited)')} {text}".strip()
+        edited = _("(edited)")
+        text = f"{edited} {text}".strip()
     return InboundMessage(
         channel_id=channel.pk, external_id=external_id[:255],
         contact=ContactRef(IdentityKind.TELEGRAM, str(sender["id"]), display_name(sender)),
@@ -136,7 +137,8 @@ def _with_file(channel: Channel, client: TelegramClient | None, caption: str, fi
                content_type: str, filename: str
                ) -> tuple[str, tuple[InboundAttachment, ...]]:
     if not file_id:
-        return f"{caption}\n{_('(the file is missing from the message)')}".strip(), ()
+        missing = _("(the file is missing from the message)")
+        return f"{caption}\n{missing}".strip(), ()
     try:
         found = (client or TelegramClient.for_channel(channel)).download(file_id)
     except TelegramError as exc:

@@ -11,6 +11,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 
@@ -24,6 +26,9 @@ from atende.tickets.services.inbound_events import process_events
 
 logger = logging.getLogger(__name__)
 MAX_DOWNLOAD_ATTEMPTS = 5
+DRAIN_BATCH = 500  # events per transaction of a drain
+DRAIN_ROUNDS = 20  # then the drain hands over to a new task
+DRAIN_FLAG_SECONDS = 60  # a lost drain task delays the channel's processing at most this
 DOWNLOAD_FAILED = f"{inbound.MediaDownloadFailed.__name__}:"
 
 
@@ -39,17 +44,77 @@ def store_update(channel: Channel, update: Any) -> bool:
     return new
 
 
-def schedule_processing(channel_id: int, event_ids: list[int], attempt: int = 0,
-                        delay: timedelta | None = None) -> None:
+def schedule_processing(channel_id: int, event_ids: list[int]) -> None:
+    """Have stored events processed once the storing transaction commits: the channel is
+    drained (`drain_channel`). With a shared cache (Redis) a flag per channel says "a
+    drain is queued and has not started reading yet", so a burst of updates enqueues one
+    task, not one per update; the drain clears the flag before it reads, so an update
+    committed after that enqueues the next drain. Set after commit on purpose: set
+    before, a drain could clear it and read between the set and the commit."""
+    if event_ids:
+        transaction.on_commit(lambda: request_drain(channel_id))
+
+
+def _shared_cache() -> bool:
+    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
+
+
+def _drain_flag(channel_id: int) -> str:
+    return f"telegram:drain-queued:{int(channel_id)}"
+
+
+def request_drain(channel_id: int) -> None:
+    from atende.connectors.telegram.tasks import drain_telegram_channel
+
+    flagged = False
+    if _shared_cache():
+        try:
+            if not cache.add(_drain_flag(channel_id), 1, DRAIN_FLAG_SECONDS):
+                return  # a queued drain will read these events
+            flagged = True
+        except Exception:  # the cache is down: enqueue anyway, never lose the events
+            logger.warning("Telegram drain flag of channel %s not set", channel_id,
+                           exc_info=True)
+    try:
+        drain_telegram_channel.enqueue(channel_id)
+    except Exception:
+        if flagged:  # left up, it would hold back the next deliveries' drains
+            cache.delete(_drain_flag(channel_id))
+        raise
+
+
+def drain_channel(channel_id: int) -> int:
+    """Process every pending update of a channel, oldest first, DRAIN_BATCH at a time
+    (each batch ingested in one transaction). Returns how many were taken."""
+    if _shared_cache():
+        try:  # before reading: see schedule_processing
+            cache.delete(_drain_flag(channel_id))
+        except Exception:
+            logger.warning("Telegram drain flag of channel %s not cleared", channel_id,
+                           exc_info=True)
+    channel = Channel.objects.select_related(
+        "organization", "service", "business_calendar").filter(pk=channel_id).first()
+    if channel is None:
+        return 0
+    taken = 0
+    for _round in range(DRAIN_ROUNDS):
+        events = list(InboundEvent.objects.filter(
+            channel=channel, status=InboundStatus.RECEIVED).order_by("pk")[:DRAIN_BATCH])
+        process_stored(channel, events)
+        taken += len(events)
+        if len(events) < DRAIN_BATCH:
+            return taken
+    request_drain(channel_id)  # a long backlog: let other tasks run in between
+    return taken
+
+
+def retry_later(channel_id: int, event_ids: list[int], attempt: int,
+                delay: timedelta) -> None:
     from atende.connectors.telegram.tasks import process_telegram_events
 
-    def enqueue() -> None:
-        task = process_telegram_events
-        if delay is not None:
-            task = task.using(run_after=timezone.now() + delay)
-        task.enqueue(channel_id, event_ids, attempt)
-
-    transaction.on_commit(enqueue)
+    run_after = timezone.now() + delay
+    transaction.on_commit(lambda: process_telegram_events.using(
+        run_after=run_after).enqueue(channel_id, event_ids, attempt))
 
 
 def keep_invalid(channel: Channel, body: bytes, exc: Exception) -> InboundEvent:
@@ -104,5 +169,4 @@ def process_stored(channel: Channel, events: list[InboundEvent], attempt: int = 
                and e.error.startswith(DOWNLOAD_FAILED)]
     if waiting and attempt + 1 < MAX_DOWNLOAD_ATTEMPTS:
         with transaction.atomic():
-            schedule_processing(channel.pk, waiting, attempt + 1,
-                                delay=timedelta(seconds=5 * 2 ** attempt))
+            retry_later(channel.pk, waiting, attempt + 1, timedelta(seconds=5 * 2 ** attempt))
