@@ -63,9 +63,7 @@ def _drain_flag(channel_id: int) -> str:
     return f"telegram:drain-queued:{int(channel_id)}"
 
 
-def request_drain(channel_id: int) -> None:
-    from atende.connectors.telegram.tasks import drain_telegram_channel
-
+def request_drain(channel_id: int, _event_ids: list[int] | None = None) -> None:
     flagged = False
     if _shared_cache():
         try:
@@ -75,11 +73,32 @@ def request_drain(channel_id: int) -> None:
         except Exception:  # the cache is down: enqueue anyway, never lose the events
             logger.warning("Telegram drain flag of channel %s not set", channel_id,
                            exc_info=True)
+    enqueue_drain(channel_id, flagged=flagged)
+
+
+def drain_flag_keys(channel_id: int) -> list[str] | None:
+    """The Redis key of the channel's "drain queued" flag as the cache writes it (for the
+    group commit, which sets it itself); None without a shared cache."""
+    if not _shared_cache():
+        return None
+    return [cache.make_and_validate_key(_drain_flag(channel_id))]
+
+
+def enqueue_drain(channel_id: int, *, flagged: bool = False) -> None:
+    """The drain task, its flag already set (`flagged`) or no cache to hold one. A flag
+    whose task could not be enqueued is taken down again: left up, it would hold back
+    the next deliveries' drains for a minute."""
+    from atende.connectors.telegram.tasks import drain_telegram_channel
+
     try:
         drain_telegram_channel.enqueue(channel_id)
     except Exception:
-        if flagged:  # left up, it would hold back the next deliveries' drains
-            cache.delete(_drain_flag(channel_id))
+        if flagged:
+            try:
+                cache.delete(_drain_flag(channel_id))
+            except Exception:
+                logger.warning("Telegram drain flag of channel %s not taken down",
+                               channel_id, exc_info=True)
         raise
 
 

@@ -46,13 +46,18 @@ def accept(channel_id: int, headers: Mapping[str, str], body: bytes,
         return refuse(channel, headers, remote)
     try:
         update = json.loads(body)
-        stored = receive.store_update(channel, update)
+        receive.store_update(channel, update)
     except (ValueError, Unreadable) as exc:  # JSONDecodeError is a ValueError
-        event = receive.keep_invalid(channel, body, exc)
-        logger.warning("Telegram webhook for channel %s: unreadable body kept as event %s",
-                       channel.pk, event.pk)
-        return 400, {"error": "invalid payload", "event": event.pk}
-    return 200, {"ok": True, "new": stored}
+        return quarantine(channel, body, exc)
+    return 200, {"ok": True}
+
+
+def quarantine(channel: Channel, body: bytes, exc: Exception) -> tuple[int, dict[str, Any]]:
+    """A body that is not an update is kept, quarantined, and answered 400."""
+    event = receive.keep_invalid(channel, body, exc)
+    logger.warning("Telegram webhook for channel %s: unreadable body kept as event %s",
+                   channel.pk, event.pk)
+    return 400, {"error": "invalid payload", "event": event.pk}
 
 
 def refuse(channel: Channel, headers: Mapping[str, str],

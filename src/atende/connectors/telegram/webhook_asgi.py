@@ -1,7 +1,12 @@
 """A lean ASGI route for Telegram's deliveries (`POST /telegram/<id>/webhook`), as WhatsApp
-has: no session, user, CSRF, locale or template middleware on the hottest path. The body
-is read in the event loop and `views.accept` (secret check, store, enqueue) runs in a
-thread; anything else goes to Django."""
+has: no session, user, CSRF, locale or template middleware on the hottest path.
+
+On PostgreSQL (the scaled profile) the whole acknowledgement runs in the event loop: the
+channel from the per-process cache, the secret check, reading the update, and its row
+written by the kit's group commit (one INSERT and COMMIT for the concurrent requests);
+only rare paths (a cache miss, a refusal, an unreadable body) go to a thread. On SQLite
+(the embedded profile) `views.accept` runs in a thread, as the Django view does.
+Anything else goes to Django."""
 
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections
 
-from atende.connectors.telegram.views import accept
+from atende.channels.group_commit import Unavailable, Unstorable
+from atende.channels.reasons import Unreadable
+from atende.connectors.telegram import group_commit, inbound
+from atende.connectors.telegram.views import accept, authentic, quarantine, refuse
+from atende.connectors.telegram.webhook_channels import cached, webhook_channel
 
 logger = logging.getLogger(__name__)
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -56,9 +65,52 @@ async def _deliver(channel_id: int, scope: dict[str, Any], receive: Receive,
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     client = scope.get("client")
     remote = client[0] if client else None
-    status, answer = await asyncio.get_running_loop().run_in_executor(
-        None, _accept, channel_id, headers, b"".join(chunks), remote)
+    if group_commit.enabled():
+        try:
+            status, answer = await _accept_async(channel_id, headers, b"".join(chunks), remote)
+        except Exception:
+            logger.exception("Telegram webhook for channel %s failed", channel_id)
+            status, answer = 500, {"error": "internal error"}
+    else:
+        status, answer = await asyncio.get_running_loop().run_in_executor(
+            None, _accept, channel_id, headers, b"".join(chunks), remote)
     await _answer(send, status, answer)
+
+
+async def _accept_async(channel_id: int, headers: dict[str, str], body: bytes,
+                        remote: str | None) -> tuple[int, dict[str, Any]]:
+    """`views.accept` for PostgreSQL, in the event loop (same answers)."""
+    found = cached(channel_id) or await _in_thread(webhook_channel, channel_id)
+    if found is None:
+        return 404, {"error": "unknown channel"}
+    channel = found.channel
+    if not authentic(found.webhook_secret, headers):
+        return await _in_thread(refuse, channel, headers, remote)
+    try:
+        update = json.loads(body)
+        events = [(inbound.update_id(update), json.dumps(update))]
+    except (ValueError, Unreadable) as exc:  # JSONDecodeError is a ValueError
+        return await _in_thread(quarantine, channel, body, exc)
+    try:
+        await group_commit.for_this_loop().store(
+            channel.pk, channel.organization_id, events)
+    except Unstorable as exc:
+        return await _in_thread(quarantine, channel, body, exc)
+    except Unavailable as exc:  # Telegram retries a 5xx
+        logger.warning("Telegram webhook for channel %s not stored: %s", channel_id, exc)
+        return 503, {"error": "temporarily unavailable"}
+    return 200, {"ok": True}
+
+
+async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
+    def call() -> Any:
+        close_old_connections()
+        try:
+            return func(*args)
+        finally:
+            close_old_connections()
+
+    return await asyncio.get_running_loop().run_in_executor(None, call)
 
 
 def _accept(channel_id: int, headers: dict[str, str], body: bytes,

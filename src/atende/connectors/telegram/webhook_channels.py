@@ -26,6 +26,13 @@ _cache: dict[int, tuple[float, WebhookChannel]] = {}
 _lock = threading.Lock()
 
 
+def cached(channel_id: int) -> WebhookChannel | None:
+    """The cached entry if it is still fresh, without touching the database (the async
+    route calls this in the event loop and `webhook_channel` in a thread on a miss)."""
+    hit = _cache.get(channel_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def webhook_channel(channel_id: int) -> WebhookChannel | None:
     """The active Telegram channel with this id and its webhook secret, or None."""
     now = time.monotonic()
