@@ -69,7 +69,7 @@ def test_connect_a_bot_see_a_message_arrive_live_with_its_badge_and_answer_it(
     assert tg.flush() == [200]
     row = ana.locator("#queue-live tr", has_text="Rita Prado")
     expect(row).to_contain_text("Oi, meu pedido 4410 não chegou", timeout=LIVE)
-    expect(row).to_contain_text("Telegram")
+    expect(row.locator(".badge.channel-telegram")).to_have_text("Telegram")
     assert ana.evaluate("window.__noReload") is True
     ana.screenshot(path=str(SCREENSHOTS / "telegram-queue.png"), full_page=True)
 
