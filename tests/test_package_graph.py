@@ -53,7 +53,8 @@ LAYERS = [
     {"tenancy"},
     {"channels", "contacts", "automation", "realtime", "webhooks"},
     {"tickets"},
-    {"connectors", "connectors.api", "connectors.email", "connectors.whatsapp"},
+    {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
+     "connectors.whatsapp"},
     {"workspace"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}

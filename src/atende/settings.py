@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "atende.connectors",
     "atende.connectors.whatsapp",
     "atende.connectors.email",
+    "atende.connectors.telegram",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",
@@ -277,6 +278,8 @@ REALTIME_RETENTION_SECONDS = int(os.environ.get("ATENDE_REALTIME_RETENTION", str
 REALTIME_POLL_SECONDS = float(os.environ.get("ATENDE_REALTIME_POLL", "0.2"))
 # WhatsApp drains working on one channel at once (scaled profile): about the number of
 # `atende worker` processes. Each conversation stays in one drain, in order.
+# The Bot API's address (a test points it at a fake; a self-hosted Bot API server).
+TELEGRAM_BASE_URL = os.environ.get("ATENDE_TELEGRAM_BASE_URL", "https://api.telegram.org")
 WHATSAPP_DRAIN_SHARDS = int(os.environ.get("ATENDE_WHATSAPP_DRAIN_SHARDS", "1"))
 WHATSAPP_GROUP_COMMIT_LINGER_MS = float(os.environ.get("ATENDE_WHATSAPP_LINGER_MS", "2"))
 # An online agent whose workspace sent no heartbeat for this long is set offline.

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("realtime/stream", stream, name="realtime-stream"),
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
+    path("telegram/", include("atende.connectors.telegram.urls")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

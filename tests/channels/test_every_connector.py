@@ -24,6 +24,7 @@ from atende.tickets.models import Message
 from tests.conftest import ApiClient, Tenant
 from tests.connectors.conftest import customer_message
 from tests.connectors.email.conftest import customer_mail, make_email_channel
+from tests.connectors.telegram.conftest import Updates, tg, tg_channel, updates  # noqa: F401
 from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks, wa, wa_channel, webhooks  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -95,8 +96,29 @@ def email_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
     return Case(channel, deliver, deliver_unreadable)
 
 
+def telegram_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    channel: Channel = request.getfixturevalue("tg_channel")
+    fake = request.getfixturevalue("tg")
+    hooks: Updates = request.getfixturevalue("updates")
+    sent: dict[int, Any] = {}
+
+    def deliver(n: int) -> None:
+        if n not in sent:
+            sent[n] = fake.customer_sends(f"Pedido {n}")
+            fake.outbox.clear()
+        hooks.post(sent[n])
+
+    def deliver_unreadable() -> None:
+        # Every message Telegram sends is taken in (unknown types shown as such); what
+        # cannot be read is a body that is not an Update.
+        hooks.post(b'{"update_id": ')
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
 CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
     "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
+    "telegram": telegram_case,
 }
 
 

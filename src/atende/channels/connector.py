@@ -97,12 +97,14 @@ class OutboundMessage:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What the provider answered. `retryable` failures are tried again with backoff."""
+    """What the provider answered. `retryable` failures are tried again with backoff, not
+    sooner than `retry_after` seconds when the provider said so (a 429's wait)."""
 
     ok: bool
     external_id: str = ""
     error: str = ""
     retryable: bool = False
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class ChannelKind(models.TextChoices):
     API = "api", _("API")
     VOICE = "voice", _("Phone")
     INSTAGRAM = "instagram", _("Instagram")
+    TELEGRAM = "telegram", _("Telegram")
     CONSUMIDOR_GOV = "consumidor_gov", _("Consumidor.gov.br")
 
 

@@ -63,8 +63,8 @@ REASONS: tuple[tuple[re.Pattern[str], Promise], ...] = tuple(
                                                 "separately.")),
         (r"^provider error:", _("The provider reported an error instead of a message.")),
         (r"^with the bot", _("The conversation is with the bot; no ticket yet.")),
-        (r"^media download:", _("The media file could not be downloaded yet; it will be "
-                                "tried again.")),
+        (r"^(media download:|MediaDownloadFailed:)", _(
+            "The media file could not be downloaded yet; it will be tried again.")),
         (r"^no message with this id yet", _("A status arrived before its message; it will "
                                             "be tried again.")),
         (r"^no message with this id", _("A status for a message that is not in Atende.")),

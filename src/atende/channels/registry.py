@@ -13,6 +13,7 @@ CONNECTORS: dict[str, str] = {
     "api": "atende.connectors.api.connector.ApiChannelConnector",
     "whatsapp": "atende.connectors.whatsapp.connector.WhatsAppConnector",
     "email": "atende.connectors.email.connector.EmailConnector",
+    "telegram": "atende.connectors.telegram.connector.TelegramConnector",
 }
 
 

@@ -61,6 +61,11 @@ def normalize_identity(kind: str, raw: str) -> str:
         return normalize_phone(raw)
     if kind == IdentityKind.CPF:
         return normalize_cpf(raw)
+    if kind == IdentityKind.TELEGRAM:
+        value = raw.strip()
+        if not re.fullmatch(r"-?\d{1,20}", value):
+            raise ValidationError(_("A Telegram id is a number."))
+        return value
     if kind == IdentityKind.INSTAGRAM:
         value = raw.strip()
         if not value:

@@ -12,6 +12,7 @@ class IdentityKind(models.TextChoices):
     PHONE = "phone", _("Phone")
     WHATSAPP = "whatsapp", _("WhatsApp")
     INSTAGRAM = "instagram", _("Instagram")
+    TELEGRAM = "telegram", _("Telegram")
     CPF = "cpf", _("CPF")
     EXTERNAL = "external", _("External id")
 

@@ -353,7 +353,9 @@ def test_database_unreachable_answers_503_and_stores_nothing(
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    monkeypatch.setattr(group_commit, "TIMEOUT", 1.0)
+    from atende.channels import group_commit as kit  # the kit's, which WhatsApp's uses
+
+    monkeypatch.setattr(kit, "TIMEOUT", 1.0)
     monkeypatch.setattr(group_commit, "conninfo",
                         lambda: f"host=127.0.0.1 port={port} dbname=x connect_timeout=1")
     body = json.dumps(wa.customer_sends(customer(3), "Sem banco")).encode()

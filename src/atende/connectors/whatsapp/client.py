@@ -15,6 +15,7 @@ import httpx
 from django.conf import settings
 
 from atende import json_input
+from atende.channels import meta
 from atende.channels.models import Channel
 
 DIALOG360 = "360dialog"
@@ -23,7 +24,6 @@ DEFAULT_BASE_URLS = {DIALOG360: "https://waba-v2.360dialog.io",
                      META: "https://graph.facebook.com/v21.0"}
 TIMEOUT = 15.0
 RETRYABLE_STATUSES = frozenset({408, 429})
-MAX_TEMPLATE_PAGES = 20
 
 
 @dataclass
@@ -142,21 +142,11 @@ class WhatsAppClient:
         cursor pages (bounded, in case a page points at itself)."""
         if not self.waba_id:
             raise ProviderError(None, None, "the WhatsApp Business Account id is not set")
-        rows: list[dict[str, Any]] = []
-        url = f"/{self.waba_id}/message_templates"
-        params: dict[str, Any] | None = {
-            "status": "APPROVED", "limit": 250,
-            "fields": "name,language,status,category,components"}
-        for _page in range(MAX_TEMPLATE_PAGES):
-            answer = self._json("GET", url, params=params)
-            if not isinstance(answer, dict):
-                break
-            rows += [r for r in answer.get("data") or [] if isinstance(r, dict)]
-            following = (answer.get("paging") or {}).get("next")
-            if not following:
-                break
-            url, params = str(following), None  # the next URL carries its own query
-        return rows
+        return list(meta.pages(
+            lambda url, params: self._json("GET", url, params=params),
+            f"/{self.waba_id}/message_templates",
+            {"status": "APPROVED", "limit": 250,
+             "fields": "name,language,status,category,components"}))
 
     # --- transport ------------------------------------------------------------------------
 
@@ -165,7 +155,7 @@ class WhatsAppClient:
 
     def _headers(self) -> dict[str, str]:
         if self.provider == META:
-            return {"Authorization": f"Bearer {self.api_key}"}
+            return meta.bearer(self.api_key)
         return {"D360-API-KEY": self.api_key}
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -204,13 +194,11 @@ def _error(response: httpx.Response) -> ProviderError:
         body = None
     code: int | None = None
     title, details = response.text[:300] or response.reason_phrase, ""
-    if isinstance(body, dict):
-        if isinstance(body.get("error"), dict):  # Meta / Cloud passthrough
-            error = body["error"]
-            code = _int(error.get("code"))
-            title = str(error.get("message") or title)
-            details = str((error.get("error_data") or {}).get("details") or "")
-        elif isinstance(body.get("errors"), list) and body["errors"]:  # On-Premise
+    graph = meta.graph_error(body)
+    if graph is not None:  # Meta / Cloud passthrough
+        code, title, details = graph.code, graph.message or title, graph.details
+    elif isinstance(body, dict):
+        if isinstance(body.get("errors"), list) and body["errors"]:  # On-Premise
             error = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
             code = _int(error.get("code"))
             title = str(error.get("title") or title)

@@ -16,13 +16,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from atende import json_input
+from atende.channels import meta
 from atende.channels.models import Channel
 from atende.channels.refusals import log_refused
 from atende.connectors.whatsapp import receive
 from atende.connectors.whatsapp.client import META
 from atende.connectors.whatsapp.inbound import InvalidPayload
 from atende.connectors.whatsapp.webhook_channels import WebhookChannel, webhook_channel
-from atende.crypto import constant_time_equals, hmac_sha256_hex
+from atende.crypto import constant_time_equals
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Atende-Webhook-Token"  # noqa: S105 - a header name, not a secret
@@ -40,15 +41,15 @@ def authentic(channel: WebhookChannel, headers: Mapping[str, str], body: bytes) 
     sent = headers.get(SECRET_HEADER.lower(), "")
     if token and sent and constant_time_equals(sent, token):
         return True
-    app_secret = channel.app_secret
-    signature = headers.get("x-hub-signature-256", "")
-    if channel.provider == META and app_secret and signature:
-        return constant_time_equals(f"sha256={hmac_sha256_hex(app_secret, body)}", signature)
+    if channel.provider == META:
+        return meta.signature_valid(channel.app_secret, body,
+                                    headers.get(meta.SIGNATURE_HEADER.lower(), ""))
     return False
 
 
 def _sent_secret(headers: Mapping[str, str]) -> bool:
-    return bool(headers.get(SECRET_HEADER.lower()) or headers.get("x-hub-signature-256"))
+    return bool(headers.get(SECRET_HEADER.lower())
+                or headers.get(meta.SIGNATURE_HEADER.lower()))
 
 
 def accept(channel_id: int, headers: Mapping[str, str], body: bytes,
@@ -102,9 +103,7 @@ def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 def _handshake(request: HttpRequest, channel: Channel) -> HttpResponse:
     """Meta's subscription check: echo `hub.challenge` when the verify token matches."""
-    token = str(channel.secrets.get("webhook_secret") or "")
-    sent = request.GET.get("hub.verify_token", "")
-    if request.GET.get("hub.mode") == "subscribe" and token and sent \
-            and constant_time_equals(sent, token):
-        return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
-    return HttpResponse(status=403)
+    challenge = meta.handshake(request.GET, str(channel.secrets.get("webhook_secret") or ""))
+    if challenge is None:
+        return HttpResponse(status=403)
+    return HttpResponse(challenge, content_type="text/plain")

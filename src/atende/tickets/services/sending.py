@@ -78,7 +78,10 @@ def send_queued_message(message_id: int) -> SendResult | None:
     if result.ok:
         update_delivery_status(message, DeliveryStatus.SENT, external_id=result.external_id)
     elif result.retryable and attempts < MAX_ATTEMPTS:
-        run_after = timezone.now() + next_delay(attempts)
+        delay = next_delay(attempts)
+        if result.retry_after:  # the provider's own wait comes first (rate limits)
+            delay = max(delay, timedelta(seconds=min(result.retry_after, 3600)))
+        run_after = timezone.now() + delay
         Message.objects.filter(pk=message_id).update(send_after=run_after,
                                                      failure_reason=result.error)
         from atende.tickets.tasks import send_message

@@ -1,0 +1,37 @@
+"""Telegram through the Bot API: a bot token, a webhook with a per-channel secret
+(`views`, `receive`), text and files out (`outbound`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from atende.channels.connector import (
+    Capability,
+    Connector,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+    TestResult,
+)
+from atende.channels.models import Channel, InboundEvent
+from atende.connectors.telegram import outbound, receive
+
+
+class TelegramConnector(Connector):
+    kind: ClassVar[str] = "telegram"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.TEXT, Capability.ATTACHMENTS})
+    settings_screen: ClassVar[str] = (
+        "atende.workspace.settings.channel_telegram.TelegramChannelScreen")
+
+    def parse(self, channel: Channel, event: InboundEvent) -> InboundMessage:
+        return receive.parse(channel, event)
+
+    def process(self, channel: Channel, events: list[InboundEvent]) -> None:
+        receive.process_stored(channel, events)
+
+    def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
+        return outbound.send(channel, message)
+
+    def test_connection(self, channel: Channel) -> TestResult:
+        return outbound.check_connection(channel)
