@@ -89,7 +89,7 @@ def cache_enabled() -> bool:
     configured = getattr(settings, "ATENDE_ORG_LISTS_CACHE", None)
     if configured is not None:
         return bool(configured)
-    return settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    return str(settings.CACHES["default"]["BACKEND"]).endswith("RedisCache")
 
 
 def _version_key(org_id: int) -> str:

@@ -6,7 +6,6 @@ event; ingest is idempotent on chat + message id, and entries are ordered by Tel
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import timedelta
 from typing import Any

@@ -8,7 +8,6 @@ constant time. Another channel's secret is a wrong secret.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
