@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from atende.net import BlockedDestination, check_destination
+from atende.net import BlockedDestination, check_url
 from atende.tenancy.models import Service
 
 
@@ -33,7 +33,7 @@ class ApiChannelForm(forms.Form):
             # Checked again at send time; saying it now spares the user a failed reply later.
             # An unchanged URL is not resolved again, so renaming a channel never fails on DNS.
             try:
-                check_destination(url)
+                check_url(url)
             except BlockedDestination as exc:
                 raise forms.ValidationError(
                     _("This address cannot receive webhooks: %(reason)s"),

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atende.connectors.whatsapp.bot_timeout import apply_new_timeout
 from atende.connectors.whatsapp.models import Bot
+from atende.net import BlockedDestination, check_url
 from atende.workspace.settings.forms import TenantModelForm
 
 
@@ -28,6 +29,18 @@ class BotForm(TenantModelForm):
         super().__init__(*args, **kwargs)
         # Left blank: the default timeout (an integration that creates bots need not know it).
         self.fields["answer_timeout_minutes"].required = False
+
+    def clean_webhook_url(self) -> str:
+        url: str = self.cleaned_data["webhook_url"]
+        if url and "webhook_url" in self.changed_data:
+            try:
+                check_url(url)  # checked again on the address each forward dials
+            except BlockedDestination as exc:
+                raise forms.ValidationError(
+                    _("This address cannot receive webhooks: %(reason)s"),
+                    params={"reason": str(exc)},
+                ) from exc
+        return url
 
     def clean_answer_timeout_minutes(self) -> int:
         value = self.cleaned_data.get("answer_timeout_minutes")

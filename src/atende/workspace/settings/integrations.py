@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from atende.net import BlockedDestination, check_destination
+from atende.net import BlockedDestination, check_url
 from atende.tenancy.api_keys import generate_api_key, revoke_api_key
 from atende.tenancy.models import ApiKey
 from atende.webhooks.models import EventType, WebhookSubscription
@@ -40,7 +40,7 @@ class WebhookForm(forms.Form):
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
         try:
-            check_destination(url)  # checked again at each delivery
+            check_url(url)  # checked again on the address each delivery dials
         except BlockedDestination as exc:
             raise forms.ValidationError(
                 _("This address cannot receive webhooks: %(reason)s"),
