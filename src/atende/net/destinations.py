@@ -33,7 +33,7 @@ KINDS: dict[str, Promise] = {
     "private": _("an address on a private network"),
     "link-local": _("a link-local address (such as a cloud metadata service)"),
     "multicast": _("a multicast address"),
-    "other": _("not a public address"),
+    "other": _("an address that is not public"),
 }
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atende.connectors.whatsapp.bot_timeout import apply_new_timeout
 from atende.connectors.whatsapp.models import Bot
-from atende.net import BlockedDestination, check_url
+from atende.net.form_fields import DestinationURLField, check_destination
 from atende.workspace.settings.forms import TenantModelForm
 
 
@@ -20,6 +20,8 @@ class BotForm(TenantModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Atende signs each forwarded message with it (X-Atende-Signature, like "
                     "its webhooks). Leave blank to keep the current one."))
+
+    webhook_url = DestinationURLField(label=_("Webhook URL"))
 
     class Meta:
         model = Bot
@@ -33,13 +35,7 @@ class BotForm(TenantModelForm):
     def clean_webhook_url(self) -> str:
         url: str = self.cleaned_data["webhook_url"]
         if url and "webhook_url" in self.changed_data:
-            try:
-                check_url(url)  # checked again on the address each forward dials
-            except BlockedDestination as exc:
-                raise forms.ValidationError(
-                    _("This address cannot receive webhooks: %(reason)s"),
-                    params={"reason": str(exc)},
-                ) from exc
+            check_destination(url)  # and again on the address each forward dials
         return url
 
     def clean_answer_timeout_minutes(self) -> int:
