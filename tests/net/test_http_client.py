@@ -4,7 +4,6 @@ HTTP servers on 127.0.0.0/8 (standing for a public and an internal address)."""
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.utils import translation
 from atende.net import BlockedDestination, failure_text, post_json, status_text
 from tests.fakes.dns import FakeDns
 from tests.fakes.http_receiver import HttpReceiver
+from tests.fakes.raw_server import RawServer
 
 HEADERS = {"Content-Type": "application/json"}
 
@@ -98,7 +98,7 @@ def test_a_rebound_name_is_refused_at_connect_time(
 def test_redirects_are_not_followed(settings: Any, ssrf_guard: None,
                                     outside: HttpReceiver) -> None:
     settings.ALLOWED_PRIVATE_NETWORKS = ["127.0.0.2/32"]
-    with _RawServer(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1/\r\n"
+    with RawServer(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1/\r\n"
                     b"Content-Length: 0\r\n\r\n", host="127.0.0.2") as server:
         response = post_json(server.url, b"{}", HEADERS, 5)
     assert response.status_code == 302
@@ -111,7 +111,7 @@ def test_the_status_is_shown_never_the_body(internal: HttpReceiver) -> None:
 
 
 def test_a_non_http_answer_is_described_without_its_bytes() -> None:
-    with _RawServer(b"SSH-2.0-OpenSSH_9.6 internal-banner\r\n") as server, \
+    with RawServer(b"SSH-2.0-OpenSSH_9.6 internal-banner\r\n") as server, \
             pytest.raises(httpx.HTTPError) as failure:
         post_json(server.url, b"{}", HEADERS, 5)
     text = failure_text(failure.value)
@@ -120,7 +120,7 @@ def test_a_non_http_answer_is_described_without_its_bytes() -> None:
 
 
 def test_failures_are_translated() -> None:
-    with _RawServer(b"garbage\r\n\r\n") as server, pytest.raises(httpx.HTTPError) as failure:
+    with RawServer(b"garbage\r\n\r\n") as server, pytest.raises(httpx.HTTPError) as failure:
         post_json(server.url, b"{}", HEADERS, 5)
     with translation.override("pt-br"):
         assert failure_text(failure.value) == "RemoteProtocolError: a resposta não era HTTP"
@@ -132,44 +132,3 @@ def _listen(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen()
     return sock
-
-
-class _RawServer:
-    """Answers every connection with fixed bytes, then closes it."""
-
-    def __init__(self, answer: bytes, host: str = "127.0.0.1") -> None:
-        self.answer = answer
-        self.sock = _listen(host, 0)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.stopped = threading.Event()
-
-    @property
-    def url(self) -> str:
-        host, port = self.sock.getsockname()[:2]
-        return f"http://{host}:{port}/hook"
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.05)  # a closed socket does not wake a blocked accept()
-        while not self.stopped.is_set():
-            try:
-                conn, _addr = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(self.answer)
-                except OSError:
-                    pass
-
-    def __enter__(self) -> _RawServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=5)
-        self.sock.close()

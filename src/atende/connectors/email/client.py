@@ -97,13 +97,13 @@ def _connect_failure(exc: BaseException, protocol: str) -> MailError:
     if isinstance(exc, ssl.SSLError):
         return MailError("tls", _describe(exc))
     if isinstance(exc, TimeoutError):
-        return MailError("connect", _("no answer within %(seconds)s seconds.")
-                         % {"seconds": int(TIMEOUT)})
+        return MailError("connect", _("no answer within %(seconds)s s.")
+                         % {"seconds": f"{TIMEOUT:g}"})
     if isinstance(exc, ConnectionRefusedError):
         return MailError("connect", _("the connection was refused."))
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
         return MailError("connect", _("the network connection failed."))
-    return MailError("connect", _("the server did not answer as a %(protocol)s server.")
+    return MailError("connect", _("the server did not answer in %(protocol)s.")
                      % {"protocol": protocol})
 
 
