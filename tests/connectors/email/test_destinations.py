@@ -19,9 +19,11 @@ from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.models import MailboxState
 from atende.connectors.email.outbound import deliver
 from atende.connectors.email.polling import poll_channel
+from atende.connectors.email.settings_form import EmailChannelForm
 from atende.tickets.models import Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import Mailbox, customer_mail, make_email_channel
+from tests.connectors.email.test_settings_form import valid_data
 from tests.fakes.raw_server import RawServer
 from tests.fakes.smtp_sink import SmtpSink
 
@@ -120,3 +122,25 @@ def test_the_reasons_are_translated(ssrf_guard: None, imap_channel: Channel) -> 
         result = check_settings(imap_channel)
     assert "127.0.0.1 é um endereço de loopback" in result.message
     assert "Só o operador deste servidor Atende" in result.message
+
+
+@pytest.mark.parametrize(("field", "host", "words"), [
+    ("in_host", "127.0.0.1", "127.0.0.1 is a loopback address"),
+    ("in_host", "0x7f.0.0.1", "unusual form"),
+    ("smtp_host", "169.254.169.254", "link-local"),
+    ("smtp_host", "[::ffff:10.0.0.1]", "private network"),
+    ("in_host", "imap.example.com\r\nX", "without spaces or line breaks"),
+])
+def test_the_settings_form_refuses_a_server_on_a_private_network(
+        ssrf_guard: None, tenant: Tenant, field: str, host: str, words: str) -> None:
+    form = EmailChannelForm(tenant.org.pk, data=valid_data(tenant, **{field: host}))
+    assert not form.is_valid()
+    assert words in " ".join(form.errors[field])
+
+
+def test_the_settings_form_accepts_an_allowed_network_and_unknown_names(
+        settings: Any, ssrf_guard: None, tenant: Tenant) -> None:
+    settings.ALLOWED_PRIVATE_NETWORKS = ["10.0.0.0/8"]
+    form = EmailChannelForm(tenant.org.pk, data=valid_data(
+        tenant, in_host="10.1.1.1", smtp_host="no-such-host.invalid"))
+    assert form.is_valid(), form.errors
