@@ -143,3 +143,11 @@ def admin_client(tenant: Tenant) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(tenant.admin)
     return client
+
+
+@pytest.fixture
+def ssrf_guard(settings: Any) -> None:
+    """The SSRF guard as in production (the suite turns it off for its servers on
+    127.0.0.1 with ATENDE_ALLOW_PRIVATE_WEBHOOKS)."""
+    settings.ALLOW_PRIVATE_WEBHOOKS = False
+    settings.ALLOWED_PRIVATE_NETWORKS = []

@@ -7,11 +7,13 @@ task queue, the cache and the realtime broker.
 """
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -297,5 +299,26 @@ LOGGING = {
         "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
-# Webhooks and API-channel deliveries to private/loopback addresses (SSRF guard off).
-ALLOW_PRIVATE_WEBHOOKS = _env_bool("ATENDE_ALLOW_PRIVATE_WEBHOOKS", default=not REDIS_URL)
+# The SSRF guard (atende.net): outbound connections to addresses organisations configure
+# (webhooks, API channels, bots, mail servers, OAuth2 token endpoints) never reach a private,
+# loopback, link-local or otherwise non-public address. On by default on every profile.
+# ATENDE_ALLOW_PRIVATE_WEBHOOKS=1 turns it off everywhere: tests and development only.
+ALLOW_PRIVATE_WEBHOOKS = _env_bool("ATENDE_ALLOW_PRIVATE_WEBHOOKS")
+
+
+def _networks(name: str) -> list[str]:
+    """Comma-separated CIDRs, refused at start-up when one is malformed."""
+    networks = []
+    for item in os.environ.get(name, "").split(","):
+        if item.strip():
+            try:
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{name}: {item.strip()!r} is not a network "
+                                           f"(e.g. 10.0.0.0/8): {exc}") from exc
+    return networks
+
+
+# Private networks the operator allows anyway (an on-premises Exchange, an internal ERP);
+# only the operator can: organisations' admins never see this list.
+ALLOWED_PRIVATE_NETWORKS = _networks("ATENDE_ALLOWED_PRIVATE_NETWORKS")

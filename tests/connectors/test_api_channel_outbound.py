@@ -111,14 +111,14 @@ def test_timeouts_rate_limits_and_server_errors_are_retryable(
     assert message.failure_reason.startswith(f"HTTP {status}")
 
 
-def test_client_error_fails_the_message_with_the_reason(
+def test_client_error_fails_the_message_with_its_status_and_never_the_body(
         receiver: HttpReceiver, reply: Callable[..., Message]) -> None:
     receiver.respond_with((400, {"error": "unknown conversation"}))
     message = reply()
 
     assert message.delivery_status == DeliveryStatus.FAILED
-    assert message.failure_reason.startswith("HTTP 400")
-    assert "unknown conversation" in message.failure_reason
+    # The body of the receiver's answer is never read back (it could be an internal page).
+    assert message.failure_reason == "HTTP 400 Bad Request"
     assert len(receiver.requests) == 1
 
 

@@ -38,6 +38,7 @@ class ReceivedRequest:
 @dataclass
 class HttpReceiver:
     default: Answer = (200, {"ok": True})
+    host: str = "127.0.0.1"  # any of 127.0.0.0/8 on Linux
     requests: list[ReceivedRequest] = field(default_factory=list)
     _answers: deque[Answer] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,7 +84,7 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output quiet
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from atende.api_errors import ApiError, ErrorOut
+from atende.net import BlockedDestination
 from atende.tenancy.api_auth import org_key
 from atende.webhooks import services
 from atende.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
@@ -64,8 +65,12 @@ def _delivery_out(d: WebhookDelivery) -> dict[str, Any]:
              summary="Subscribe a URL to events")
 def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status[Any]:
     key = org_key(request)
-    sub, secret = services.create_subscription(key.organization_id, payload.url,
-                                               list(payload.events), payload.description)
+    try:
+        sub, secret = services.create_subscription(key.organization_id, payload.url,
+                                                   list(payload.events), payload.description)
+    except BlockedDestination as exc:
+        raise ApiError(400, "invalid", _("This address cannot receive webhooks: %(reason)s")
+                       % {"reason": exc}, "url") from exc
     return Status(201, {**_sub_out(sub), "secret": secret})
 
 @router.get("/webhooks", response={200: list[SubscriptionOut], **ERRORS},

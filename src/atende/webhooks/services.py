@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from atende.backoff import next_delay
-from atende.net import BlockedDestination, post_json
+from atende.net import BlockedDestination, check_url, failure_text, post_json, status_text
 from atende.webhooks.models import (
     DeliveryState,
     EventType,
@@ -46,10 +46,12 @@ RETRY_TASK_SLACK = timedelta(seconds=1)
 def create_subscription(
     organization_id: int, url: str, events: list[str], description: str = ""
 ) -> tuple[WebhookSubscription, str]:
-    """Returns the subscription and its signing secret (shown to the user)."""
+    """Returns the subscription and its signing secret (shown to the user). Raises
+    BlockedDestination for a URL the SSRF guard refuses (malformed, or not public)."""
     unknown = set(events) - set(EventType.values)
     if unknown:
         raise ValueError(f"unknown events: {sorted(unknown)}")
+    check_url(url)  # and again on the address each delivery dials
     secret = new_signing_secret()
     sub = WebhookSubscription(organization_id=organization_id, url=url, events=sorted(set(events)),
                               description=description)
@@ -130,7 +132,7 @@ def _send(delivery: WebhookDelivery, sub: WebhookSubscription) -> tuple[int | No
     except BlockedDestination as exc:
         return None, str(exc)
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, failure_text(exc)
     except Exception as exc:
         # Anything else (a malformed URL, an undecryptable secret) must still count as an
         # attempt: a delivery left claimed and uncounted would be retried for ever.
@@ -138,7 +140,7 @@ def _send(delivery: WebhookDelivery, sub: WebhookSubscription) -> tuple[int | No
         return None, f"{type(exc).__name__}: {exc}"
     if 200 <= response.status_code < 300:
         return response.status_code, ""
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:500]}"
+    return response.status_code, status_text(response)  # never the body: see status_text
 
 
 def attempt_delivery(delivery_id: int) -> DeliveryState | None:

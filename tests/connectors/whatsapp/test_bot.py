@@ -142,7 +142,7 @@ def test_a_failed_forward_is_retried(
     wa.customer_sends(CUSTOMER, "Oi")
     webhooks.flush()
     entry = BotEntry.objects.get()
-    assert entry.forwarded_at is None and entry.forward_error == "HTTP 503"
+    assert entry.forwarded_at is None and entry.forward_error == "HTTP 503 Service Unavailable"
     assert forward(entry.pk, 1) is True  # the scheduled retry
     assert forward(entry.pk, 2) is False  # done: not sent twice
     assert len(bot_endpoint.requests) == 2

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from atende import json_input
 from atende.channels.models import Channel
-from atende.net import BlockedDestination, post_json
+from atende.net import BlockedDestination, failure_text, post_json, status_text
 from atende.webhooks.signing import signed_headers
 
 # Timeouts, rate limits and server errors may pass; any other 4xx will not by retrying.
@@ -50,7 +50,7 @@ def deliver(channel: Channel, event_type: str, payload: dict[str, Any],
     except BlockedDestination as exc:
         return Delivery(ok=False, error=str(exc))
     except httpx.HTTPError as exc:
-        return Delivery(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+        return Delivery(ok=False, error=failure_text(exc), retryable=True)
     return _outcome(response)
 
 
@@ -59,8 +59,9 @@ def _outcome(response: httpx.Response) -> Delivery:
     if 200 <= status < 300:
         return Delivery(ok=True, status_code=status, response=_json(response))
     retryable = status >= 500 or status in RETRYABLE_STATUSES
-    error = f"HTTP {status}: {response.text[:500]}".strip()
-    return Delivery(ok=False, error=error, retryable=retryable, status_code=status)
+    # Only the status: the body of an internal answer must not be read back through Atende.
+    return Delivery(ok=False, error=status_text(response), retryable=retryable,
+                    status_code=status)
 
 
 def _json(response: httpx.Response) -> Any:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from atende.net import BlockedDestination, check_destination
+from atende.net.form_fields import DestinationURLField, check_destination
 from atende.tenancy.models import Service
 
 
@@ -16,9 +15,8 @@ class ApiChannelForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(),
                                      required=False)
-    webhook_url = forms.URLField(
-        label=_("Webhook URL"), required=False, max_length=1000, assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"])],
+    webhook_url = DestinationURLField(
+        label=_("Webhook URL"), required=False,
         help_text=_("Agents' replies are POSTed here as signed JSON."),
     )
 
@@ -32,11 +30,5 @@ class ApiChannelForm(forms.Form):
         if url and url != self.initial.get("webhook_url"):
             # Checked again at send time; saying it now spares the user a failed reply later.
             # An unchanged URL is not resolved again, so renaming a channel never fails on DNS.
-            try:
-                check_destination(url)
-            except BlockedDestination as exc:
-                raise forms.ValidationError(
-                    _("This address cannot receive webhooks: %(reason)s"),
-                    params={"reason": str(exc)},
-                ) from exc
+            check_destination(url)
         return url

@@ -1,6 +1,7 @@
 """"Test settings" (EM-7): log in to the incoming server and open the folder, log in to SMTP
 and send a test message to the channel's own address. The answer is "Settings OK" or the
-step that failed (dns, connect, tls, auth, folder, send) and the server's words."""
+step that failed (blocked, dns, connect, tls, auth, folder, send) with a short reason; the
+server's own words only once it has answered as a mail server (auth, folder, send)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from atende.connectors.email.loops import automatic_headers
 from atende.connectors.email.oauth import token_for
 
 STEP_MESSAGES = {
+    "blocked": gettext_lazy("%(side)s: %(server)s cannot be used: %(detail)s Only the "
+                            "operator of this Atende server can allow mail servers on "
+                            "private networks."),
     "dns": gettext_lazy("%(side)s: the server name %(server)s could not be found (DNS). "
                         "%(detail)s"),
     "connect": gettext_lazy("%(side)s: could not connect to %(server)s. %(detail)s"),
@@ -92,5 +96,5 @@ def _failed(side_code: str, side: str, endpoint: Endpoint, exc: MailError) -> Te
     if exc.step == "auth" and endpoint.auth == OAUTH2:
         template = OAUTH2_REFUSED
     message = str(template) % {"side": side, "server": f"{endpoint.host}:{endpoint.port}",
-                               "detail": exc.detail[:500]}
+                               "detail": " ".join(exc.detail.split())[:300]}
     return TestResult(ok=False, message=message.strip(), step=f"{side_code}.{exc.step}")

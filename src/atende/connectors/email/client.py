@@ -1,6 +1,12 @@
 """Logged-in IMAP, POP3 and SMTP connections. Every failure is a `MailError` naming the step
-that failed (dns, connect, tls, auth), so "Test settings" and the poller can say exactly what
-went wrong."""
+that failed (blocked, dns, connect, tls, auth), so "Test settings" and the poller can say
+exactly what went wrong.
+
+The servers are typed by organisations' admins, so every connection goes through the SSRF
+guard (atende.net): the name is resolved once, the addresses checked, and a checked address
+dialled; TLS still verifies the certificate for the name. Until the greeting is read the
+other end is unknown: what it sent is never repeated (it could be any service's banner).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ import socket
 import ssl
 from collections.abc import Callable
 
+from django.utils.translation import gettext as _
+
 from atende.connectors.email.config import OAUTH2, SSL, STARTTLS, TIMEOUT, Endpoint
+from atende.net import BlockedDestination, UnresolvedName, open_connection
 
 # poplib refuses lines over 2 KB; mail with huge headers must still be read (it is bounded
 # by the server's message size anyway).
@@ -35,13 +44,39 @@ def xoauth2_base64(user: str, token: str) -> str:
     return base64.b64encode(xoauth2(user, token).encode()).decode()
 
 
-def resolve(host: str, port: int) -> None:
-    if not host:
-        raise MailError("dns", "no server name")
-    try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise MailError("dns", f"{host}: {exc}") from exc
+# The socket factories of imaplib, poplib and smtplib (the methods their SSL variants
+# override too), so that every connection is opened by the guard.
+class GuardedIMAP4(imaplib.IMAP4):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return open_connection(self.host, self.port, timeout or TIMEOUT)
+
+
+class GuardedIMAP4SSL(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = open_connection(self.host, self.port, timeout or TIMEOUT)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class GuardedPOP3(poplib.POP3):
+    def _create_socket(self, timeout: float) -> socket.socket:
+        return open_connection(self.host, self.port, timeout or TIMEOUT)
+
+
+class GuardedPOP3SSL(poplib.POP3_SSL):
+    def _create_socket(self, timeout: float) -> socket.socket:
+        sock = open_connection(self.host, self.port, timeout or TIMEOUT)
+        return self.context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+class GuardedSMTP(smtplib.SMTP):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return open_connection(host, port, timeout or TIMEOUT)
+
+
+class GuardedSMTPSSL(smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = open_connection(host, port, timeout or TIMEOUT)
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -52,18 +87,41 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _connect_failure(exc: BaseException, protocol: str) -> MailError:
+    """The failure of opening a connection, in a few words of ours: never what the other
+    end sent (that would make "Test settings" read other services' banners)."""
+    if isinstance(exc, BlockedDestination):
+        return MailError("blocked", str(exc))
+    if isinstance(exc, UnresolvedName):
+        return MailError("dns", _("the name has no address."))
+    if isinstance(exc, ssl.SSLError):
+        return MailError("tls", _describe(exc))
+    if isinstance(exc, TimeoutError):
+        return MailError("connect", _("no answer within %(seconds)s s.")
+                         % {"seconds": f"{TIMEOUT:g}"})
+    if isinstance(exc, ConnectionRefusedError):
+        return MailError("connect", _("the connection was refused."))
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
+        return MailError("connect", _("the network connection failed."))
+    return MailError("connect", _("the server did not answer in %(protocol)s.")
+                     % {"protocol": protocol})
+
+
+def _no_host(ep: Endpoint) -> None:
+    if not ep.host:
+        raise MailError("dns", _("no server name."))
+
+
 def open_imap(ep: Endpoint, token: str = "") -> imaplib.IMAP4:
-    resolve(ep.host, ep.port)
+    _no_host(ep)
     try:
         if ep.security == SSL:
-            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(ep.host, ep.port, ssl_context=_tls_context(),
-                                                    timeout=TIMEOUT)
+            conn: imaplib.IMAP4 = GuardedIMAP4SSL(ep.host, ep.port, ssl_context=_tls_context(),
+                                                  timeout=TIMEOUT)
         else:
-            conn = imaplib.IMAP4(ep.host, ep.port, timeout=TIMEOUT)
-    except ssl.SSLError as exc:
-        raise MailError("tls", _describe(exc)) from exc
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise MailError("connect", _describe(exc)) from exc
+            conn = GuardedIMAP4(ep.host, ep.port, timeout=TIMEOUT)
+    except (BlockedDestination, OSError, imaplib.IMAP4.error) as exc:
+        raise _connect_failure(exc, "IMAP") from exc
     try:
         if ep.security == STARTTLS:
             try:
@@ -97,17 +155,15 @@ def _xoauth2_answers(user: str, token: str) -> Callable[[bytes], bytes]:
 
 
 def open_pop3(ep: Endpoint, token: str = "") -> poplib.POP3:
-    resolve(ep.host, ep.port)
+    _no_host(ep)
     try:
         if ep.security == SSL:
-            conn: poplib.POP3 = poplib.POP3_SSL(ep.host, ep.port, context=_tls_context(),
-                                                timeout=TIMEOUT)
+            conn: poplib.POP3 = GuardedPOP3SSL(ep.host, ep.port, context=_tls_context(),
+                                               timeout=TIMEOUT)
         else:
-            conn = poplib.POP3(ep.host, ep.port, timeout=TIMEOUT)
-    except ssl.SSLError as exc:
-        raise MailError("tls", _describe(exc)) from exc
-    except (OSError, poplib.error_proto) as exc:
-        raise MailError("connect", _describe(exc)) from exc
+            conn = GuardedPOP3(ep.host, ep.port, timeout=TIMEOUT)
+    except (BlockedDestination, OSError, poplib.error_proto) as exc:
+        raise _connect_failure(exc, "POP3") from exc
     try:
         if ep.security == STARTTLS:
             try:
@@ -140,18 +196,16 @@ def _pop3_xoauth2(conn: poplib.POP3, user: str, token: str) -> None:
 
 
 def open_smtp(ep: Endpoint, token: str = "", local_hostname: str | None = None) -> smtplib.SMTP:
-    resolve(ep.host, ep.port)
+    _no_host(ep)
     try:
         if ep.security == SSL:
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(ep.host, ep.port, timeout=TIMEOUT,
-                                                  context=_tls_context(),
-                                                  local_hostname=local_hostname)
+            conn: smtplib.SMTP = GuardedSMTPSSL(ep.host, ep.port, timeout=TIMEOUT,
+                                                context=_tls_context(),
+                                                local_hostname=local_hostname)
         else:
-            conn = smtplib.SMTP(ep.host, ep.port, timeout=TIMEOUT, local_hostname=local_hostname)
-    except ssl.SSLError as exc:
-        raise MailError("tls", _describe(exc)) from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError("connect", _describe(exc)) from exc
+            conn = GuardedSMTP(ep.host, ep.port, timeout=TIMEOUT, local_hostname=local_hostname)
+    except (BlockedDestination, OSError, smtplib.SMTPException) as exc:
+        raise _connect_failure(exc, "SMTP") from exc
     try:
         if ep.security == STARTTLS:
             try:

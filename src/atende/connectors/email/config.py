@@ -16,7 +16,7 @@ from atende.channels.models import Channel
 SSL, STARTTLS, PLAIN = "ssl", "starttls", "none"
 IMAP, POP3 = "imap", "pop3"
 PASSWORD, OAUTH2 = "password", "oauth2"
-TIMEOUT = 30.0
+TIMEOUT = 10.0  # connect and each read: a dead server must not hold a worker long
 DEFAULT_POLL_SECONDS = 60
 
 

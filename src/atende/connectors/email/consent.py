@@ -28,7 +28,7 @@ from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import OAUTH2, TIMEOUT
 from atende.connectors.email.oauth import authorize_url, mail_scopes, token_url
-from atende.net import BlockedDestination, check_destination
+from atende.net import BlockedDestination, check_url, failure_text, guarded_client
 
 SESSION_KEY = "email_oauth_pending"
 STATE_SECONDS = 15 * 60  # time for the admin to sign in at the provider
@@ -123,7 +123,7 @@ def _exchange(channel: Channel, code: str, entry: dict[str, Any]) -> dict[str, A
     settings = channel.settings or {}
     try:
         url = token_url(settings)
-        check_destination(url)
+        check_url(url)
     except (MailError, BlockedDestination) as exc:
         raise ConsentError(str(exc)) from exc
     form = {"grant_type": "authorization_code", "code": code,
@@ -133,12 +133,17 @@ def _exchange(channel: Channel, code: str, entry: dict[str, Any]) -> dict[str, A
     if client_secret:
         form["client_secret"] = client_secret
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        with guarded_client(TIMEOUT) as client:
             response = client.post(url, data=form)
         body = json_input.loads(response.content)
-    except (httpx.HTTPError, ValueError) as exc:
+    except BlockedDestination as exc:
+        raise ConsentError(str(exc)) from exc
+    except httpx.HTTPError as exc:
         raise ConsentError(_("The provider's token endpoint could not be reached: %(error)s")
-                           % {"error": exc}) from exc
+                           % {"error": failure_text(exc)}) from exc
+    except ValueError as exc:
+        raise ConsentError(_("The provider's token endpoint could not be reached: %(error)s")
+                           % {"error": _("the answer was not JSON")}) from exc
     if response.status_code != 200 or not isinstance(body, dict) or \
             not body.get("access_token") or not body.get("refresh_token"):
         detail = ""

@@ -17,7 +17,7 @@ from atende import json_input
 from atende.channels.models import Channel
 from atende.connectors.email.client import MailError
 from atende.connectors.email.config import OAUTH2, TIMEOUT
-from atende.net import BlockedDestination, check_destination
+from atende.net import BlockedDestination, failure_text, guarded_client, parse_url
 
 AUTHORIZE_URLS = {
     "microsoft": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
@@ -109,9 +109,9 @@ def refresh(channel: Channel, force: bool = False) -> str:
     settings = locked.settings or {}
     url = token_url(settings)
     try:
-        check_destination(url)
+        parse_url(url)  # the address is checked when the connection is made
     except BlockedDestination as exc:
-        raise MailError("auth", str(exc)) from exc
+        raise MailError("blocked", str(exc)) from exc
     form = {
         "grant_type": "refresh_token",
         "refresh_token": secrets.get("oauth_refresh_token", ""),
@@ -121,11 +121,15 @@ def refresh(channel: Channel, force: bool = False) -> str:
     if secrets.get("oauth_client_secret"):
         form["client_secret"] = secrets["oauth_client_secret"]
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        with guarded_client(TIMEOUT) as client:
             response = client.post(url, data=form)
         body = json_input.loads(response.content)
-    except (httpx.HTTPError, ValueError) as exc:
-        raise MailError("auth", f"token endpoint: {exc}") from exc
+    except BlockedDestination as exc:
+        raise MailError("blocked", str(exc)) from exc
+    except httpx.HTTPError as exc:
+        raise MailError("auth", f"token endpoint: {failure_text(exc)}") from exc
+    except ValueError as exc:
+        raise MailError("auth", "token endpoint: the answer was not JSON") from exc
     if response.status_code != 200 or not isinstance(body, dict) or \
             not body.get("access_token"):
         reason = body.get("error_description") or body.get("error") if isinstance(

@@ -82,7 +82,7 @@ def deliver(cfg: EmailSettings, mail: EmailMessage, to: str, channel: Channel) -
         conn = with_token(channel, lambda token: open_smtp(cfg.smtp, token,
                                                            local_hostname=cfg.domain))
     except MailError as exc:
-        return SendResult(ok=False, error=str(exc), retryable=exc.step != "auth")
+        return SendResult(ok=False, error=str(exc), retryable=exc.step not in ("auth", "blocked"))
     try:
         conn.send_message(mail, from_addr=cfg.address, to_addrs=[to])
     except smtplib.SMTPRecipientsRefused as exc:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atende.channels.models import Channel, ChannelKind
 from atende.connectors.email.config import IMAP, OAUTH2, PASSWORD, PLAIN, POP3, SSL, STARTTLS
+from atende.net import BlockedDestination, UnresolvedName, checked_addresses
 from atende.tenancy.models import Organization, Service
 
 SECURITY_CHOICES = [(SSL, _("SSL/TLS")), (STARTTLS, _("STARTTLS")), (PLAIN, _("None"))]
@@ -112,6 +113,31 @@ class EmailChannelForm(forms.Form):
 
     def clean_address(self) -> str:
         return str(self.cleaned_data["address"]).strip().lower()
+
+    def clean_in_host(self) -> str:
+        return self._server("in_host")
+
+    def clean_smtp_host(self) -> str:
+        return self._server("smtp_host")
+
+    def _server(self, field: str) -> str:
+        """A server the SSRF guard refuses is said now, not at the first poll. The
+        connections check again, on the address they dial."""
+        host = str(self.cleaned_data.get(field) or "").strip()
+        if any(c.isspace() or not c.isprintable() for c in host):
+            raise forms.ValidationError(_("Enter a server name without spaces or line "
+                                          "breaks."))
+        if host and host != self.initial.get(field):
+            try:
+                checked_addresses(host, 0)
+            except UnresolvedName:
+                pass  # "Test settings" says so; the name may be registered later
+            except BlockedDestination as exc:
+                raise forms.ValidationError(
+                    _("This server cannot be used: %(reason)s Only the operator of this "
+                      "Atende server can allow mail servers on private networks."),
+                    params={"reason": str(exc)}) from exc
+        return host
 
     def clean_in_folder(self) -> str:
         return str(self.cleaned_data.get("in_folder") or "INBOX")

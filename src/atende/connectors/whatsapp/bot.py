@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -45,7 +46,7 @@ from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.models import Bot, BotConversation, BotEntry, BotState
 from atende.connectors.whatsapp.phone_numbers import canonical_number, recipient
 from atende.events import emit
-from atende.net import BlockedDestination, post_json
+from atende.net import BlockedDestination, failure_text, post_json, status_text
 from atende.tenancy.models import Service
 from atende.tickets.errors import TicketError
 from atende.tickets.models import (
@@ -171,10 +172,12 @@ def forward(entry_id: int, attempt: int = 0) -> bool:
             BotEntry.objects.filter(pk=entry.pk).update(forwarded_at=timezone.now(),
                                                         forward_error="")
             return True
-        error = f"HTTP {response.status_code}"
+        error = status_text(response)
     except BlockedDestination as exc:
         error, attempt = str(exc), FORWARD_ATTEMPTS  # never retried
-    except Exception as exc:  # network errors: retried
+    except httpx.HTTPError as exc:  # network errors: retried
+        error = failure_text(exc)
+    except Exception as exc:  # retried too
         error = f"{type(exc).__name__}: {exc}"
     BotEntry.objects.filter(pk=entry.pk).update(forward_error=error[:2000])
     logger.warning("forward of WhatsApp message %s to bot %s failed: %s", entry.pk, bot.pk,

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atende.connectors.whatsapp.bot_timeout import apply_new_timeout
 from atende.connectors.whatsapp.models import Bot
+from atende.net.form_fields import DestinationURLField, check_destination
 from atende.workspace.settings.forms import TenantModelForm
 
 
@@ -20,6 +21,8 @@ class BotForm(TenantModelForm):
         help_text=_("Atende signs each forwarded message with it (X-Atende-Signature, like "
                     "its webhooks). Leave blank to keep the current one."))
 
+    webhook_url = DestinationURLField(label=_("Webhook URL"))
+
     class Meta:
         model = Bot
         fields = ["bot_id", "name", "webhook_url", "answer_timeout_minutes"]
@@ -28,6 +31,12 @@ class BotForm(TenantModelForm):
         super().__init__(*args, **kwargs)
         # Left blank: the default timeout (an integration that creates bots need not know it).
         self.fields["answer_timeout_minutes"].required = False
+
+    def clean_webhook_url(self) -> str:
+        url: str = self.cleaned_data["webhook_url"]
+        if url and "webhook_url" in self.changed_data:
+            check_destination(url)  # and again on the address each forward dials
+        return url
 
     def clean_answer_timeout_minutes(self) -> int:
         value = self.cleaned_data.get("answer_timeout_minutes")

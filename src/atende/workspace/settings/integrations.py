@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from atende.net import BlockedDestination, check_destination
+from atende.net.form_fields import DestinationURLField, check_destination
 from atende.tenancy.api_keys import generate_api_key, revoke_api_key
 from atende.tenancy.models import ApiKey
 from atende.webhooks.models import EventType, WebhookSubscription
@@ -32,20 +32,14 @@ class ApiKeyForm(forms.Form):
 
 
 class WebhookForm(forms.Form):
-    url = forms.URLField(label=_("URL"), max_length=1000, assume_scheme="https")
+    url = DestinationURLField(label=_("URL"))
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
     events = forms.MultipleChoiceField(label=_("Events"), choices=EventType.choices,
                                        widget=forms.CheckboxSelectMultiple)
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
-        try:
-            check_destination(url)  # checked again at each delivery
-        except BlockedDestination as exc:
-            raise forms.ValidationError(
-                _("This address cannot receive webhooks: %(reason)s"),
-                params={"reason": str(exc)},
-            ) from exc
+        check_destination(url)  # and again on the address each delivery dials
         return url
 
 
