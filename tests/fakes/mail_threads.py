@@ -1,6 +1,6 @@
 """Generated e-mail conversations for threading tests and the ingest benchmark.
 
-A conversation is a customer's first mail and 1–11 more: the customer's follow-ups, each
+A conversation is a customer's first mail and 1 to 11 more: the customer's follow-ups, each
 answering an earlier mail of the conversation, and out-of-office auto-replies of a
 colleague in copy. Headers vary as real clients write them: full References chains,
 chains cut to the root and the newest ids (RFC 5322 §3.6.4), ids of mails we never saw in
@@ -65,7 +65,7 @@ class _Draft:
 
 
 def conversation(rng: random.Random, number: int, to: str, start: datetime) -> Conversation:
-    """One conversation of 2–12 mails, dated from `start`."""
+    """One conversation of 2 to 12 mails, dated from `start`."""
     domain = f"cliente{number}.example.com.br"
     customer, colleague = f"cliente{number}@{domain}", f"colega{number}@{domain}"
     subject = rng.choice(SUBJECTS)

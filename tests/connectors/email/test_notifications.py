@@ -271,17 +271,16 @@ def test_variables_are_filled_and_nothing_else_is_interpreted(
         deliver: Callable[..., Ticket]) -> None:
     tenant.admin.name = "Carla Dias"
     tenant.admin.save()
-    turn_on(channel, NotificationEvent.OPENED,
-            subject="{{ ticket.protocol }} {{ ticket.status }} {{ ticket.subject }}",
-            body="{{contact.name}} / {{ agent.name }} / {{ service.name }} / "
-                 "{{ ticket.subject.__class__ }} / {% load x %} / {{ settings.SECRET_KEY }}")
     # An encoded word hiding a line break: it must not become a header of our mail.
     hidden = base64.b64encode("Olá\r\nBcc: x@evil.example".encode()).decode()
     raw = customer_mail(subject="PLACEHOLDER").replace(
         b"PLACEHOLDER", f"=?utf-8?b?{hidden}?=".encode())
-    ticket = deliver(channel, raw)
+    ticket = deliver(channel, raw)  # acknowledged once the assignee is known (below)
     Ticket.objects.filter(pk=ticket.pk).update(assignee=tenant.admin)
-    smtp_sink.deliveries.clear()
+    turn_on(channel, NotificationEvent.OPENED,
+            subject="{{ ticket.protocol }} {{ ticket.status }} {{ ticket.subject }}",
+            body="{{contact.name}} / {{ agent.name }} / {{ service.name }} / "
+                 "{{ ticket.subject.__class__ }} / {% load x %} / {{ settings.SECRET_KEY }}")
     assert send_notification(tenant.org.pk, ticket.pk, NotificationEvent.OPENED) == "sent"
     mail = smtp_sink.deliveries[0].message()
     assert mail["Subject"] == f"[#{ticket.protocol}] {ticket.protocol} Novo Olá Bcc: x@evil.example"

@@ -18,13 +18,14 @@ from django.db import connection
 
 from atende.channels.models import Channel
 from atende.connectors.email.models import NotificationEvent
+from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive_many
 from atende.tickets.models import AuditEntry, Direction, Message, Ticket
 from tests.conftest import Tenant
 from tests.connectors.email.conftest import ADDRESS, SMTP_USER, customer_mail, make_email_channel
 from tests.connectors.email.test_notifications import turn_on
 from tests.fakes import mail_threads
-from tests.fakes.mail_threads import CorpusMail, Conversation
+from tests.fakes.mail_threads import Conversation, CorpusMail
 from tests.fakes.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,15 @@ def test_a_mail_naming_two_tickets_goes_to_the_mail_it_answers_and_notes_the_oth
     assert a != b and c == b  # nothing merged; the mail answered decides
     note = AuditEntry.objects.get(ticket=b, action="thread_linked")
     assert note.after == {"ticket": a.pk, "protocol": a.protocol}
+
+
+def test_the_acknowledgement_is_sent_once_however_often_asked(
+        new_channel: Callable[[], Channel], smtp_sink: SmtpSink,
+        django_capture_on_commit_callbacks: Any) -> None:
+    channel = new_channel()
+    take_in(django_capture_on_commit_callbacks, channel, [customer_mail()])
+    [ticket] = Ticket.objects.filter(channel=channel)
+    assert len(smtp_sink.deliveries) == 1
+    assert send_notification(ticket.organization_id, ticket.pk,
+                             NotificationEvent.OPENED) == "skipped"
+    assert len(smtp_sink.deliveries) == 1
