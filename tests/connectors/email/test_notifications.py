@@ -19,11 +19,9 @@ from atende.channels.models import Channel
 from atende.connectors.email.models import (
     AutomaticMail,
     NotificationEvent,
-    NotificationTemplate,
     ProcessingRule,
     RuleField,
 )
-from atende.connectors.email.notification_texts import default_text
 from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive, receive_many
 from atende.contacts.services import find_or_create_contact
@@ -40,6 +38,7 @@ from tests.connectors.email.conftest import (
     SMTP_USER,
     customer_mail,
     make_email_channel,
+    turn_on,
 )
 from tests.fakes.smtp_sink import SmtpSink
 
@@ -50,15 +49,6 @@ pytestmark = pytest.mark.django_db
 def channel(tenant: Tenant, smtp_sink: SmtpSink) -> Channel:
     return make_email_channel(tenant, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                               smtp_security="none", smtp_username=SMTP_USER)
-
-
-def turn_on(channel: Channel, event: str, language: str = "pt-br", **text: str) -> None:
-    default = default_text(event, language)
-    NotificationTemplate.objects.update_or_create(
-        organization_id=channel.organization_id, channel=channel, event=event,
-        language=language, defaults={"enabled": True,
-                                     "subject": text.get("subject", default.subject),
-                                     "body": text.get("body", default.body)})
 
 
 @pytest.fixture

@@ -15,15 +15,22 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from atende.channels.models import Channel
 from atende.connectors.email.models import NotificationEvent
 from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive_many
 from atende.tickets.models import AuditEntry, Direction, Message, Ticket
+from atende.workspace.tracking import describe
 from tests.conftest import Tenant
-from tests.connectors.email.conftest import ADDRESS, SMTP_USER, customer_mail, make_email_channel
-from tests.connectors.email.test_notifications import turn_on
+from tests.connectors.email.conftest import (
+    ADDRESS,
+    SMTP_USER,
+    customer_mail,
+    make_email_channel,
+    turn_on,
+)
 from tests.fakes import mail_threads
 from tests.fakes.mail_threads import Conversation, CorpusMail
 from tests.fakes.smtp_sink import SmtpSink
@@ -189,6 +196,9 @@ def test_a_mail_naming_two_tickets_goes_to_the_mail_it_answers_and_notes_the_oth
     assert a != b and c == b  # nothing merged; the mail answered decides
     note = AuditEntry.objects.get(ticket=b, action="thread_linked")
     assert note.after == {"ticket": a.pk, "protocol": a.protocol}
+    with translation.override("en"):
+        assert describe(note, {}) == (f"received an e-mail that also answers ticket "
+                                      f"{a.protocol} (nothing was merged)")
 
 
 def test_the_acknowledgement_is_sent_once_however_often_asked(
