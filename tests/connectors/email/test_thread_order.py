@@ -179,6 +179,7 @@ def test_an_auto_reply_first_leaves_the_acknowledgement_to_the_customer_mail(
     [ack] = smtp_sink.deliveries
     assert ack.rcpt_tos == ["maria@example.com"]
     assert ack.message()["In-Reply-To"] == "<o2@c.example>"
+    assert "Maria Souza" in str(ack.message().get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 def test_a_mail_naming_two_tickets_goes_to_the_mail_it_answers_and_notes_the_other(

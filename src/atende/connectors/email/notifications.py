@@ -25,7 +25,7 @@ from atende.connectors.email.notification_texts import (
     values_for,
 )
 from atende.connectors.email.outbound import DAILY_CAP_REACHED, send_automatic
-from atende.contacts.models import ContactIdentity, IdentityKind
+from atende.contacts.models import Contact, ContactIdentity, IdentityKind
 from atende.events import emit
 from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket
 from atende.tickets.payloads import message_payload
@@ -84,6 +84,10 @@ def send_notification(organization_id: int, ticket_id: int, event: str,
     if not to or to.lower() == own:
         return SKIPPED
     values = values_for(ticket, language)
+    if contact_id != ticket.contact_id:  # e.g. an away colleague's auto-reply opened it
+        values["contact.name"] = (Contact.objects.for_org(organization_id)
+                                  .filter(pk=contact_id).values_list("name", flat=True)
+                                  .first() or "")
     subject = mail_subject(text.subject, values, ticket.number)
     draft = Draft(to=to, subject=subject, text=fill(text.body, values),
                   in_reply_to=answering, references=references_chain([r[0] for r in rows]))
