@@ -8,7 +8,8 @@ transaction per batch of `--batch` mails, 100 like the pollers) — in this proc
 fresh database. django-helpdesk takes the same files through
 its own `get_email` machinery (`process_queue` on a queue with `email_box_type = "local"`),
 SQLite, in its own venv (see `helpdesk_site.py`). Prints mails/s, threading correctness and
-peak RSS for both.
+peak RSS for both. Then `--conversations` generated conversations, taken in by date and
+shuffled: one ticket per conversation whatever the arrival order, and the rates.
 
     .venv/bin/python bench/email_ingest.py                  # both, Atende embedded (SQLite)
     .venv/bin/python bench/email_ingest.py --postgres       # Atende on a throwaway PG database
@@ -32,6 +33,7 @@ import json  # noqa: E402
 import mailbox  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -114,6 +116,8 @@ def main() -> None:
                         help="mails per batch, i.e. per transaction")
     parser.add_argument("--parse-only", action="store_true",
                         help="time parse() and store_raw() alone on the same mails, no ingest")
+    parser.add_argument("--conversations", type=int, default=300,
+                        help="generated conversations taken in by date and shuffled (0: none)")
     parser.add_argument("--procs", type=int, default=1,
                         help="Atende processes over disjoint shares of the mails (PostgreSQL)")
     args = parser.parse_args()
@@ -284,6 +288,64 @@ def run(args: argparse.Namespace, work: Path) -> None:
         print(f"  helpdesk CPU in process_queue(): {helpdesk.cpu * 1000 / total:.1f} ms/mail")
         ratio = (total / (a_new + a_replies)) / (total / (h_new + h_replies))
         print(f"ratio atende/helpdesk: {ratio:.1f}x (target >= 10x)")
+    if args.conversations:
+        arrival_orders(org, args, helpdesk)
+
+
+def arrival_orders(org: Any, args: argparse.Namespace, helpdesk: Helpdesk | None) -> None:
+    """Generated conversations (2 to 12 mails: References chains, Outlook ids, missing
+    headers, auto-replies; `tests/fakes/mail_threads.py`) taken in by date and shuffled,
+    each on a fresh channel: mails/s and whether each conversation ended as one ticket
+    holding only its own mails; django-helpdesk's threading of the same shuffled files."""
+    from tests.fakes import mail_threads
+
+    from atende.channels.models import Channel, ChannelKind
+    from atende.tickets.models import Direction, Message
+
+    corpus = mail_threads.corpus(random.Random(7), args.conversations, ADDRESS)
+    by_date = sorted((m for c in corpus for m in c.mails), key=lambda m: m.sent_at)
+    shuffled = by_date[:]
+    random.Random(8).shuffle(shuffled)
+    for name, mails in (("date order", by_date), ("shuffled order", shuffled)):
+        channel = Channel(organization=org, kind=ChannelKind.EMAIL, name=name,
+                          settings={"address": ADDRESS})
+        channel.secrets = {}
+        channel.save()
+        started = time.perf_counter()
+        take_in(channel, [m.raw for m in mails], args.batch)
+        seconds = time.perf_counter() - started
+        tickets: dict[int, set[int]] = {}
+        for text, ticket_id in Message.objects.filter(
+                channel=channel, direction=Direction.INBOUND).values_list("text", "ticket_id"):
+            number = re.search(r"da conversa (\d+)\.", text)
+            tickets.setdefault(int(number.group(1)) if number else -1, set()).add(ticket_id)
+        rate = len(mails) / seconds
+        print(f"atende, {len(corpus)} conversations ({len(mails)} mails) in {name}: "
+              f"{rate:.1f} mails/s; {_threading(tickets, len(corpus))}")
+    if helpdesk:
+        # Its report keys tickets by Message-ID: the mails without one are left out.
+        with_id = [m for m in shuffled if m.message_id]
+        seconds, got = helpdesk.ingest(((m.message_id, m.raw) for m in with_id), "shuffled")
+        tickets = {}
+        for mail in with_id:
+            tickets.setdefault(mail.conversation, set()).add(got.get(mail.message_id, -1))
+        print(f"django-helpdesk 2.6.1, the same shuffled mails with a Message-ID "
+              f"({len(with_id)}): {len(with_id) / seconds:.1f} mails/s; "
+              f"{_threading(tickets, len(corpus))}")
+        print(f"ratio atende/helpdesk in shuffled order: "
+              f"{rate / (len(with_id) / seconds):.1f}x")
+
+
+def _threading(tickets: dict[int, set[int]], conversations: int) -> str:
+    """`tickets`: the tickets each conversation's mails are on."""
+    whole = sum(len(t) == 1 for t in tickets.values())
+    on: dict[int, int] = {}
+    for ticket_ids in tickets.values():
+        for ticket_id in ticket_ids:
+            on[ticket_id] = on.get(ticket_id, 0) + 1
+    mixed = sum(n > 1 for n in on.values())
+    return (f"{whole}/{conversations} conversations on one ticket, "
+            f"{sum(len(t) for t in tickets.values())} tickets, {mixed} mixing conversations")
 
 
 def parse_alone(channel: Any, originals: list[Spec], replies: int) -> None:

@@ -47,7 +47,9 @@ class InboundMessage:
 
     `external_id` is the provider's id for this message (idempotency key). `thread_keys` are
     keys that may lead to an existing ticket on this channel (a conversation id, Message-IDs
-    of the mail being answered); `thread_key` is the key this message itself leaves behind.
+    of the mail being answered), most specific first: the first that leads to a ticket
+    wins. `thread_key` is the key this message itself leaves behind, tried last if not
+    among them (a reply taken in before this message may have left it).
     """
 
     channel_id: int

@@ -60,6 +60,10 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
         if entry.field == "first_response":
             return _("missed the first-response target (SLA)")
         return _("missed the resolution target (SLA)")
+    if action == "thread_linked":
+        after = entry.after if isinstance(entry.after, dict) else {}
+        return _("received an e-mail that also answers ticket %(protocol)s (nothing was "
+                 "merged)") % {"protocol": after.get("protocol", "?")}
     if action == "bot_handed_off":
         return _bot_hand_off(entry.after)
     field = str(FIELD_LABELS.get(entry.field, entry.field))

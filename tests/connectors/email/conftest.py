@@ -53,6 +53,19 @@ def png(red: int = 255) -> bytes:
             + chunk(b"IDAT", zlib.compress(bytes([0, red, 0, 0]))) + chunk(b"IEND", b""))
 
 
+def turn_on(channel: Channel, event: str, language: str = "pt-br", **text: str) -> None:
+    """The channel's `event` notification on, with its default text unless given."""
+    from atende.connectors.email.models import NotificationTemplate
+    from atende.connectors.email.notification_texts import default_text
+
+    default = default_text(event, language)
+    NotificationTemplate.objects.update_or_create(
+        organization_id=channel.organization_id, channel=channel, event=event,
+        language=language, defaults={"enabled": True,
+                                     "subject": text.get("subject", default.subject),
+                                     "body": text.get("body", default.body)})
+
+
 @pytest.fixture
 def dovecot_server() -> Iterator[Dovecot]:
     """One per test (it starts in ~50 ms): failed logins in one test put Dovecot's per-IP

@@ -19,11 +19,9 @@ from atende.channels.models import Channel
 from atende.connectors.email.models import (
     AutomaticMail,
     NotificationEvent,
-    NotificationTemplate,
     ProcessingRule,
     RuleField,
 )
-from atende.connectors.email.notification_texts import default_text
 from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive, receive_many
 from atende.contacts.services import find_or_create_contact
@@ -40,6 +38,7 @@ from tests.connectors.email.conftest import (
     SMTP_USER,
     customer_mail,
     make_email_channel,
+    turn_on,
 )
 from tests.fakes.smtp_sink import SmtpSink
 
@@ -50,15 +49,6 @@ pytestmark = pytest.mark.django_db
 def channel(tenant: Tenant, smtp_sink: SmtpSink) -> Channel:
     return make_email_channel(tenant, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                               smtp_security="none", smtp_username=SMTP_USER)
-
-
-def turn_on(channel: Channel, event: str, language: str = "pt-br", **text: str) -> None:
-    default = default_text(event, language)
-    NotificationTemplate.objects.update_or_create(
-        organization_id=channel.organization_id, channel=channel, event=event,
-        language=language, defaults={"enabled": True,
-                                     "subject": text.get("subject", default.subject),
-                                     "body": text.get("body", default.body)})
 
 
 @pytest.fixture
@@ -271,17 +261,16 @@ def test_variables_are_filled_and_nothing_else_is_interpreted(
         deliver: Callable[..., Ticket]) -> None:
     tenant.admin.name = "Carla Dias"
     tenant.admin.save()
-    turn_on(channel, NotificationEvent.OPENED,
-            subject="{{ ticket.protocol }} {{ ticket.status }} {{ ticket.subject }}",
-            body="{{contact.name}} / {{ agent.name }} / {{ service.name }} / "
-                 "{{ ticket.subject.__class__ }} / {% load x %} / {{ settings.SECRET_KEY }}")
     # An encoded word hiding a line break: it must not become a header of our mail.
     hidden = base64.b64encode("Olá\r\nBcc: x@evil.example".encode()).decode()
     raw = customer_mail(subject="PLACEHOLDER").replace(
         b"PLACEHOLDER", f"=?utf-8?b?{hidden}?=".encode())
-    ticket = deliver(channel, raw)
+    ticket = deliver(channel, raw)  # acknowledged once the assignee is known (below)
     Ticket.objects.filter(pk=ticket.pk).update(assignee=tenant.admin)
-    smtp_sink.deliveries.clear()
+    turn_on(channel, NotificationEvent.OPENED,
+            subject="{{ ticket.protocol }} {{ ticket.status }} {{ ticket.subject }}",
+            body="{{contact.name}} / {{ agent.name }} / {{ service.name }} / "
+                 "{{ ticket.subject.__class__ }} / {% load x %} / {{ settings.SECRET_KEY }}")
     assert send_notification(tenant.org.pk, ticket.pk, NotificationEvent.OPENED) == "sent"
     mail = smtp_sink.deliveries[0].message()
     assert mail["Subject"] == f"[#{ticket.protocol}] {ticket.protocol} Novo Olá Bcc: x@evil.example"

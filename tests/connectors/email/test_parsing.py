@@ -23,10 +23,13 @@ def test_plain_mail_gives_sender_subject_text_and_message_id() -> None:
     assert not parsed.no_auto_reply
 
 
-def test_reply_keys_in_reply_to_and_references_in_order() -> None:
-    raw = customer_mail(In_Reply_To="<b@x>", References="<a@x> <b@x>")
+def test_reply_keys_most_specific_first() -> None:
+    # The mail answered, the mail itself (a reply to it may have come first), then the
+    # References from the newest back to the root.
+    raw = customer_mail(In_Reply_To="<c@x>", References="<a@x> <b@x> <c@x>",
+                        message_id="<d@x>")
     inbound = to_inbound(parse(raw, ADDRESS), 1, own_address=ADDRESS)
-    assert inbound.thread_keys == ("b@x", "a@x")
+    assert inbound.thread_keys == ("c@x", "d@x", "b@x", "a@x")
     assert inbound.ticket_number is None
 
 

@@ -279,7 +279,8 @@ def _dsn_reason(part: Message) -> str:
 
 def to_inbound(parsed: ParsedMail, channel_id: int, *, own_address: str = "",
                reopen_closed: bool = True) -> InboundMessage:
-    """Threading order (CONTRACTS §6.1): Message-IDs, then subject token, then plus-address.
+    """Threading order (CONTRACTS §6.1): Message-IDs (In-Reply-To, the mail's own id,
+    References newest first; see docs/email.md), then subject token, then plus-address.
     A forwarded mail without a token never joins another ticket by its references.
     Raises Unreadable for a mail with no sender address (nobody to answer)."""
     if not parsed.sender:
@@ -287,8 +288,11 @@ def to_inbound(parsed: ParsedMail, channel_id: int, *, own_address: str = "",
     number = thread_keys.subject_ticket_number(parsed.subject)
     if number is None:
         number = thread_keys.plus_ticket_number(parsed.recipients, own_address)
+    # Most specific first (the ingest takes the first key that leads to a ticket): the mail
+    # answered, then this mail itself (a reply to it taken in earlier left its id on the
+    # reply's ticket), then the References from the newest back to the conversation's root.
     keys = () if parsed.forwarded and number is None else (
-        *parsed.in_reply_to, *parsed.references)
+        *parsed.in_reply_to, parsed.message_id, *reversed(parsed.references))
     report = parsed.report
     if report is not None:
         keys = (*keys, *report.original_ids)

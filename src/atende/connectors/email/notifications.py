@@ -25,7 +25,7 @@ from atende.connectors.email.notification_texts import (
     values_for,
 )
 from atende.connectors.email.outbound import DAILY_CAP_REACHED, send_automatic
-from atende.contacts.models import ContactIdentity, IdentityKind
+from atende.contacts.models import Contact, ContactIdentity, IdentityKind
 from atende.events import emit
 from atende.tickets.models import DeliveryStatus, Direction, Message, Ticket
 from atende.tickets.payloads import message_payload
@@ -62,22 +62,35 @@ def send_notification(organization_id: int, ticket_id: int, event: str,
         return OFF
     rows = list(Message.objects.for_org(organization_id)
                 .filter(ticket=ticket, channel=channel).exclude(external_id="")
-                .order_by("created_at", "id").values_list("external_id", "direction"))
-    inbound = [key for key, direction in rows if direction == Direction.INBOUND]
+                .order_by("created_at", "id")
+                .values_list("external_id", "direction", "author_contact_id"))
+    inbound = [(key, author) for key, direction, author in rows
+               if direction == Direction.INBOUND]
     if not inbound:  # not a ticket that came by mail: nobody wrote to us here
         return SKIPPED
-    reason = _no_auto_reply(channel.pk, organization_id, inbound[-1])
-    if reason:
-        logger.info("no %s notification on ticket %s: %s", event, ticket.pk, reason)
-        return SKIPPED
-    to = _recipient(ticket)
+    if event == NotificationEvent.OPENED:
+        answered = _acknowledged_mail(ticket, inbound)
+        if answered is None:
+            return SKIPPED
+        answering, contact_id = answered
+    else:
+        answering, contact_id = inbound[-1][0], ticket.contact_id
+        reason = _no_auto_reply(channel.pk, organization_id, [answering]).get(answering[:255])
+        if reason:
+            logger.info("no %s notification on ticket %s: %s", event, ticket.pk, reason)
+            return SKIPPED
+    to = _recipient(organization_id, contact_id)
     own = str(channel.settings.get("address", "")).lower()
     if not to or to.lower() == own:
         return SKIPPED
     values = values_for(ticket, language)
+    if contact_id != ticket.contact_id:  # e.g. an away colleague's auto-reply opened it
+        values["contact.name"] = (Contact.objects.for_org(organization_id)
+                                  .filter(pk=contact_id).values_list("name", flat=True)
+                                  .first() or "")
     subject = mail_subject(text.subject, values, ticket.number)
     draft = Draft(to=to, subject=subject, text=fill(text.body, values),
-                  in_reply_to=inbound[-1], references=references_chain([k for k, _d in rows]))
+                  in_reply_to=answering, references=references_chain([r[0] for r in rows]))
     result = send_automatic(channel, draft, _KIND.get(event, "auto-generated"),
                             protocol=ticket.protocol, counted=attempt > 1)
     if result.error == DAILY_CAP_REACHED:
@@ -95,18 +108,40 @@ def send_notification(organization_id: int, ticket_id: int, event: str,
     return SENT if result.ok else FAILED
 
 
-def _no_auto_reply(channel_id: int, organization_id: int, message_id: str) -> str:
-    """Why the customer's mail must not be answered automatically, as `receive` noted it
-    (auto-reply, list, bounce, our own address, a `no_auto_reply` rule)."""
-    payload = (InboundEvent.objects.for_org(organization_id)
-               .filter(channel_id=channel_id, provider_id=message_id[:255])
-               .values_list("payload", flat=True).first())
-    return str((payload or {}).get("no_auto_reply") or "")
+def _acknowledged_mail(ticket: Ticket, inbound: list[tuple[str, int | None]]
+                       ) -> tuple[str, int | None] | None:
+    """The mail the acknowledgement answers, and its author: the conversation's first mail
+    by date that may be answered automatically (never an auto-reply, a list or a bounce).
+    None when the ticket was acknowledged already (once per conversation, however many
+    times the task is enqueued) or holds no such mail yet: a mail that joins later asks
+    again (`receive`)."""
+    if AutomaticMail.objects.for_org(ticket.organization_id).filter(
+            message__ticket_id=ticket.pk, event=NotificationEvent.OPENED).exists():
+        return None
+    assert ticket.channel_id is not None
+    refused = _no_auto_reply(ticket.channel_id, ticket.organization_id,
+                             [key for key, _author in inbound])
+    for key, author in inbound:
+        if not refused.get(key[:255]):
+            return key, author
+    logger.info("no acknowledgement on ticket %s yet: no mail to answer", ticket.pk)
+    return None
 
 
-def _recipient(ticket: Ticket) -> str:
-    value: str | None = (ContactIdentity.objects.for_org(ticket.organization_id)
-                         .filter(contact_id=ticket.contact_id, kind=IdentityKind.EMAIL)
+def _no_auto_reply(channel_id: int, organization_id: int,
+                   message_ids: list[str]) -> dict[str, str]:
+    """Why each of the customer's mails must not be answered automatically, as `receive`
+    noted it (auto-reply, list, bounce, our own address, a `no_auto_reply` rule)."""
+    payloads = (InboundEvent.objects.for_org(organization_id)
+                .filter(channel_id=channel_id, provider_id__in=[m[:255] for m in message_ids])
+                .values_list("provider_id", "payload"))
+    return {provider_id: str((payload or {}).get("no_auto_reply") or "")
+            for provider_id, payload in payloads}
+
+
+def _recipient(organization_id: int, contact_id: int | None) -> str:
+    value: str | None = (ContactIdentity.objects.for_org(organization_id)
+                         .filter(contact_id=contact_id, kind=IdentityKind.EMAIL)
                          .order_by("created_at").values_list("value", flat=True).first())
     return value or ""
 

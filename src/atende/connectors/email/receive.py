@@ -25,6 +25,7 @@ from atende.connectors.email.config import EmailSettings
 from atende.connectors.email.inbound import ParsedMail, parse_or_reason, to_inbound
 from atende.connectors.email.models import ProcessingRule
 from atende.connectors.email.rules import RuleOutcome, active_rules, evaluate, route
+from atende.connectors.email.ticket_events import on_mails_joined
 from atende.tickets.errors import TicketError
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.tickets.services.ingest import IngestResult, ingest_many
@@ -287,7 +288,10 @@ def _triage(channel: Channel, batch: list[_Mail]) -> list[_Mail]:
 def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail], *,
             retry: bool) -> None:
     """Ingest in order, in runs of equal `first_delivery` (a redelivered event must go
-    through ingest's dedupe lookup); route the tickets the mails opened."""
+    through ingest's dedupe lookup); route the tickets the mails opened; ask for the
+    acknowledgement a ticket opened by an auto-reply still owes (`on_mails_joined`)."""
+    opened: set[int] = set()
+    joined: set[int] = set()
     start = 0
     while start < len(mails):
         end = start
@@ -307,7 +311,14 @@ def _ingest(channel: Channel, cfg: EmailSettings, mails: list[_Mail], *,
                               retry=retry)
         for mail, result in zip(run, results, strict=True):
             _record(channel, mail, result, retry=retry)
+            if isinstance(result, IngestResult) and not result.duplicate:
+                if result.created_ticket:
+                    opened.add(result.ticket.pk)
+                elif mail.parsed is not None and not mail.parsed.no_auto_reply:
+                    joined.add(result.ticket.pk)
         start = end
+    # Before the batch's events are marked: they do not count as mails answered before.
+    on_mails_joined(channel.pk, channel.organization_id, joined - opened)
 
 
 def _ingest_run(channel: Channel, inbounds: list[InboundMessage], *, first_delivery: bool,

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
-from atende.channels.models import ChannelKind
-from atende.connectors.email.models import NotificationEvent, NotificationTemplate
+from atende.channels.models import ChannelKind, InboundEvent
+from atende.connectors.email.models import AutomaticMail, NotificationEvent, NotificationTemplate
 from atende.tickets.models import Status
 
 
@@ -57,6 +57,32 @@ def on_tickets_created(organization_id: int, event_type: str,
         if payload["channel_id"] in sending:
             transaction.on_commit(partial(send_ticket_notification.enqueue, organization_id,
                                           int(payload["id"]), str(NotificationEvent.OPENED)))
+
+
+def on_mails_joined(channel_id: int, organization_id: int, ticket_ids: set[int]) -> None:
+    """The acknowledgement the tickets could not have yet: a customer's mail that may be
+    answered joined (inside the batch's transaction, before its events are marked) a ticket
+    whose earlier mails were all auto-replies, lists or bounces (an out-of-office reply
+    taken in before the mail it answers opened it). Tickets the batch opened are
+    acknowledged through `on_tickets_created`; the task sends at most one per ticket."""
+    from atende.connectors.email.tasks import send_ticket_notification
+
+    if not ticket_ids or not NotificationTemplate.objects.for_org(organization_id).filter(
+            channel_id=channel_id, event=NotificationEvent.OPENED, enabled=True).exists():
+        return
+    earlier = (InboundEvent.objects.for_org(organization_id)
+               .filter(channel_id=channel_id, message__ticket_id__in=sorted(ticket_ids)))
+    # A ticket no mail opened (an agent wrote first) owes no acknowledgement.
+    opened_by_mail = set(earlier.values_list("message__ticket_id", flat=True))
+    answerable_before = set(earlier.exclude(payload__has_key="no_auto_reply")
+                            .values_list("message__ticket_id", flat=True))
+    acknowledged = set(
+        AutomaticMail.objects.for_org(organization_id)
+        .filter(message__ticket_id__in=sorted(ticket_ids), event=NotificationEvent.OPENED)
+        .values_list("message__ticket_id", flat=True))
+    for ticket_id in sorted(opened_by_mail - answerable_before - acknowledged):
+        transaction.on_commit(partial(send_ticket_notification.enqueue, organization_id,
+                                      ticket_id, str(NotificationEvent.OPENED)))
 
 
 def on_status_changed(organization_id: int, event_type: str, payload: dict[str, Any]) -> None:

@@ -106,6 +106,8 @@ class _Run:
         self.attachments: list[tuple[Attachment, bytes]] = []
         self.audit_entries: list[AuditEntry] = []
         self.references: list[ThreadReference] = []
+        # "thread_linked" entries and the other ticket each names (its id known on write).
+        self.links: list[tuple[AuditEntry, Ticket]] = []
         self.events: list[Event] = []
         # Payloads built before the rows have ids: patched once they are inserted.
         self.ticket_payloads: list[tuple[dict[str, Any], Ticket]] = []
@@ -231,8 +233,7 @@ class _Run:
     def _one(self, inbound: InboundMessage, contact: Contact) -> IngestResult:
         html = sanitize_html(inbound.html)
         sent_at = inbound.sent_at or timezone.now()
-        found = [t for k in inbound.thread_keys if (t := self.key_tickets.get(k[:500]))]
-        ticket = max(found, key=lambda t: t.updated_at) if found else None
+        ticket = self._thread_ticket(inbound)
         if ticket is None and inbound.ticket_number:
             ticket = self.by_number.get(inbound.ticket_number)
         linked_from = None
@@ -256,6 +257,22 @@ class _Run:
                 self.references.append(ThreadReference(
                     organization=self.org, channel=self.channel, key=key, ticket=ticket))
         return IngestResult(ticket, message, created_ticket=created, reopened=reopened)
+
+    def _thread_ticket(self, inbound: InboundMessage) -> Ticket | None:
+        """The ticket of the first of the message's keys that leads to one (most specific
+        first, as the connector orders them; the key it leaves behind last, if not among
+        them): a mail taken in after its reply finds the ticket the reply opened. Another
+        ticket a later key leads to is never merged: the link is noted on the chosen one."""
+        found: list[Ticket] = []
+        for key in dict.fromkeys(k[:500] for k in (*inbound.thread_keys, inbound.thread_key)
+                                 if k):
+            ticket = self.key_tickets.get(key)
+            if ticket is not None and all(ticket is not t for t in found):
+                found.append(ticket)
+        for other in found[1:]:
+            self.audit(found[0], "thread_linked")
+            self.links.append((self.audit_entries[-1], other))
+        return found[0] if found else None
 
     def _open(self, inbound: InboundMessage, contact: Contact, html: str, sent_at: Any,
               linked_from: Ticket | None) -> tuple[Ticket, Message]:
@@ -341,6 +358,8 @@ class _Run:
             ticket.number = number
         bulk_insert(self.new_tickets)
         bulk_insert(self.messages)
+        for entry, other in self.links:  # a ticket the run opened has its number only now
+            entry.after = {"ticket": other.pk, "protocol": other.protocol}
         bulk_insert(self.audit_entries)
         # A key another delivery stored meanwhile keeps its ticket.
         bulk_insert(self.references, ignore_conflicts=True)
