@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
 from atende.channels.models import Channel
-from atende.connectors.email.models import NotificationEvent
+from atende.connectors.email.models import AutomaticMail, NotificationEvent
 from atende.connectors.email.notifications import send_notification
 from atende.connectors.email.receive import receive_many
 from atende.tickets.models import AuditEntry, Direction, Message, Ticket
@@ -212,3 +213,24 @@ def test_the_acknowledgement_is_sent_once_however_often_asked(
     assert send_notification(ticket.organization_id, ticket.pk,
                              NotificationEvent.OPENED) == "skipped"
     assert len(smtp_sink.deliveries) == 1
+
+
+def test_an_acknowledgement_being_sent_by_another_task_is_not_sent_twice(
+        new_channel: Callable[[], Channel], smtp_sink: SmtpSink,
+        django_capture_on_commit_callbacks: Any) -> None:
+    channel = new_channel()
+    take_in(django_capture_on_commit_callbacks, channel, [customer_mail()])
+    [ticket] = Ticket.objects.filter(channel=channel)
+    # As if the first send had not been recorded yet while a second task asks.
+    AutomaticMail.objects.filter(message__ticket=ticket).delete()
+    lock = f"email-ack:{ticket.organization_id}:{ticket.pk}"
+    assert cache.add(lock, 1, 60)
+    try:
+        assert send_notification(ticket.organization_id, ticket.pk,
+                                 NotificationEvent.OPENED) == "skipped"
+        assert len(smtp_sink.deliveries) == 1
+    finally:
+        cache.delete(lock)
+    assert send_notification(ticket.organization_id, ticket.pk,
+                             NotificationEvent.OPENED) == "sent"
+    assert len(smtp_sink.deliveries) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import linebreaks
@@ -43,12 +44,30 @@ SENT, OFF, SKIPPED, CAPPED, RETRY, FAILED = "sent", "off", "skipped", "capped", 
 MAX_ATTEMPTS = 5
 
 
+ACK_LOCK_SECONDS = 120  # longer than one SMTP send with its time-outs
+
+
 def send_notification(organization_id: int, ticket_id: int, event: str,
                       attempt: int = 1) -> str:
     """Send the channel's `event` notification for the ticket, if it is on. Returns what
     happened (`sent`, `off`, `skipped`, `capped`, `retry`, `failed`); never raises for a
     refusal. Network trouble and 4xx answers are tried again later (backoff); the last
     failure shows on the timeline."""
+    if event != NotificationEvent.OPENED:
+        return _send(organization_id, ticket_id, event, attempt)
+    # Two tasks for one ticket (a reply and its original in two polls) must not both find
+    # the ticket unacknowledged and both send: one at a time per ticket.
+    lock = f"email-ack:{organization_id}:{ticket_id}"
+    if not cache.add(lock, 1, ACK_LOCK_SECONDS):
+        logger.info("acknowledgement of ticket %s is being sent by another task", ticket_id)
+        return SKIPPED
+    try:
+        return _send(organization_id, ticket_id, event, attempt)
+    finally:
+        cache.delete(lock)
+
+
+def _send(organization_id: int, ticket_id: int, event: str, attempt: int) -> str:
     ticket = (Ticket.objects.for_org(organization_id)
               .select_related("channel", "contact", "organization", "service", "assignee")
               .filter(pk=ticket_id).first())
