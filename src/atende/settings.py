@@ -251,7 +251,10 @@ WHITENOISE_USE_FINDERS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = int(float(os.environ.get("ATENDE_SESSION_HOURS", "336")) * 3600)
+try:
+    SESSION_COOKIE_AGE = round(float(os.environ.get("ATENDE_SESSION_HOURS", "336")) * 3600)
+except ValueError:
+    SESSION_COOKIE_AGE = 0
 if SESSION_COOKIE_AGE <= 0:
     raise ValueError("ATENDE_SESSION_HOURS must be a positive number of hours")
 
