@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from atende.tenancy.api_keys import authenticate_api_key
 from atende.tenancy.models import Membership
 
 SESSION_ORG_KEY = "organization_id"
@@ -49,22 +48,6 @@ def active_membership(request: HttpRequest) -> Membership | None:
 
 
 class ChannelKeyForbidden(Exception):
-    """A channel-bound API key asked for something only an organisation-wide key may read."""
-
-
-def organization_for_stream(request: HttpRequest) -> int | None:
-    """The organisation whose live stream the caller may read, or None when the API key or
-    session is missing or invalid.
-
-    The stream shows every event of the organisation, as GET /api/v1/tickets does its
-    tickets: a key bound to one channel may only post into that channel (the API refuses it
-    there too), so it raises ChannelKeyForbidden rather than getting the organisation's.
-    """
-    token = bearer_token(request)
-    if token:
-        key = authenticate_api_key(token)
-        if key is not None and key.channel_id is not None:
-            raise ChannelKeyForbidden
-        return key.organization_id if key else None
-    membership = active_membership(request)
-    return membership.organization_id if membership else None
+    """A channel-bound API key asked for something only an organisation-wide key may read
+    (the live stream shows every event of the organisation, as GET /api/v1/tickets does
+    its tickets)."""
