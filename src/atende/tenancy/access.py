@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpRequest
 
 from atende.tenancy.models import Membership
@@ -17,10 +18,10 @@ def bearer_token(request: HttpRequest) -> str:
     return request.headers.get("X-Api-Key", "").strip()
 
 
-def agent_memberships(request: HttpRequest) -> list[Membership]:
-    """The signed-in user's active memberships (organisation and access profile selected),
-    in organisation name order: read once per request and user, since the workspace
-    frame's organisation switch lists the same rows `active_membership` chooses from."""
+def _own_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's active memberships and pending invitations (organisation and
+    access profile selected), in organisation name order: read once per request and user,
+    since the workspace frame lists the same rows `active_membership` chooses from."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
@@ -28,9 +29,20 @@ def agent_memberships(request: HttpRequest) -> list[Membership]:
     if cached is None or cached[0] != user.pk:  # signing in or out changes the user
         cached = (user.pk, list(
             Membership.objects.select_related("organization", "access_profile")
-            .filter(user=user, is_active=True).order_by("organization__name", "pk")))
+            .filter(Q(is_active=True) | Q(invitation_pending=True), user=user)
+            .order_by("organization__name", "pk")))
         request._agent_memberships = cached  # type: ignore[attr-defined]
     return cached[1]
+
+
+def agent_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's active memberships, in organisation name order."""
+    return [m for m in _own_memberships(request) if m.is_active]
+
+
+def pending_invitations(request: HttpRequest) -> list[Membership]:
+    """Organisations that invited the signed-in user, waiting for their answer."""
+    return [m for m in _own_memberships(request) if m.invitation_pending and not m.is_active]
 
 
 def active_membership(request: HttpRequest) -> Membership | None:
