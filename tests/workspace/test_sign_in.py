@@ -96,6 +96,20 @@ def test_one_account_is_limited_across_addresses(agent: User) -> None:
     assert sign_in(Client(REMOTE_ADDR="10.2.0.1"), agent.email, PASSWORD).status_code == 302
 
 
+def test_a_password_reset_lets_the_owner_past_the_accounts_count(agent: User,
+                                                                 mailoutbox: Any) -> None:
+    for n in range(signin_limits.ACCOUNT.max_failures):
+        sign_in(Client(REMOTE_ADDR=f"10.3.{n}.7"), agent.email, "wrong-password-1")
+    owner = Client(REMOTE_ADDR="10.4.0.1")
+    assert sign_in(owner, agent.email, PASSWORD).status_code == 429
+    owner.post("/password-reset/", {"email": agent.email})
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/password-reset/" in line)
+    form = owner.get("/" + link.split("://", 1)[1].split("/", 1)[1], follow=True)
+    owner.post(form.redirect_chain[-1][0], {"new_password1": "brand-new-secret-9",
+                                            "new_password2": "brand-new-secret-9"})
+    assert sign_in(owner, agent.email, "brand-new-secret-9").status_code == 302
+
+
 def test_one_address_is_limited_across_accounts(agent: User) -> None:
     """Password spraying: a few guesses at many accounts from one address."""
     sprayer = "203.0.113.9"

@@ -94,6 +94,12 @@ def record_success(ip: str, email: str, action: str = "login") -> None:
                                           _key(ACCOUNT, action, ip, email)]).delete()
 
 
+def clear_account(email: str) -> None:
+    """After a password reset by e-mail (which proves the owner): the account's own count
+    goes, so guesses from elsewhere do not keep its owner out with the new password."""
+    SignInCounter.objects.filter(key=_key(ACCOUNT, "login", "", email)).delete()
+
+
 class LimitedSignInMixin:
     """For an AuthenticationForm (the workspace's, the admin's): refuses before checking the
     password once a limit is reached, and counts the outcome. `is_too_many(form)` tells the
