@@ -200,3 +200,28 @@ def test_a_channel_key_may_not_open_its_organisations_stream(
         HTTP_LAST_EVENT_ID="0"))
     assert (status, content_type) == (200, "text/event-stream")
     assert frames[1].startswith(b"id: 7\nevent: ticket.created\n")
+
+
+@pytest.mark.django_db
+def test_a_sessions_check_fails_once_the_password_changes_and_leaves_the_session_alone(
+    tenant: Any,
+) -> None:
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import Client
+
+    from atende.tenancy.models import Membership
+
+    client = Client()
+    client.force_login(tenant.admin)
+    session_key = client.session.session_key
+    membership = Membership.objects.get(user=tenant.admin, organization=tenant.org)
+    check = views._session_check(session_key, membership).func  # type: ignore[attr-defined]
+    assert check() is True
+    assert views._session_check(None, membership).func() is False  # type: ignore[attr-defined]
+    tenant.admin.set_password("a-brand-new-password-7")
+    tenant.admin.save()
+    assert check() is False
+    # Only read: the check neither flushes nor rotates the browser's session.
+    assert import_module(settings.SESSION_ENGINE).SessionStore().exists(session_key)

@@ -6,13 +6,13 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from importlib import import_module
-from types import SimpleNamespace
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from atende.ids import parse_id
@@ -22,7 +22,7 @@ from atende.realtime.models import Event
 from atende.realtime.outbox import releasing_connection
 from atende.tenancy.access import ChannelKeyForbidden, active_membership, bearer_token
 from atende.tenancy.api_keys import authenticate_api_key
-from atende.tenancy.models import Membership
+from atende.tenancy.models import Membership, User
 
 # Per-stream event filter: the event as given, another one in its place, or None to skip.
 EventFilter = Callable[[Event], Awaitable[Event | None]]
@@ -128,16 +128,27 @@ def _key_check(token: str) -> AccessCheck:
 
 def _session_check(session_key: str | None, membership: Membership) -> AccessCheck:
     """The session still signs in the same user (not signed out, not expired, password not
-    changed since), who is still an active agent of the organisation."""
+    changed since), who is still an active agent of the organisation.
+
+    Read without django.contrib.auth.get_user, which may rotate or flush the session it
+    reads: this check must never change the browser's session.
+    """
 
     @releasing_connection
     def check() -> bool:
         if not session_key:
             return False
-        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-        return bool(user.is_authenticated and user.pk == membership.user_id and user.is_active
-                    and Membership.objects.filter(pk=membership.pk, is_active=True).exists())
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        if session.get(SESSION_KEY) != str(membership.user_id):
+            return False
+        user = User.objects.filter(pk=membership.user_id, is_active=True).first()
+        stored_hash = str(session.get(HASH_SESSION_KEY, ""))
+        if user is None or not stored_hash:
+            return False
+        hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+        if not any(constant_time_compare(stored_hash, h) for h in hashes):
+            return False
+        return Membership.objects.filter(pk=membership.pk, is_active=True).exists()
 
     return sync_to_async(check)
 
