@@ -58,24 +58,34 @@ def test_a_bad_trusted_proxies_setting_stops_the_start(tmp_path: Path) -> None:
         processes.run_django("print('started')", env)
 
 
+def _sign_in_page(http: httpx.Client) -> str:
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', http.get("/login/").text)
+    assert token is not None
+    return token.group(1)
+
+
 @pytest.mark.slow
-def test_the_web_server_does_not_take_forwarded_for_from_loopback(tmp_path: Path) -> None:
-    """Sign-in failures with a new X-Forwarded-For each from 127.0.0.1 are one address's."""
+def test_two_web_processes_count_the_same_failures_and_ignore_forwarded_for(
+    tmp_path: Path,
+) -> None:
+    """Failures alternating between two `atende web` processes, each with a new
+    X-Forwarded-For from 127.0.0.1: one address and one e-mail, counted once."""
     env = processes.profile_env(tmp_path)
     processes.manage(env, "migrate", "--no-input", "-v", "0")
-    web = processes.start_web(env, tmp_path)
+    webs = [processes.start_web(env, tmp_path), processes.start_web(env, tmp_path)]
     try:
-        with httpx.Client(base_url=web.url) as http:
-            page = http.get("/login/").text
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-            assert token is not None
-            statuses = [
-                http.post("/login/", data={"csrfmiddlewaretoken": token.group(1),
-                                           "username": "ana@example.com",
-                                           "password": "wrong-password-1"},
-                          headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
-                for n in range(6)
-            ]
+        with httpx.Client(base_url=webs[0].url) as first, \
+                httpx.Client(base_url=webs[1].url) as second:
+            clients = [(first, _sign_in_page(first)), (second, _sign_in_page(second))]
+            statuses = []
+            for n in range(6):
+                http, token = clients[n % 2]
+                statuses.append(http.post(
+                    "/login/", data={"csrfmiddlewaretoken": token,
+                                     "username": "ana@example.com",
+                                     "password": "wrong-password-1"},
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code)
     finally:
-        web.stop()
+        for web in webs:
+            web.stop()
     assert statuses == [200] * 5 + [429]
