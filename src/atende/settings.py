@@ -65,7 +65,7 @@ CSRF_TRUSTED_ORIGINS = [
 PUBLIC_URL = os.environ.get("ATENDE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "atende.apps.AtendeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "atende.client_address.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -257,10 +258,47 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 36 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 WHITENOISE_USE_FINDERS = True
 
-# --- security -------------------------------------------------------------------------------
+# --- security (docs/security.md) ------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+try:
+    SESSION_COOKIE_AGE = round(float(os.environ.get("ATENDE_SESSION_HOURS", "336")) * 3600)
+except ValueError:
+    SESSION_COOKIE_AGE = 0
+if SESSION_COOKIE_AGE <= 0:
+    raise ValueError("ATENDE_SESSION_HOURS must be a positive number of hours")
+
+
+def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in os.environ.get(name, "").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {item.strip()!r} is not an address or CIDR "
+                                 f"range") from exc
+    return networks
+
+
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (atende.client_address);
+# nobody's by default, so a client cannot choose the address its sign-in attempts count on.
+TRUSTED_PROXIES = _networks("ATENDE_TRUSTED_PROXIES")
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# "Browsers reach Atende over HTTPS only" (TLS here or at the proxy): cookies only over
+# HTTPS, HSTS, and plain-HTTP requests redirected.
+BEHIND_TLS = _env_bool("ATENDE_BEHIND_TLS")
+if BEHIND_TLS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("ATENDE_HSTS_SECONDS", "86400"))
+    SECURE_SSL_REDIRECT = _env_bool("ATENDE_SSL_REDIRECT", default=True)
+    # The health checks stay reachable over plain HTTP for a load balancer and a watchdog.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|livez)$"]
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
@@ -278,6 +316,10 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ATENDE_WEBHOOK_TIMEOUT", "10"))
 # Realtime outbox rows are kept this long for Last-Event-ID replay.
 REALTIME_RETENTION_SECONDS = int(os.environ.get("ATENDE_REALTIME_RETENTION", str(24 * 3600)))
 REALTIME_POLL_SECONDS = float(os.environ.get("ATENDE_REALTIME_POLL", "0.2"))
+# An open stream checks again this often that its key, session or agent may still read it.
+REALTIME_ACCESS_RECHECK_SECONDS = float(os.environ.get("ATENDE_REALTIME_RECHECK", "30"))
+if not 0 < REALTIME_ACCESS_RECHECK_SECONDS <= 60:
+    raise ValueError("ATENDE_REALTIME_RECHECK must be more than 0 and at most 60 seconds")
 # WhatsApp drains working on one channel at once (scaled profile): about the number of
 # `atende worker` processes. Each conversation stays in one drain, in order.
 # The Bot API's address (a test points it at a fake; a self-hosted Bot API server).

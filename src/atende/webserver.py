@@ -34,7 +34,9 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level=os.environ.get("ATENDE_UVICORN_LOG_LEVEL", "warning"),
         lifespan="off",
-        proxy_headers=True,
+        # Forwarded headers are read by Django, from ATENDE_TRUSTED_PROXIES only
+        # (atende.client_address): uvicorn's default trusts any peer on loopback.
+        proxy_headers=False,
     )
     if config.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()

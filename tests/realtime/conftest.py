@@ -184,6 +184,8 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                            env["ATENDE_REDIS_PREFIX"])
         else:
             env = processes.profile_env(data_dir)
+        # Open streams check their access every second (30 s by default).
+        env["ATENDE_REALTIME_RECHECK"] = "1"
         processes.manage(env, "migrate", "--no-input", "-v", "0")
         orgs = json.loads(processes.run_django(SETUP_ORGS, env).strip().splitlines()[-1])
         web = processes.start_web(env, data_dir)

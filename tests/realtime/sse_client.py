@@ -95,6 +95,11 @@ class SSEClient:
         deadline = time.monotonic() + timeout
         return [self.next(max(deadline - time.monotonic(), 0.01)) for _ in range(count)]
 
+    def wait_closed(self, timeout: float) -> bool:
+        """Whether the server ended the stream within `timeout` seconds."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def close(self) -> None:
         """Disconnect the way a browser tab does: the socket goes away mid-stream."""
         self._stop.set()

@@ -108,6 +108,24 @@ def test_stream_ends_when_the_subscription_ends(monkeypatch: pytest.MonkeyPatch)
     assert fake.closed
 
 
+def test_stream_ends_once_access_is_withdrawn(broker: FakeBroker, settings: Any) -> None:
+    """Checked again while open (a revoked key, a deactivated agent): the stream ends, with
+    no keep-alive needed to notice."""
+    settings.REALTIME_ACCESS_RECHECK_SECONDS = 0.05
+    answers = [True, True, False]
+
+    async def still_allowed() -> bool:
+        return answers.pop(0)
+
+    async def scenario() -> list[bytes]:
+        return [frame async for frame in views.event_stream(1, None, None, still_allowed)]
+
+    frames = collect(scenario())
+    assert frames[0] == b"retry: 2000\n\n" and frames[1].startswith(b"id: 7\n")
+    assert b": keep-alive\n\n" not in frames  # ended well before a heartbeat was due
+    assert answers == [] and broker.closed
+
+
 @pytest.mark.django_db
 def test_a_stream_without_last_event_id_starts_after_the_latest_event(tenant: Any,
                                                                        other_tenant: Any
@@ -122,11 +140,11 @@ def test_a_stream_without_last_event_id_starts_after_the_latest_event(tenant: An
     publish(other_tenant.org.pk, "t", {})
     request = RequestFactory().get("/realtime/stream",
                                    HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}")
-    assert views._open_stream(request) == (tenant.org.pk, own.pk, None)
+    assert views._open_stream(request)[:3] == (tenant.org.pk, own.pk, None)
 
     request = RequestFactory().get("/realtime/stream", HTTP_LAST_EVENT_ID="3",
                                    HTTP_AUTHORIZATION=f"Bearer {tenant.raw_key}")
-    assert views._open_stream(request) == (tenant.org.pk, 3, None)
+    assert views._open_stream(request)[:3] == (tenant.org.pk, 3, None)
 
     anonymous = RequestFactory().get("/realtime/stream")
     anonymous.user = AnonymousUser()
@@ -182,3 +200,28 @@ def test_a_channel_key_may_not_open_its_organisations_stream(
         HTTP_LAST_EVENT_ID="0"))
     assert (status, content_type) == (200, "text/event-stream")
     assert frames[1].startswith(b"id: 7\nevent: ticket.created\n")
+
+
+@pytest.mark.django_db
+def test_a_sessions_check_fails_once_the_password_changes_and_leaves_the_session_alone(
+    tenant: Any,
+) -> None:
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import Client
+
+    from atende.tenancy.models import Membership
+
+    client = Client()
+    client.force_login(tenant.admin)
+    session_key = client.session.session_key
+    membership = Membership.objects.get(user=tenant.admin, organization=tenant.org)
+    check = views._session_check(session_key, membership).func  # type: ignore[attr-defined]
+    assert check() is True
+    assert views._session_check(None, membership).func() is False  # type: ignore[attr-defined]
+    tenant.admin.set_password("a-brand-new-password-7")
+    tenant.admin.save()
+    assert check() is False
+    # Only read: the check neither flushes nor rotates the browser's session.
+    assert import_module(settings.SESSION_ENGINE).SessionStore().exists(session_key)

@@ -8,6 +8,7 @@ from atende.tenancy.models import Organization, TenantModel
 NOT_TENANT_SCOPED = {
     "tenancy.Organization": "is the tenant",
     "tenancy.User": "a person may work in several organisations (Membership is scoped)",
+    "tenancy.SignInCounter": "counts sign-in attempts before anyone is known to a tenant",
 }
 
 

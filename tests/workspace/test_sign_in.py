@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from atende.tenancy import signin_limits
 from atende.tenancy.access import SESSION_ORG_KEY
-from atende.tenancy.models import Membership, Role, User
-from atende.workspace import ratelimit
+from atende.tenancy.models import Membership, Role, SignInCounter, User
 from tests.fakes.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +63,7 @@ def test_wrong_password_is_refused_with_a_message(agent: User) -> None:
 
 def test_repeated_failures_are_limited_per_address_and_email(agent: User) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    for _ in range(ratelimit.MAX_FAILURES):
+    for _ in range(signin_limits.PAIR.max_failures):
         assert sign_in(client, agent.email, "wrong-password-1").status_code == 200
     blocked = sign_in(client, agent.email, PASSWORD)
     assert blocked.status_code == 429
@@ -74,10 +76,62 @@ def test_repeated_failures_are_limited_per_address_and_email(agent: User) -> Non
 
 def test_success_clears_the_failure_count(agent: User) -> None:
     client = Client()
-    for _ in range(ratelimit.MAX_FAILURES - 1):
+    for _ in range(signin_limits.PAIR.max_failures - 1):
         sign_in(client, agent.email, "wrong-password-1")
     assert sign_in(client, agent.email, PASSWORD).status_code == 302
-    assert not ratelimit.is_blocked("127.0.0.1", agent.email)
+    assert not signin_limits.is_blocked("127.0.0.1", agent.email)
+
+
+def test_one_account_is_limited_across_addresses(agent: User) -> None:
+    """Guessing one account's password from many machines: the account's own count."""
+    for n in range(signin_limits.ACCOUNT.max_failures):
+        client = Client(REMOTE_ADDR=f"10.1.{n}.7")
+        assert sign_in(client, agent.email, "wrong-password-1").status_code == 200
+    blocked = sign_in(Client(REMOTE_ADDR="10.2.0.1", HTTP_ACCEPT_LANGUAGE="en"),
+                      agent.email, PASSWORD)
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in blocked.content.decode()
+    # A window, not a lock for ever: once it has passed the owner signs in.
+    SignInCounter.objects.update(window_ends=timezone.now() - timedelta(seconds=1))
+    assert sign_in(Client(REMOTE_ADDR="10.2.0.1"), agent.email, PASSWORD).status_code == 302
+
+
+def test_a_password_reset_lets_the_owner_past_the_accounts_count(agent: User,
+                                                                 mailoutbox: Any) -> None:
+    for n in range(signin_limits.ACCOUNT.max_failures):
+        sign_in(Client(REMOTE_ADDR=f"10.3.{n}.7"), agent.email, "wrong-password-1")
+    owner = Client(REMOTE_ADDR="10.4.0.1")
+    assert sign_in(owner, agent.email, PASSWORD).status_code == 429
+    owner.post("/password-reset/", {"email": agent.email})
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/password-reset/" in line)
+    form = owner.get("/" + link.split("://", 1)[1].split("/", 1)[1], follow=True)
+    owner.post(form.redirect_chain[-1][0], {"new_password1": "brand-new-secret-9",
+                                            "new_password2": "brand-new-secret-9"})
+    assert sign_in(owner, agent.email, "brand-new-secret-9").status_code == 302
+
+
+def test_one_address_is_limited_across_accounts(agent: User) -> None:
+    """Password spraying: a few guesses at many accounts from one address."""
+    sprayer = "203.0.113.9"
+    for n in range(signin_limits.ADDRESS.max_failures):
+        email = f"someone-{n}@example.com"  # unknown accounts count as much as real ones
+        assert sign_in(Client(REMOTE_ADDR=sprayer), email, "Summer2026!").status_code == 200
+    assert sign_in(Client(REMOTE_ADDR=sprayer), agent.email, PASSWORD).status_code == 429
+    # The account itself is not locked: its owner elsewhere signs in.
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.4"), agent.email, PASSWORD).status_code == 302
+
+
+def test_a_refusal_reads_the_same_for_real_and_unknown_accounts(agent: User) -> None:
+    pages = []
+    for email in (agent.email, "nobody-here@example.com"):
+        client = Client(REMOTE_ADDR="192.0.2.77", HTTP_ACCEPT_LANGUAGE="en")
+        for _ in range(signin_limits.PAIR.max_failures):
+            sign_in(client, email, "wrong-password-1")
+        blocked = sign_in(client, email, "wrong-password-1")
+        assert blocked.status_code == 429
+        text = blocked.content.decode()
+        pages.append(text[text.index("Too many"):text.index("Too many") + 120])
+    assert pages[0] == pages[1]
 
 
 def test_sign_out_needs_post_and_ends_the_session(agent: User) -> None:
@@ -170,7 +224,7 @@ def test_password_reset_requests_are_limited_without_revealing_it(
     agent: User, mailoutbox: Any
 ) -> None:
     client = Client()
-    for _ in range(ratelimit.MAX_FAILURES + 2):
+    for _ in range(signin_limits.PAIR.max_failures + 2):
         response = client.post("/password-reset/", {"email": agent.email})
         assert response["Location"] == "/password-reset/sent/"
-    assert len(mailoutbox) == ratelimit.MAX_FAILURES
+    assert len(mailoutbox) == signin_limits.PAIR.max_failures

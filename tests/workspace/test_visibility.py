@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 
 from atende.automation.models import SavedReply
@@ -226,7 +227,7 @@ def test_the_live_stream_carries_no_data_of_hidden_tickets(scene: Scene, tenant:
 
 def test_only_restricted_agents_streams_are_filtered(scene: Scene, tenant: Any) -> None:
     request = RequestFactory().get("/realtime/stream")
-    request.session = {}  # type: ignore[assignment]
+    request.session = SessionStore()
     request.user = scene.carla
     assert isinstance(stream_views._open_stream(request)[2], StreamVisibility)  # type: ignore[index]
     request.user = tenant.admin

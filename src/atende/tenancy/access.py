@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpRequest
 
-from atende.tenancy.api_keys import authenticate_api_key
 from atende.tenancy.models import Membership
 
 SESSION_ORG_KEY = "organization_id"
@@ -18,10 +18,10 @@ def bearer_token(request: HttpRequest) -> str:
     return request.headers.get("X-Api-Key", "").strip()
 
 
-def agent_memberships(request: HttpRequest) -> list[Membership]:
-    """The signed-in user's active memberships (organisation and access profile selected),
-    in organisation name order: read once per request and user, since the workspace
-    frame's organisation switch lists the same rows `active_membership` chooses from."""
+def _own_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's active memberships and pending invitations (organisation and
+    access profile selected), in organisation name order: read once per request and user,
+    since the workspace frame lists the same rows `active_membership` chooses from."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
@@ -29,9 +29,20 @@ def agent_memberships(request: HttpRequest) -> list[Membership]:
     if cached is None or cached[0] != user.pk:  # signing in or out changes the user
         cached = (user.pk, list(
             Membership.objects.select_related("organization", "access_profile")
-            .filter(user=user, is_active=True).order_by("organization__name", "pk")))
+            .filter(Q(is_active=True) | Q(invitation_pending=True), user=user)
+            .order_by("organization__name", "pk")))
         request._agent_memberships = cached  # type: ignore[attr-defined]
     return cached[1]
+
+
+def agent_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's active memberships, in organisation name order."""
+    return [m for m in _own_memberships(request) if m.is_active]
+
+
+def pending_invitations(request: HttpRequest) -> list[Membership]:
+    """Organisations that invited the signed-in user, waiting for their answer."""
+    return [m for m in _own_memberships(request) if m.invitation_pending and not m.is_active]
 
 
 def active_membership(request: HttpRequest) -> Membership | None:
@@ -49,22 +60,6 @@ def active_membership(request: HttpRequest) -> Membership | None:
 
 
 class ChannelKeyForbidden(Exception):
-    """A channel-bound API key asked for something only an organisation-wide key may read."""
-
-
-def organization_for_stream(request: HttpRequest) -> int | None:
-    """The organisation whose live stream the caller may read, or None when the API key or
-    session is missing or invalid.
-
-    The stream shows every event of the organisation, as GET /api/v1/tickets does its
-    tickets: a key bound to one channel may only post into that channel (the API refuses it
-    there too), so it raises ChannelKeyForbidden rather than getting the organisation's.
-    """
-    token = bearer_token(request)
-    if token:
-        key = authenticate_api_key(token)
-        if key is not None and key.channel_id is not None:
-            raise ChannelKeyForbidden
-        return key.organization_id if key else None
-    membership = active_membership(request)
-    return membership.organization_id if membership else None
+    """A channel-bound API key asked for something only an organisation-wide key may read
+    (the live stream shows every event of the organisation, as GET /api/v1/tickets does
+    its tickets)."""

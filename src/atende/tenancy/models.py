@@ -166,6 +166,9 @@ class Membership(TenantModel):
         _("capacity"), default=10, help_text=_("Open tickets assigned at once.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Invited while already registered (elsewhere, or in another organisation): inactive
+    # until the person accepts; the inviting organisation never changes their account.
+    invitation_pending = models.BooleanField(_("invitation pending"), default=False)
     presence = models.CharField(_("presence"), max_length=10, choices=Presence.choices,
                                 default=Presence.OFFLINE)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True, editable=False)
@@ -267,3 +270,16 @@ class SettingsAuditEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"
+
+
+class SignInCounter(models.Model):
+    """Failed sign-ins (or password-reset requests) counted in a fixed window, under the hash
+    of what is counted: an address and e-mail, an e-mail, or an address. In the database so
+    that every web process, on both profiles, counts the same attempts."""
+
+    key = models.CharField(max_length=64, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

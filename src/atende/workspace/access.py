@@ -12,9 +12,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.utils import timezone
 
-from atende.tenancy.access import active_membership
+from atende.tenancy.access import active_membership, pending_invitations
 from atende.tenancy.models import Membership, Permission
 
 View = Callable[..., HttpResponseBase]
@@ -34,6 +35,8 @@ def agent_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = active_membership(request)
         if membership is None:
+            if pending_invitations(request):
+                return redirect("workspace:invitations")
             if request.user.is_authenticated:
                 # Signed in but in no organisation (e.g. deactivated): sending them to the
                 # sign-in page would bounce straight back here.

@@ -6,16 +6,17 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from atende.tenancy.access import agent_memberships
+from atende.tenancy.access import agent_memberships, pending_invitations
 from atende.tenancy.models import Membership, Permission, Presence
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
     membership: Membership | None = getattr(request, "membership", None)
     if membership is None:
-        return {}
+        return {"pending_invitations": pending_invitations(request)}
 
     return {
+        "pending_invitations": pending_invitations(request),
         "membership": membership,
         "current_org": membership.organization,
         "can_configure": membership.has_permission(Permission.GENERAL_SETTINGS),

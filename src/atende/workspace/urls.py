@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from atende.workspace.views import (
+    account,
     auth,
     availability,
     queue_page,
@@ -27,6 +28,8 @@ urlpatterns = [
     path("password-reset/done/", auth.PasswordResetCompleteView.as_view(),
          name="password-reset-complete"),
     path("language/", set_language, name="set-language"),
+    path("profile/", account.profile, name="profile"),
+    path("invitations/", account.invitations, name="invitations"),
     path("", queue_page.queue, name="queue"),
     path("tickets/<int:ticket_id>/", ticket.ticket_screen, name="ticket"),
     path("tickets/<int:ticket_id>/live/", ticket.ticket_live, name="ticket-live"),

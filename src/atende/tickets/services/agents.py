@@ -31,6 +31,9 @@ def set_agent_active(membership: Membership, active: bool, *,
     if actor is not None and actor.pk == membership.pk and not active:
         raise DomainError(_("You cannot deactivate yourself."), code="conflict")
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    if active and locked.invitation_pending:
+        raise DomainError(_("This person has not accepted the invitation yet."),
+                          code="conflict")
     membership.is_active = active
     if locked.is_active == active:
         return membership
@@ -42,3 +45,36 @@ def set_agent_active(membership: Membership, active: bool, *,
     emit(locked.organization_id, "agent.updated",
          {**agent_payload(locked), "changes": ["is_active"]})
     return membership
+
+
+@transaction.atomic
+def accept_invitation(user_id: int, membership_id: int) -> Membership | None:
+    """The invited person joins: their pending membership becomes active, with an audit
+    entry and an `agent.updated` event. None when there is no such pending invitation of
+    theirs (already answered, withdrawn, or someone else's)."""
+    locked = (Membership.objects.select_for_update()
+              .filter(pk=membership_id, user_id=user_id, invitation_pending=True).first())
+    if locked is None:
+        return None
+    locked.invitation_pending = False
+    locked.is_active = True
+    locked.save(update_fields=["invitation_pending", "is_active"])
+    record_settings_change(locked.organization_id, None, "accepted", "agent", locked.pk,
+                           "invitation_pending", True, False)
+    emit(locked.organization_id, "agent.updated",
+         {**agent_payload(locked), "changes": ["is_active"]})
+    return locked
+
+
+@transaction.atomic
+def decline_invitation(user_id: int, membership_id: int) -> bool:
+    """The invited person says no: the pending membership goes (the organisation may invite
+    again). False when there was no such pending invitation of theirs."""
+    locked = (Membership.objects.select_for_update()
+              .filter(pk=membership_id, user_id=user_id, invitation_pending=True).first())
+    if locked is None:
+        return False
+    record_settings_change(locked.organization_id, None, "declined", "agent", locked.pk,
+                           "invitation_pending", True, None)
+    locked.delete()
+    return True

@@ -1,5 +1,6 @@
 """Agents: invite (a user and their membership), edit role, profile, services and capacity,
-deactivate. A person already registered elsewhere joins with the same account."""
+deactivate. A person already registered joins with the same account once they accept; the
+account (name, password) stays theirs: no organisation changes it."""
 
 from __future__ import annotations
 
@@ -31,12 +32,23 @@ class MembershipForm(TenantModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["name"].initial = self.instance.user.name
+            if self._account_is_shared():
+                # The person's account is theirs and other organisations': they edit
+                # their own name (their profile), not this organisation.
+                del self.fields["name"]
+            else:
+                self.fields["name"].initial = self.instance.user.name
+
+    def _account_is_shared(self) -> bool:
+        user = self.instance.user
+        return bool(user.is_superuser or self.instance.invitation_pending
+                    or Membership.objects.filter(user=user)
+                    .exclude(organization_id=self.instance.organization_id).exists())
 
     def save(self, commit: bool = True) -> Membership:
         membership: Membership = super().save(commit=commit)
         name = self.cleaned_data.get("name", "")
-        if name and name != membership.user.name:
+        if "name" in self.fields and name and name != membership.user.name:
             membership.user.name = name
             membership.user.save(update_fields=["name"])
         return membership
@@ -45,6 +57,12 @@ class MembershipForm(TenantModelForm):
 class InviteForm(MembershipForm):
     email = forms.EmailField(label=_("E-mail"))
     field_order = ["email", "name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].help_text = _(
+            "For a new account only. Someone who already has an account keeps their own name "
+            "and joins when they accept the invitation.")
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -59,6 +77,12 @@ class InviteForm(MembershipForm):
         if user is None:
             # No password yet: the person sets one through "forgot my password".
             user = User.objects.create_user(email, None, name=self.cleaned_data.get("name", ""))
+        else:
+            # Registered already: nothing of the account changes here, and the person is
+            # not an agent of this organisation until they accept.
+            self.instance.is_active = False
+            self.instance.invitation_pending = True
+            self.fields.pop("name", None)
         self.instance.user = user
         return super().save(commit=commit)
 
@@ -85,8 +109,13 @@ def _form_view(request: HttpRequest, form_class: type[MembershipForm],
     org = request.membership.organization  # type: ignore[attr-defined]
     form = form_class(org, request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Saved."))
+        membership = form.save()
+        if membership.invitation_pending and instance is None:
+            messages.success(request, _("This person already has an account: they join once "
+                                        "they accept the invitation, shown to them when they "
+                                        "sign in."))
+        else:
+            messages.success(request, _("Saved."))
         return redirect("workspace:settings:agents")
     return render(request, "workspace/settings/agent_form.html",
                   {"form": form, "object": instance})

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
+from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.client_address import client_ip
 from atende.ids import parse_id
+from atende.tenancy import signin_limits
 from atende.tenancy.access import SESSION_ORG_KEY
 from atende.tenancy.models import Membership
-from atende.workspace import ratelimit
 from atende.workspace.access import agent_required
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(signin_limits.LimitedSignInMixin, AuthenticationForm):
     username = forms.EmailField(
         label=_("E-mail"),
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
@@ -31,39 +31,26 @@ class SignInForm(AuthenticationForm):
         return str(self.cleaned_data["username"]).strip().lower()
 
 
-def client_ip(request: HttpRequest) -> str:
-    # uvicorn runs with proxy_headers, so REMOTE_ADDR is already the client behind a proxy.
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 class SignInView(auth_views.LoginView):
     template_name = "workspace/login.html"
     form_class = SignInForm
     redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        email = str(request.POST.get("username", ""))
-        if ratelimit.is_blocked(client_ip(request), email):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, _("Too many failed attempts. Wait 15 minutes and try again, "
-                                   "or reset your password."))
-            response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            return response
-        return super().post(request, *args, **kwargs)
-
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        ratelimit.record_failure(client_ip(self.request),
-                                 str(self.request.POST.get("username", "")))
-        return super().form_invalid(form)
+        response = super().form_invalid(form)
+        if signin_limits.is_too_many(form):
+            response.status_code = 429
+        return response
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        ratelimit.reset(client_ip(self.request), str(self.request.POST.get("username", "")))
         response = super().form_valid(form)
         user = self.request.user
         if getattr(user, "language", ""):
-            response.set_cookie("django_language", user.language)  # type: ignore[union-attr]
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME, user.language,  # type: ignore[union-attr]
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE)
         return response
 
 
@@ -82,9 +69,9 @@ class PasswordResetView(auth_views.PasswordResetView):
         # A few requests per address and e-mail, then the same "check your e-mail" page
         # without sending: nobody can flood a mailbox, and nothing tells whether it exists.
         ip, email = client_ip(self.request), str(form.cleaned_data["email"])
-        if ratelimit.is_blocked(ip, email, scope="reset"):
+        if signin_limits.is_blocked(ip, email, action="reset"):
             return redirect(self.success_url)
-        ratelimit.record_failure(ip, email, scope="reset")
+        signin_limits.record_failure(ip, email, action="reset")
         return super().form_valid(form)
 
 
@@ -95,6 +82,10 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "workspace/password_reset/confirm.html"
     success_url = reverse_lazy("workspace:password-reset-complete")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        signin_limits.clear_account(form.user.get_username())
+        return super().form_valid(form)
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
