@@ -271,14 +271,16 @@ if SESSION_COOKIE_AGE <= 0:
 
 
 def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDRs, refused at start-up when one is malformed."""
     networks = []
     for item in os.environ.get(name, "").split(","):
         if item.strip():
             try:
                 networks.append(ipaddress.ip_network(item.strip(), strict=False))
             except ValueError as exc:
-                raise ValueError(f"{name}: {item.strip()!r} is not an address or CIDR "
-                                 f"range") from exc
+                raise ImproperlyConfigured(f"{name}: {item.strip()!r} is not a network "
+                                           f"(an address or CIDR range, e.g. 10.0.0.0/8): "
+                                           f"{exc}") from exc
     return networks
 
 
@@ -348,19 +350,6 @@ LOGGING = {
 ALLOW_PRIVATE_WEBHOOKS = _env_bool("ATENDE_ALLOW_PRIVATE_WEBHOOKS")
 
 
-def _networks(name: str) -> list[str]:
-    """Comma-separated CIDRs, refused at start-up when one is malformed."""
-    networks = []
-    for item in os.environ.get(name, "").split(","):
-        if item.strip():
-            try:
-                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
-            except ValueError as exc:
-                raise ImproperlyConfigured(f"{name}: {item.strip()!r} is not a network "
-                                           f"(e.g. 10.0.0.0/8): {exc}") from exc
-    return networks
-
-
 # Private networks the operator allows anyway (an on-premises Exchange, an internal ERP);
 # only the operator can: organisations' admins never see this list.
-ALLOWED_PRIVATE_NETWORKS = _networks("ATENDE_ALLOWED_PRIVATE_NETWORKS")
+ALLOWED_PRIVATE_NETWORKS = [str(n) for n in _networks("ATENDE_ALLOWED_PRIVATE_NETWORKS")]
