@@ -549,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
     if opts.web_nodelay:
         WEB_NODELAY = True
         variant.append("TCP_NODELAY fix")
-    pythonpath = [str(ROOT)]
+    # This checkout's src first: the venv's editable install may point at another checkout.
+    pythonpath = [str(ROOT / "src"), str(ROOT)]
     if opts.atende_settings:
         ATENDE_EXTRA_ENV["DJANGO_SETTINGS_MODULE"] = opts.atende_settings
         variant.append(opts.atende_settings.rsplit(".", 1)[-1])
