@@ -40,7 +40,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "atende"
 
 COMPOSITION = {"api", "apps", "asgi", "cli", "demo", "health", "jobs", "settings", "supervisor",
-               "urls", "webserver", "wsgi"}
+               "sync_middleware", "urls", "webserver", "wsgi"}
 SHARED = {"api_errors", "backoff", "bulk_insert", "bulk_update", "crypto", "errors", "events",
           "ids", "net", "redis_cache"}
 # The domain packages a shared module may import (none, but for the documented seam).

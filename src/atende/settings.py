@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: the whole chain in one (sync) mode, and one write at a time on SQLite.
+    "atende.sync_middleware.SyncChain",
 ]
 
 ROOT_URLCONF = "atende.urls"
