@@ -108,6 +108,21 @@ def test_run_is_quiet_restarts_a_dead_part_and_stops_on_sigterm(tmp_path: Path) 
         with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
             assert response.status == 200
 
+        # The web process too: the new one serves on the supervisor's listener.
+        os.kill(parts["atende-web"], signal.SIGKILL)
+        output.wait_for(r"WARNING .*the web process stopped .*starting it again", run,
+                        timeout=30)
+        deadline = time.monotonic() + 60
+        answered = False
+        while not answered and time.monotonic() < deadline:
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                answered = response.status == 200
+            time.sleep(0.2)
+        assert answered, output.text()
+        again = _parts(run.pid)
+        assert again["atende-web"] != parts["atende-web"], again
+
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 0, output.text()
         deadline = time.monotonic() + 15

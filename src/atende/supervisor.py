@@ -256,9 +256,10 @@ def run(host: str, port: int, verbose: bool) -> int:
     ])
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
+    # The supervisor keeps the listener open: a web process started again serves on it, and
+    # connections wait in its backlog meanwhile.
     for part in supervisor.parts:
         supervisor.start(part)
-    sock.close()  # the web process has its copy
 
     url = f"http://{host}:{port}"
     announced = False
