@@ -140,6 +140,17 @@ def test_run_verbose_shows_each_periodic_task(tmp_path: Path) -> None:
         output.wait_for(r"Atende is running at ", run, timeout=180)
         assert re.search(r"INFO huey", output.wait_for(r"INFO huey: Executing atende\.jobs\.",
                                                        run, timeout=60))
+
+        # A supervisor killed outright takes its parts with it.
+        parts = _parts(run.pid)
+        assert set(parts) == PART_NAMES, parts
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(_comm(p) in PART_NAMES for p in parts.values()) \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in parts.values() if _comm(p) in PART_NAMES], "orphaned parts"
     finally:
         run.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):

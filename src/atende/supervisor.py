@@ -49,11 +49,14 @@ def console_levels(verbose: bool, environ: dict[str, str] | os._Environ[str]) ->
         environ.setdefault("ATENDE_LOG_LEVEL", "WARNING")
 
 
+def _prctl(option: int, value: int | bytes) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
 def _name_process(name: str) -> None:
     """Give the process a name `ps`/`top` show (Linux `comm`, 15 bytes at most)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    _prctl(15, name.encode()[:15])  # PR_SET_NAME
 
 
 @dataclass
@@ -75,6 +78,8 @@ def _fork(name: str, main: Callable[[], int | None]) -> int:
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # A supervisor killed outright (SIGKILL, OOM) must not leave its parts running.
+        _prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
         _name_process(f"atende-{name}")
         code = main() or 0
     except SystemExit as exc:
@@ -137,6 +142,15 @@ def _web(sock: socket.socket, host: str, port: int) -> Callable[[], None]:
         serve_on(sock, host, port)
 
     return main
+
+
+def _without(sock: socket.socket, main: Callable[[], None]) -> Callable[[], None]:
+    """`main` in a part that does not serve HTTP: it lets go of the listener."""
+    def wrapped() -> None:
+        sock.close()
+        main()
+
+    return wrapped
 
 
 def _worker() -> None:
@@ -251,8 +265,8 @@ def run(host: str, port: int, verbose: bool) -> int:
     gc.freeze()
     supervisor = Supervisor([
         Part("web", _web(sock, host, port)),
-        Part("worker", _worker),
-        Part("mail-idle", _mail_idle),
+        Part("worker", _without(sock, _worker)),
+        Part("mail-idle", _without(sock, _mail_idle)),
     ])
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
