@@ -534,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (logs, SQLite files)")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the `src` directory the Atende servers run (default: this "
+                             "checkout's; another checkout's for a before/after)")
     opts = parser.parse_args(argv)
 
     only = [t.strip() for t in opts.only.split(",") if t.strip()]
@@ -549,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     if opts.web_nodelay:
         WEB_NODELAY = True
         variant.append("TCP_NODELAY fix")
-    pythonpath = [str(ROOT)]
+    # The chosen src first: the venv's editable install may point at another checkout.
+    pythonpath = [str(opts.src.resolve()), str(ROOT)]
     if opts.atende_settings:
         ATENDE_EXTRA_ENV["DJANGO_SETTINGS_MODULE"] = opts.atende_settings
         variant.append(opts.atende_settings.rsplit(".", 1)[-1])

@@ -124,7 +124,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "ATENDE_TASKS_IMMEDIATE"}}
     env.update({"ATENDE_DATA_DIR": str(data), "ATENDE_API_RATE_LIMIT": "0",
-                "ATENDE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+                "ATENDE_LOG_LEVEL": "WARNING", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
                 "PYTHONWARNINGS": "ignore"})
     db = f"atende_asgi_{os.getpid()}"
     if opts.postgres:

@@ -138,7 +138,7 @@ def main() -> int:
         return 0
 
     spy = api_create.install_extras(["py-spy>=0.4"]) / "bin" / "py-spy"
-    api_create.ATENDE_EXTRA_ENV["PYTHONPATH"] = str(api_create.ROOT)
+    api_create.ATENDE_EXTRA_ENV["PYTHONPATH"] = f"{api_create.ROOT / 'src'}:{api_create.ROOT}"
     if opts.atende_settings:
         api_create.ATENDE_EXTRA_ENV["DJANGO_SETTINGS_MODULE"] = opts.atende_settings
     work = Path(tempfile.mkdtemp(prefix="atende-prof-"))

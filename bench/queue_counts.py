@@ -1,7 +1,8 @@
-"""The queue's five capped view counts on a kept `bench/queue.py` database: EXPLAIN (ANALYZE,
-BUFFERS) of every count term of the restricted agent (tickets.queue.count_terms) next to the
-single `assignee = me OR service IN (my services)` select it replaced, PostgreSQL's time
-for the whole statement, and the CPU time of this process per view_counts() call.
+"""The queue's five capped view counts on a kept `bench/screens_at_scale.py` database:
+EXPLAIN (ANALYZE, BUFFERS) of every count term of the restricted agent
+(tickets.queue.count_terms) next to the single `assignee = me OR service IN (my services)`
+select it replaced, PostgreSQL's time for the whole statement, and the CPU time of this
+process per view_counts() call.
 
     .venv/bin/python bench/queue_counts.py atende_bench_queue_1m
     .venv/bin/python bench/queue_counts.py atende_bench_queue_1m --try-index --calls 100
@@ -56,7 +57,7 @@ def measure(calls: int) -> None:
     members = Membership.objects.filter(organization__slug__startswith="bench-").order_by("pk")
     restricted = members.exclude(role=Role.ADMIN).select_related("user").first()
     admin = members.filter(role=Role.ADMIN).first()
-    assert restricted is not None and admin is not None, "not a bench/queue.py database"
+    assert restricted is not None and admin is not None, "not a bench/screens_at_scale.py database"
     cap = queue.COUNT_CAP
     print(f"restricted agent {restricted.user.email}, services "
           f"{list(restricted.services.values_list('pk', flat=True))}")
@@ -99,7 +100,8 @@ def measure(calls: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("database", help="a kept bench/queue.py database (atende_bench_...)")
+    parser.add_argument("database",
+                        help="a kept bench/screens_at_scale.py database (atende_bench_...)")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--try-index", action="store_true",
                         help="create 0007's index in a rolled-back transaction first")
@@ -110,10 +112,7 @@ def main() -> int:
         "ATENDE_LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "atende.settings",
         "ATENDE_DATA_DIR": tempfile.mkdtemp(prefix="atende-bqc-"),
     })
-    # bench/queue.py is named like the stdlib `queue`: this directory must not shadow it.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-    sys.path.insert(0, str(here.parent / "src"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     import django
 
     django.setup()

@@ -6,7 +6,7 @@ a last message each) on a throwaway embedded-profile (SQLite) database, then p50
     .venv/bin/python bench/queue_render.py --profile         # and a pyinstrument profile
 
 Small on purpose: it isolates rendering (the query count is fixed, see
-tests/workspace/test_queue.py); bench/queue.py measures the page against large tables.
+tests/workspace/test_queue.py); bench/screens_at_scale.py measures the page against large tables.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ def main() -> int:
     parser.add_argument("--dump", help="write the page's HTML here (to compare versions)")
     args = parser.parse_args()
 
-    # Not bench/ itself on the path: bench/queue.py would shadow the stdlib `queue`.
-    sys.path[0] = str(Path(__file__).resolve().parents[1] / "src")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     os.environ["ATENDE_DATA_DIR"] = tempfile.mkdtemp(prefix="atende-queue-render-")
     os.environ["ATENDE_TASKS_IMMEDIATE"] = "1"
     for name in ("DATABASE_URL", "REDIS_URL"):

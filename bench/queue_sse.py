@@ -31,10 +31,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, bench/ is first on the path and bench/queue.py would shadow the stdlib
-# `queue` (imported by psycopg, the SSE client and below): the project root instead.
+# Run as a script, the project root on the path for `bench.*`.
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 if __package__ in (None, ""):
     sys.path.insert(0, str(_HERE.parent))
 

@@ -1,5 +1,5 @@
 """SLA at scale (CORE-13): the breach sweep's lookup and the queue sorted by "SLA due
-soonest", on the same throwaway PostgreSQL data as bench/queue.py.
+soonest", on the same throwaway PostgreSQL data as bench/screens_at_scale.py.
 
     .venv/bin/python bench/sla.py                       # 100k tickets / ~1M messages
     .venv/bin/python bench/sla.py --size 10000 --requests 100
@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _bench_queue() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_queue", HERE / "queue.py")
+    spec = importlib.util.spec_from_file_location("bench_screens", HERE / "screens_at_scale.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -124,7 +124,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     opts = parser.parse_args()
 
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
     import psycopg
 
     bq = _bench_queue()

@@ -3,8 +3,6 @@
     .venv/bin/python -m bench.whatsapp_webhook                       # 4000 events, 16 clients
     .venv/bin/python -m bench.whatsapp_webhook --events 8000 --web-workers 2 --json out.json
 
-(Run it as a module: run as a script, `bench/queue.py` would shadow the standard `queue`.)
-
 The scaled profile, as in production: `atende web --workers W` (uvicorn) + `atende worker`
 (Huey on Redis), PostgreSQL (a throwaway database, dropped afterwards) and Redis (a private
 key prefix, deleted afterwards). A WhatsApp channel is created with its webhook secret; C

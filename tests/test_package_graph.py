@@ -40,7 +40,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "atende"
 
 COMPOSITION = {"admin_site", "api", "apps", "asgi", "cli", "demo", "health", "jobs", "settings",
-               "urls", "webserver", "wsgi"}
+               "supervisor", "sync_middleware", "urls", "webserver", "wsgi"}
 SHARED = {"api_errors", "backoff", "bulk_insert", "bulk_update", "client_address", "crypto",
           "errors", "events", "ids", "json_input", "net", "redis_cache"}
 # The domain packages a shared module may import (none, but for the documented seam).
@@ -225,3 +225,15 @@ def test_no_module_is_named_like_a_stdlib_module() -> None:
         and (path := str(p.relative_to(SRC))) not in STDLIB_NAMES_KEPT
     )
     assert not clashes, f"modules named like stdlib modules: {clashes}"
+
+
+def test_no_bench_script_is_named_like_a_stdlib_module() -> None:
+    """`python bench/x.py` puts bench/ first on sys.path: a `bench/queue.py` there was
+    imported as the stdlib `queue` by psycopg and the load client, and the PostgreSQL target
+    failed ("module 'queue' has no attribute 'Queue'")."""
+    bench = SRC.parent / "bench"
+    clashes = sorted(
+        p.name for p in bench.rglob("*.py")
+        if (p.parent.name if p.name == "__init__.py" else p.stem) in sys.stdlib_module_names
+    )
+    assert not clashes, f"bench scripts named like stdlib modules: {clashes}"

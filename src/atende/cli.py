@@ -1,8 +1,7 @@
 """The `atende` console script: run, web, worker, mail-idle, demo, manage.
 
 `atende run` is the embedded profile in one command: it migrates, then supervises a web
-process (uvicorn), a worker process (Huey) and the IMAP IDLE watcher, and stops them all
-when one stops.
+process (uvicorn), a worker process (Huey) and the IMAP IDLE watcher (`atende.supervisor`).
 """
 
 from __future__ import annotations
@@ -10,10 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Sequence
 
 
@@ -63,52 +59,10 @@ def cmd_mail_idle(opts: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.2)
-    return False
-
-
 def cmd_run(opts: argparse.Namespace) -> int:
-    _migrate()
-    _manage(["collectstatic", "--no-input", "-v", "0"])
-    exe = [sys.executable, "-m", "atende.cli"]
-    web = subprocess.Popen([*exe, "web", "--host", opts.host, "--port", str(opts.port)])  # noqa: S603
-    worker = subprocess.Popen([*exe, "worker"])  # noqa: S603
-    mail_idle = subprocess.Popen([*exe, "mail-idle"])  # noqa: S603
-    procs = [web, worker, mail_idle]
-    url = f"http://{opts.host}:{opts.port}"
+    from atende.supervisor import run
 
-    def stop(*_args: object) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if _wait_healthy(url, web):
-        print(f"Atende is running at {url}/ (API docs: {url}/api/docs). Ctrl+C stops it.",
-              flush=True)
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    finally:
-        stop()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    # A child that died on its own (positive code) fails the run; our own terminate() does not.
-    return next((p.returncode for p in procs if p.returncode and p.returncode > 0), 0)
+    return run(opts.host, opts.port, opts.verbose)
 
 
 def cmd_demo(opts: argparse.Namespace) -> int:
@@ -136,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="migrate and start web + worker + mail-idle (embedded "
                                      "profile)")
     add_bind(run)
+    run.add_argument("--verbose", action="store_true",
+                     help="also show the INFO log lines (each periodic task, each request)")
     run.set_defaults(func=cmd_run)
 
     web = sub.add_parser("web", help="start the web server (uvicorn)")

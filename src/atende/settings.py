@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: the whole chain in one (sync) mode, and one write at a time on SQLite.
+    "atende.sync_middleware.SyncChain",
 ]
 
 ROOT_URLCONF = "atende.urls"
@@ -331,16 +333,20 @@ WHATSAPP_GROUP_COMMIT_LINGER_MS = float(os.environ.get("ATENDE_WHATSAPP_LINGER_M
 # An online agent whose workspace sent no heartbeat for this long is set offline.
 PRESENCE_TIMEOUT_MINUTES = float(os.environ.get("ATENDE_PRESENCE_TIMEOUT_MINUTES", "3"))
 
+# `atende run` lowers the default to WARNING for its console (`--verbose` raises it back).
+LOG_LEVEL = os.environ.get("ATENDE_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("ATENDE_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "httpx": {"level": "WARNING"},
-        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Its own handler so that `run_huey` does not add a second one; its per-task lines
+        # are INFO.
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 # The SSRF guard (atende.net): outbound connections to addresses organisations configure

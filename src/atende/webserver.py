@@ -26,8 +26,8 @@ class TcpConfig(uvicorn.Config):
         return sock
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    config = TcpConfig(
+def config(host: str, port: int, workers: int = 1) -> TcpConfig:
+    return TcpConfig(
         "atende.asgi:application",
         host=host,
         port=port,
@@ -38,7 +38,22 @@ def serve(host: str, port: int, workers: int) -> None:
         # (atende.client_address): uvicorn's default trusts any peer on loopback.
         proxy_headers=False,
     )
-    if config.workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    cfg = config(host, port, workers)
+    if cfg.workers > 1:
+        Multiprocess(cfg, sockets=[cfg.bind_socket()]).run()
     else:
-        uvicorn.Server(config).run()
+        uvicorn.Server(cfg).run()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listener `serve_on` takes: bound by a supervisor once, so that a restarted web
+    process serves on the same socket (and a port in use fails before anything starts)."""
+    return config(host, port).bind_socket()
+
+
+def serve_on(sock: socket.socket, host: str, port: int) -> None:
+    """One uvicorn process on a listener from `listen`."""
+    uvicorn.Server(config(host, port)).run(sockets=[sock])

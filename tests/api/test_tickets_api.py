@@ -322,3 +322,21 @@ def test_openapi_and_docs_are_served(client: Client) -> None:
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/tickets" in spec["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_create_answers_with_the_tags_as_stored(api: Any) -> None:
+    body = create(api, tags=[" vip ", "billing", "vip", "  "])
+    assert body["tags"] == ["billing", "vip"]
+    fetched = api.get(f"/api/v1/tickets/{body['id']}").json()
+    assert fetched["tags"] == body["tags"]
+
+
+def test_create_query_count(api: Any) -> None:
+    """A baseline: an N+1 or a new lookup on the hottest write path shows up here."""
+    create(api)  # the requester exists from now on
+
+    with CaptureQueriesContext(connection) as ctx:
+        create(api, title="second")
+    # key, BEGIN, identity, custom fields, number, SLA policy, ticket, message, audit,
+    # 2 outbox events, webhook subscriptions (once for both events), identities, COMMIT
+    assert len(ctx.captured_queries) <= 14, [q["sql"][:80] for q in ctx.captured_queries]

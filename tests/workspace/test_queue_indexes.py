@@ -32,7 +32,7 @@ def row_query_plan(membership: Membership, sort: str, view: str = "open") -> str
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-# A desk's history: 4 in 5 tickets resolved or closed, as bench/queue.py spreads them.
+# A desk's history: 4 in 5 tickets resolved or closed, as bench/screens_at_scale.py spreads them.
 HISTORY = [Status.RESOLVED, Status.CLOSED] * 4 + list(OPEN_STATUSES) * 2
 
 
@@ -72,7 +72,7 @@ def desk(tenant: Any, make_ticket: Any,
 
 # The open views (every view but "resolved") walk the partial indexes on open tickets:
 # the full ones start at the oldest tickets, a desk's resolved history, and skipped all of
-# it before the first open row (bench/queue.py --open-days 30: 100 ms at 100k tickets).
+# it before the first open row (bench/screens_at_scale.py --open-days 30: 100 ms at 100k tickets).
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
 @pytest.mark.parametrize(("view", "sort", "index"), [
     ("open", "updated", "ticket_org_updated"),

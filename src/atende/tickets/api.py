@@ -35,7 +35,7 @@ from atende.tickets.schemas import (
 from atende.tickets.serializers import message_out, ticket_detail_out, ticket_out
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import UNSET, update_ticket
-from atende.tickets.services.create import open_ticket
+from atende.tickets.services.create import open_ticket, tag_names
 from atende.tickets.services.replies import NewAttachment, post_message
 
 router = Router(tags=["tickets"])
@@ -87,9 +87,9 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Any]:
             category=payload.category, service=_service(org.pk, payload.service_id),
             custom_fields=custom, tags=payload.tags,
         )
-        # The ticket and its contact are in memory; load only what the answer still needs.
-        prefetch_related_objects([ticket], "tags", "contact__identities")
-        return 201, ticket_out(ticket)
+        # The ticket, its contact and its tags are in hand; load only the identities.
+        prefetch_related_objects([ticket], "contact__identities")
+        return 201, ticket_out(ticket, tag_names(payload.tags))
 
     status, body = run_once(org.pk, request.headers.get("Idempotency-Key"), request.body, action)
     return Status(status, body)

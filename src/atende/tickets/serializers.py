@@ -16,15 +16,16 @@ def contact_out(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_out(ticket: Ticket) -> dict[str, Any]:
-    """Expects tags, contact and contact identities loaded (see selectors) or cheap to load."""
+def ticket_out(ticket: Ticket, tags: list[str] | None = None) -> dict[str, Any]:
+    """Expects tags (unless their names are given), contact and contact identities loaded
+    (see selectors) or cheap to load."""
     return {
         "id": ticket.pk, "number": ticket.number, "protocol": ticket.protocol,
         "title": ticket.subject, "description": ticket.description, "status": ticket.status,
         "priority": ticket.priority, "category": ticket.category, "origin": ticket.origin,
         "channel_id": ticket.channel_id, "service_id": ticket.service_id,
         "assignee_id": ticket.assignee_id, "contact": contact_out(ticket),
-        "tags": sorted(t.name for t in ticket.tags.all()),
+        "tags": sorted(t.name for t in ticket.tags.all()) if tags is None else tags,
         "finalization_tag": ticket.finalization_tag.name if ticket.finalization_tag_id
         and ticket.finalization_tag else None,
         "custom_fields": ticket.custom_fields, "created_at": ticket.created_at,

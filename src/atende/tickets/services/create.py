@@ -22,9 +22,14 @@ from atende.tickets.services.actor import Actor
 from atende.tickets.services.ticket_numbers import allocate_number
 
 
+def tag_names(names: Sequence[str]) -> list[str]:
+    """The tag names a ticket gets for these: trimmed, cut to 60 characters, sorted, once."""
+    return sorted({n.strip()[:60] for n in names if n.strip()})
+
+
 def tags_by_name(organization_id: int, names: Sequence[str]) -> list[Tag]:
-    """Existing tags with these names, creating the missing ones (names are trimmed)."""
-    wanted = sorted({n.strip()[:60] for n in names if n.strip()})
+    """Existing tags with these names, creating the missing ones (`tag_names`)."""
+    wanted = tag_names(names)
     if not wanted:
         return []
     existing = {t.name: t for t in Tag.objects.for_org(organization_id).filter(name__in=wanted)}

@@ -1,11 +1,13 @@
 """The agent's screens at scale: load N tickets / ~9.4 N messages into a throwaway PostgreSQL
 database for one organisation, then time pages server-side (p50/p95 over 200 requests).
 
-    .venv/bin/python bench/queue.py                          # 10k then 100k tickets
-    .venv/bin/python bench/queue.py --sizes 10000,100000,1000000 --requests 200
-    .venv/bin/python bench/queue.py --sizes 100000 --keep    # keep the database, print its name
-    .venv/bin/python bench/queue.py --reuse atende_bench_queue_123 --sizes 100000,1000000
-    .venv/bin/python bench/queue.py --reuse atende_bench_queue_123 --sizes 1000000 --explain
+    .venv/bin/python bench/screens_at_scale.py                          # 10k then 100k tickets
+    .venv/bin/python bench/screens_at_scale.py --sizes 10000,100000,1000000 --requests 200
+    .venv/bin/python bench/screens_at_scale.py --sizes 100000 --keep  # keep the database
+    .venv/bin/python bench/screens_at_scale.py --reuse atende_bench_queue_123 \
+        --sizes 100000,1000000
+    .venv/bin/python bench/screens_at_scale.py --reuse atende_bench_queue_123 \
+        --sizes 1000000 --explain
 
 The rows are generated inside PostgreSQL (INSERT ... SELECT over generate_series; a 1M
 ticket / 9.4M message load takes minutes, not the half hour of the COPY-from-Python loader)
@@ -464,10 +466,6 @@ def main() -> int:
     if opts.reuse and not opts.reuse.startswith(DB_PREFIX):
         parser.error(f"--reuse takes a bench database, named {DB_PREFIX}...")
 
-    # This file is named like the stdlib `queue` that psycopg imports: run as a script, its
-    # own directory must not shadow the standard library.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     import psycopg
 
     db = opts.reuse or f"atende_bench_queue_{os.getpid()}"
