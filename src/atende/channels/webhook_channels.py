@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
 from atende.channels.models import Channel
-from atende.ids import MAX_ID
 
 
 class WebhookChannels[Found]:
@@ -42,16 +41,13 @@ class WebhookChannels[Found]:
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
     def lookup(self, channel_id: int) -> Found | None:
-        """The active channel of this kind with this id, or None (not cached). An id no
-        bigint holds is no channel, without a query (the driver would refuse it)."""
+        """The active channel of this kind with this id, or None (not cached)."""
         now = time.monotonic()
         hit = self._cache.get(channel_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        channel = None
-        if channel_id <= MAX_ID:
-            channel = Channel.objects.filter(pk=channel_id, kind=self.kind,
-                                             is_active=True).first()
+        channel = Channel.objects.filter(pk=channel_id, kind=self.kind,
+                                         is_active=True).first()
         if channel is None:
             self.forget(channel_id)
             return None

@@ -92,7 +92,7 @@ class WebhookRoute:
         client = scope.get("client")
         remote = client[0] if client else None
         body = b"".join(chunks)
-        if channel_id > MAX_ID:  # no channel (and no query: the driver would refuse it)
+        if channel_id > MAX_ID:  # no channel: answered without a thread or a query
             status, content = 404, {"error": "unknown channel"}
         elif self.fast():
             try:
