@@ -17,7 +17,6 @@ process's CPU per update, and updates/s processed into tickets.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ if __package__ in (None, ""):
 
 from bench.api_create import log, machine, tail
 from bench.loadgen import run_load
-from bench.webhook_site import webhook_site
+from bench.webhook_site import options, report, webhook_site
 
 SECRET = "bench-telegram-secret"  # a throwaway channel's
 SETUP = f"""
@@ -94,21 +93,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=4)
-    parser.add_argument("--process-timeout", type=float, default=600)
-    parser.add_argument("--json", type=Path)
-    opts = parser.parse_args()
-    result = run(opts)
-    print(json.dumps(result, indent=2))
-    if opts.json:
-        opts.json.write_text(json.dumps(result, indent=2))
-    return 0
+    opts = options(__doc__, events=2000).parse_args()
+    return report(run(opts), opts.json)
 
 
 if __name__ == "__main__":

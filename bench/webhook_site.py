@@ -9,7 +9,9 @@ benchmark's `setup` code (run in `atende manage shell`; it prints `CHANNEL <id>`
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import math
 import os
 import signal
@@ -115,6 +117,28 @@ def webhook_site(tag: str, setup: str, *, web_workers: int, worker_threads: int,
             _redis_cleanup(prefix)
         finally:
             _pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def options(doc: str | None, events: int) -> argparse.ArgumentParser:
+    """The options every webhook benchmark takes (`--events` defaults to `events`)."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=events)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--process-timeout", type=float, default=600)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    return parser
+
+
+def report(result: dict[str, Any], path: Path | None) -> int:
+    """Print the figures (and write them to `path`); the exit status."""
+    print(json.dumps(result, indent=2))
+    if path:
+        path.write_text(json.dumps(result, indent=2))
+    return 0
 
 
 def processed_count(pg_url: str, channel_id: int, *, stored: bool = False) -> int:

@@ -23,7 +23,6 @@ SSE stream (`/realtime/stream`, the demo organisation's key).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import sys
@@ -39,7 +38,7 @@ from tests.realtime.sse_client import SSEClient
 
 from bench.api_create import log, machine, tail
 from bench.loadgen import run_load
-from bench.webhook_site import commits, percentile, webhook_site
+from bench.webhook_site import commits, options, percentile, report, webhook_site
 
 SETUP = """
 from atende.channels.models import Channel, ChannelKind
@@ -188,31 +187,19 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=4000)
-    parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=4)
+    parser = options(__doc__, events=4000)
     parser.add_argument("--worker-procs", type=int, default=1,
                         help="`atende worker` processes (the first runs periodic jobs)")
     parser.add_argument("--drain-shards", type=int, default=0,
                         help="drains per channel at once (ATENDE_WHATSAPP_DRAIN_SHARDS); "
                              "0: the app's default")
-    parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--no-worker", "--backlog", dest="no_worker", action="store_true",
                         help="pause the workers while the events are acknowledged (the "
                              "acknowledgement alone), then time their processing")
     parser.add_argument("--sse-rate", type=float, default=100)
     parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")
-    parser.add_argument("--json", type=Path)
     opts = parser.parse_args()
-    result = run(opts)
-    print(json.dumps(result, indent=2))
-    if opts.json:
-        opts.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return report(run(opts), opts.json)
 
 
 if __name__ == "__main__":
