@@ -65,7 +65,7 @@ from bench.api_create import (  # noqa: E402
     tail,
     wait_ready,
 )
-from bench.whatsapp_webhook import percentile  # noqa: E402
+from bench.webhook_site import percentile  # noqa: E402
 
 DEBOUNCE_SECONDS = 0.120  # queue.js: schedule()
 

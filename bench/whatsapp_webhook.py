@@ -21,14 +21,9 @@ SSE stream (`/realtime/stream`, the demo organisation's key).
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import queue
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,23 +34,9 @@ if __package__ in (None, ""):
 
 from tests.realtime.sse_client import SSEClient
 
-from bench.api_create import (
-    ATENDE,
-    PG_ADMIN_URL,
-    REDIS_URL,
-    _pg,
-    _redis_cleanup,
-    atende_demo_key,
-    atende_env,
-    free_port,
-    log,
-    machine,
-    spawn,
-    stop,
-    tail,
-    wait_ready,
-)
-from bench.loadgen import matching_cpu_seconds, run_load, tree_cpu_by_process
+from bench.api_create import log, machine, tail
+from bench.loadgen import run_load
+from bench.webhook_site import commits, options, percentile, report, webhook_site
 
 SETUP = """
 from atende.channels.models import Channel, ChannelKind
@@ -79,51 +60,6 @@ def webhook_body(i: int, run: str) -> dict[str, Any]:
             "messages": [{"from": customer, "id": f"wamid.bench.{run}.{i}",
                           "timestamp": str(int(time.time())), "type": "text",
                           "text": {"body": f"Mensagem {i}: meu pedido não chegou"}}]}}]}]}
-
-
-def processed_count(pg_url: str, channel_id: int, *, stored: bool = False) -> int:
-    """Events processed so far (or stored, whatever their state)."""
-    import psycopg
-
-    done = "" if stored else " AND status IN ('processed', 'duplicate')"
-    with psycopg.connect(pg_url, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM connectors_inboundevent WHERE channel_id = %s" + done,
-            (channel_id,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def commits(pg_url: str) -> int:
-    """Transactions committed in the bench's database so far (pg_stat_database; the
-    statistics collector reports them within about a second of the commit)."""
-    import psycopg
-
-    with psycopg.connect(pg_url, connect_timeout=5, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute("SELECT xact_commit FROM pg_stat_database "
-                           "WHERE datname = current_database()").fetchone()
-    return int(row[0]) if row else 0
-
-
-def signal_workers(procs: list[subprocess.Popen[bytes]], sig: int) -> None:
-    """Pause (SIGSTOP) or resume (SIGCONT) the worker processes and their children."""
-    for p in procs:
-        os.killpg(p.pid, sig)
-
-
-def cpu_snapshot(procs: list[subprocess.Popen[bytes]], db: str) -> dict[str, float]:
-    """CPU seconds so far of the web tree, the worker trees and the database's backends."""
-    web, *workers = (sum(c for _name, c in tree_cpu_by_process([p.pid]).values())
-                     for p in procs)
-    return {"web": web, "worker": sum(workers),
-            "postgres": sum(matching_cpu_seconds(db).values())}
-
-
-def percentile(data: list[float], p: float) -> float:
-    if not data:
-        return float("nan")
-    ordered = sorted(data)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
 
 
 def to_screen(base: str, path: str, headers: dict[str, str], key: str, rate: float,
@@ -174,69 +110,42 @@ def to_screen(base: str, path: str, headers: dict[str, str], key: str, rate: flo
 
 
 def run(opts: argparse.Namespace) -> dict[str, Any]:
-    tag = f"wa_{int(time.time())}"
-    db, prefix = f"atende_bench_{tag}", f"atende-bench-{tag}"
-    pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db}"
-    work = Path(tempfile.mkdtemp(prefix="atende-wa-bench-"))
-    port = free_port()
-    env = atende_env(work / "data", DATABASE_URL=pg_url, REDIS_URL=REDIS_URL,
-                     ATENDE_REDIS_PREFIX=prefix,
-                     ATENDE_WORKER_THREADS=str(opts.worker_threads))
-    if opts.drain_shards:
-        env["ATENDE_WHATSAPP_DRAIN_SHARDS"] = str(opts.drain_shards)
-    _pg(f'DROP DATABASE IF EXISTS "{db}"')
-    _pg(f'CREATE DATABASE "{db}"')
-    procs: list[subprocess.Popen[bytes]] = []
+    extra_env = ({"ATENDE_WHATSAPP_DRAIN_SHARDS": str(opts.drain_shards)}
+                 if opts.drain_shards else {})
     load_avg = os.getloadavg()[0]
-    try:
-        key = atende_demo_key(env, port, work / "demo.log")  # migrates, creates the tenant
-        out = subprocess.run([ATENDE, "manage", "shell", "-c", SETUP], env=env, check=True,
-                             capture_output=True, text=True, timeout=120)
-        channel_id = int(out.stdout.split("CHANNEL", 1)[1].split()[0])
-        web_log, worker_log = work / "web.log", work / "worker.log"
-        procs.append(spawn([ATENDE, "web", "--host", "127.0.0.1", "--port", str(port),
-                            "--workers", str(opts.web_workers)], env, web_log))
-        procs.append(spawn([ATENDE, "worker"], env, worker_log))
-        for _extra in range(opts.worker_procs - 1):  # one runs the periodic jobs
-            procs.append(spawn([ATENDE, "worker", "--no-periodic"], env, worker_log))
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base + "/healthz", procs)
-        path = f"/whatsapp/{channel_id}/webhook"
+    with webhook_site("wa", SETUP, web_workers=opts.web_workers,
+                      worker_threads=opts.worker_threads, worker_procs=opts.worker_procs,
+                      **extra_env) as site:
+        path = f"/whatsapp/{site.channel_id}/webhook"
         headers = {"X-Atende-Webhook-Token": "bench-secret"}
-        log(f"warm-up: {opts.warmup} events")
-        run_load(base, path, headers, lambda i: webhook_body(i, "warm"), total=opts.warmup,
-                 concurrency=opts.concurrency, max_seconds=120, expect=200)
-        while processed_count(pg_url, channel_id) < opts.warmup:
-            time.sleep(0.5)
+        site.warm_up(path, headers, lambda i: webhook_body(i, "warm"), opts.warmup,
+                     opts.concurrency)
         log(f"measured: {opts.events} events, {opts.concurrency} clients"
             + (", workers paused" if opts.no_worker else ""))
         if opts.no_worker:  # acknowledgement alone: the workers keep their queue for later
-            signal_workers(procs[1:], signal.SIGSTOP)
-        cpu_before = cpu_snapshot(procs, db)
-        commits_before = commits(pg_url) if opts.no_worker else 0
+            site.pause_workers()
+        cpu_before = site.cpu()
+        commits_before = commits(site.pg_url) if opts.no_worker else 0
         client_cpu = time.process_time()  # the load generator's own share of the cores
         started = time.monotonic()
-        load = run_load(base, path, headers, lambda i: webhook_body(i, tag), total=opts.events,
-                        concurrency=opts.concurrency, max_seconds=600, expect=200)
+        load = run_load(site.base, path, headers, lambda i: webhook_body(i, site.db),
+                        total=opts.events, concurrency=opts.concurrency, max_seconds=600,
+                        expect=200)
         client_cpu = time.process_time() - client_cpu
-        cpu_acked = cpu_snapshot(procs, db)
+        cpu_acked = site.cpu()
         if opts.no_worker:
-            ack_stored = processed_count(pg_url, channel_id, stored=True) - opts.warmup
+            ack_stored = site.processed(stored=True) - opts.warmup
             # Should be 0: a figure above it means the pause did not hold.
-            ack_processed = processed_count(pg_url, channel_id) - opts.warmup
+            ack_processed = site.processed() - opts.warmup
             time.sleep(1.0)  # let the statistics collector count the last commits
             # Workers paused: the commits are the webhook's flushes (and these counts').
-            ack_commits = commits(pg_url) - commits_before
-            signal_workers(procs[1:], signal.SIGCONT)
+            ack_commits = commits(site.pg_url) - commits_before
+            site.resume_workers()
             started = time.monotonic()  # processing is timed from here
         target = opts.warmup + load.ok
-        deadline = time.monotonic() + opts.process_timeout
-        done = processed_count(pg_url, channel_id)
-        while done < target and time.monotonic() < deadline:
-            time.sleep(0.2)
-            done = processed_count(pg_url, channel_id)
+        done = site.wait_processed(target, opts.process_timeout)
         processing_seconds = time.monotonic() - started
-        cpu_after = cpu_snapshot(procs, db)
+        cpu_after = site.cpu()
         cpu_ms = {f"{k}_cpu_ms_per_event": round(
             (cpu_after[k] - cpu_before[k]) * 1000 / max(1, done - opts.warmup), 2)
             for k in cpu_before}
@@ -267,45 +176,28 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             result["ack_events_per_commit"] = round(load.ok / max(1, ack_commits), 1)
         if done < target:
             log("not every event was processed before the timeout; worker log:\n"
-                + tail(worker_log))
+                + tail(site.worker_log))
         if opts.sse_seconds > 0:
             log(f"to the screen: {opts.sse_rate} events/s for {opts.sse_seconds} s")
-            result.update(to_screen(base, path, headers, key, opts.sse_rate, opts.sse_seconds))
+            result.update(to_screen(site.base, path, headers, site.key, opts.sse_rate,
+                                    opts.sse_seconds))
         return result
-    finally:
-        stop(procs)
-        try:
-            _redis_cleanup(prefix)
-        finally:
-            _pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=4000)
-    parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=4)
+    parser = options(__doc__, events=4000)
     parser.add_argument("--worker-procs", type=int, default=1,
                         help="`atende worker` processes (the first runs periodic jobs)")
     parser.add_argument("--drain-shards", type=int, default=0,
                         help="drains per channel at once (ATENDE_WHATSAPP_DRAIN_SHARDS); "
                              "0: the app's default")
-    parser.add_argument("--process-timeout", type=float, default=600)
     parser.add_argument("--no-worker", "--backlog", dest="no_worker", action="store_true",
                         help="pause the workers while the events are acknowledged (the "
                              "acknowledgement alone), then time their processing")
     parser.add_argument("--sse-rate", type=float, default=100)
     parser.add_argument("--sse-seconds", type=float, default=10, help="0 skips this phase")
-    parser.add_argument("--json", type=Path)
     opts = parser.parse_args()
-    result = run(opts)
-    print(json.dumps(result, indent=2))
-    if opts.json:
-        opts.json.write_text(json.dumps(result, indent=2))
-    return 0
+    return report(run(opts), opts.json)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from atende.channels.connection import webhook_url
 from atende.channels.models import Channel
-from atende.connectors.whatsapp.channels import save_channel, send_test_message, webhook_url
+from atende.connectors.whatsapp.channels import save_channel, send_test_message
 from atende.connectors.whatsapp.expiry import expire_idle_attendances
 from atende.tickets.models import Direction, Message, Status, Ticket
 from tests.conftest import Tenant

@@ -3,18 +3,16 @@ through the production ASGI application (committed data: the route runs in its o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from typing import Any
 
 import pytest
 
-from atende.asgi import application
 from atende.channels.models import Channel, InboundEvent, InboundStatus, RefusedWebhook
 from atende.connectors.whatsapp import group_commit
 from atende.connectors.whatsapp.channels import save_channel
 from atende.tickets.models import Message
+from tests.channels.asgi_client import asgi_call
 from tests.conftest import Tenant
 from tests.connectors.whatsapp.conftest import CUSTOMER, channel_form
 from tests.connectors.whatsapp.test_inbound import assert_deep_body_quarantined
@@ -26,39 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
          query: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    """One request through the ASGI application, the way uvicorn calls it."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-             "root_path": "", "query_string": query, "client": ("203.0.113.9", 5000),
-             "server": ("testserver", 80),
-             "headers": [(k.lower().encode(), v.encode()) for k, v in
-                         {"host": "testserver", "content-type": "application/json",
-                          **(headers or {})}.items()]}
-    chunks = [body[:10], body[10:]]  # a body in two parts, as a socket may deliver it
-    answer: dict[str, Any] = {"body": b""}
-
-    async def receive() -> dict[str, Any]:
-        if chunks:
-            chunk = chunks.pop(0)
-            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-            answer["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
-        elif message["type"] == "http.response.body":
-            answer["body"] += message.get("body", b"")
-
-    async def run() -> None:
-        try:
-            await application(scope, receive, send)
-        finally:  # PostgreSQL: the loop's connection pool goes with the loop
-            await group_commit.close_for_this_loop()
-
-    asyncio.run(run())
-    return answer["status"], answer["headers"], answer["body"]
+    return asgi_call(method, path, body, headers, query=query,
+                     close=group_commit.close_for_this_loop)
 
 
 def test_delivery_is_stored_and_processed_through_the_lean_route(

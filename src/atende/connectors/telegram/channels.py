@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from atende.channels.connection import Connection, webhook_url
 from atende.channels.models import Channel, ChannelKind
 from atende.connectors.telegram.client import TelegramClient, TelegramError
 from atende.connectors.telegram.outbound import describe_error
@@ -19,19 +17,6 @@ from atende.connectors.telegram.settings_form import TelegramChannelForm
 from atende.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Connection:
-    channel: Channel
-    webhook_url: str
-    registered: bool
-    message: str  # what Telegram answered, for the admin
-
-
-def webhook_url(channel: Channel) -> str:
-    path = reverse("telegram:webhook", kwargs={"channel_id": channel.pk})
-    return f"{settings.PUBLIC_URL}{path}"
 
 
 def save_channel(organization: Organization, form: TelegramChannelForm,

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from atende.channels.connection import Connection, webhook_url
 from atende.channels.connector import TestResult
 from atende.channels.models import Channel, ChannelKind
 from atende.connectors.whatsapp.client import META, ProviderError, WhatsAppClient
@@ -23,19 +21,6 @@ from atende.connectors.whatsapp.views import SECRET_HEADER
 from atende.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Connection:
-    channel: Channel
-    webhook_url: str
-    registered: bool
-    message: str  # what the provider answered, for the admin
-
-
-def webhook_url(channel: Channel) -> str:
-    path = reverse("whatsapp:webhook", kwargs={"channel_id": channel.pk})
-    return f"{settings.PUBLIC_URL}{path}"
 
 
 def save_channel(organization: Organization, form: WhatsAppChannelForm,

@@ -1,152 +1,38 @@
-"""A lean ASGI route for the provider's deliveries (`POST /whatsapp/<id>/webhook`).
-
-This is the hottest path of the product (every inbound message and every status is one
-POST) and needs none of the middleware: no session, user, CSRF, locale or templates.
-
-On PostgreSQL (the scaled profile) the whole acknowledgement runs in the event loop: the
-channel from the per-process cache, the secret check, the JSON split, and the rows written
-by `group_commit` (one INSERT and COMMIT for the concurrent requests, no ORM, no thread);
-only rare paths (a cache miss, a refusal, an unreadable body) go to a thread. On SQLite
-(the embedded profile) it runs `views.accept` in a thread, as the Django view does.
-Everything else, the GET handshake included, goes to Django.
+"""WhatsApp's lean ASGI route (`POST /whatsapp/<id>/webhook`): the kit's `WebhookRoute`
+(`channels.webhook_route`) with WhatsApp's parts. On PostgreSQL a delivery is split into
+its events and stored by the group commit in the event loop; on SQLite `views.accept` runs
+in a thread, as the Django view does. Everything else, Meta's GET handshake included, goes
+to Django.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
-
 from atende import json_input
+from atende.channels.webhook_route import FastAccept, WebhookRoute
 from atende.connectors.whatsapp import group_commit, inbound
 from atende.connectors.whatsapp.views import accept, authentic, quarantine, refuse
-from atende.connectors.whatsapp.webhook_channels import cached, webhook_channel
+from atende.connectors.whatsapp.webhook_channels import CHANNELS
 
 logger = logging.getLogger(__name__)
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
-PATH = re.compile(r"/whatsapp/(\d+)/webhook")
-MAX_ID = 2**63 - 1  # a larger id is no channel (and no query: PostgreSQL would refuse it)
-# The database down, restarting or out of connections: answered 503 within the pool's
-# timeout (settings.DB_UNAVAILABLE_AFTER), so that the provider delivers again later.
-UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def with_webhook_route(django_app: ASGIApp) -> ASGIApp:
-    async def application(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            match = PATH.fullmatch(scope["path"])
-            if match is not None:
-                await _deliver(int(match[1]), scope, receive, send)
-                return
-        await django_app(scope, receive, send)
-
-    return application
+def _split(body: bytes) -> list[tuple[str, str]]:
+    return [(e.provider_id, json.dumps(e.data))
+            for e in inbound.split_events(json_input.loads(body))]
 
 
-async def _deliver(channel_id: int, scope: dict[str, Any], receive: Receive,
-                   send: Send) -> None:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if limit is not None and size > limit:
-            await _answer(send, 413, {"error": "body too large"})
-            return
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    client = scope.get("client")
-    remote = client[0] if client else None
-    if channel_id > MAX_ID:
-        status, answer = 404, {"error": "unknown channel"}
-    elif group_commit.enabled():
-        try:
-            status, answer = await _accept_async(channel_id, headers, b"".join(chunks), remote)
-        except UNAVAILABLE as exc:  # the provider retries on 5xx
-            logger.warning("WhatsApp webhook for channel %s: database unavailable: %s",
-                           channel_id, exc)
-            status, answer = 503, {"error": "temporarily unavailable"}
-        except Exception:
-            logger.exception("WhatsApp webhook for channel %s failed", channel_id)
-            status, answer = 500, {"error": "internal error"}
-    else:
-        loop = asyncio.get_running_loop()
-        status, answer = await loop.run_in_executor(
-            None, _accept, channel_id, headers, b"".join(chunks), remote)
-    await _answer(send, status, answer)
+def _stored(ids: list[int]) -> dict[str, Any]:
+    return {"ok": True, "events": len(ids)}
 
 
-async def _accept_async(channel_id: int, headers: dict[str, str], body: bytes,
-                        remote: str | None) -> tuple[int, dict[str, Any]]:
-    """`views.accept` for PostgreSQL, in the event loop (same answers)."""
-    found = cached(channel_id) or await _in_thread(webhook_channel, channel_id)
-    if found is None:
-        return 404, {"error": "unknown channel"}
-    channel = found.channel
-    if not authentic(found, headers, body):
-        return await _in_thread(refuse, channel, headers, remote)
-    try:
-        events = [(e.provider_id, json.dumps(e.data))
-                  for e in inbound.split_events(json_input.loads(body))]
-    except ValueError as exc:  # JSONDecodeError, TooDeep and InvalidPayload are ValueErrors
-        return await _in_thread(quarantine, channel, body, exc)
-    try:
-        ids = await group_commit.for_this_loop().store(
-            channel.pk, channel.organization_id, events)
-    except group_commit.Unstorable as exc:
-        return await _in_thread(quarantine, channel, body, exc)
-    except group_commit.Unavailable as exc:  # the provider retries on 5xx
-        logger.warning("WhatsApp webhook for channel %s not stored: %s", channel_id, exc)
-        return 503, {"error": "temporarily unavailable"}
-    return 200, {"ok": True, "events": len(ids)}
-
-
-async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
-    def call() -> Any:
-        close_old_connections()
-        try:
-            return func(*args)
-        finally:
-            close_old_connections()
-
-    return await asyncio.get_running_loop().run_in_executor(None, call)
-
-
-def _accept(channel_id: int, headers: dict[str, str], body: bytes,
-            remote: str | None) -> tuple[int, dict[str, Any]]:
-    # What Django's request_started/finished signals do: hand the connection back.
-    close_old_connections()
-    try:
-        return accept(channel_id, headers, body, remote)
-    except UNAVAILABLE as exc:
-        logger.warning("WhatsApp webhook for channel %s: database unavailable: %s",
-                       channel_id, exc)
-        return 503, {"error": "temporarily unavailable"}
-    except Exception:
-        logger.exception("WhatsApp webhook for channel %s failed", channel_id)
-        return 500, {"error": "internal error"}
-    finally:
-        close_old_connections()
-
-
-async def _answer(send: Send, status: int, answer: dict[str, Any]) -> None:
-    body = json.dumps(answer).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"x-content-type-options", b"nosniff")]})
-    await send({"type": "http.response.body", "body": body})
+ROUTE = WebhookRoute(
+    path=re.compile(r"/whatsapp/(\d+)/webhook"), accept=accept,
+    accept_async=FastAccept(CHANNELS, authentic, _split, refuse, quarantine,
+                            group_commit.for_this_loop, _stored, "WhatsApp", logger),
+    fast=group_commit.enabled, name="WhatsApp", logger=logger)
+with_webhook_route = ROUTE.around

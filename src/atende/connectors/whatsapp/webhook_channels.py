@@ -1,21 +1,13 @@
-"""The webhook's channel lookup, cached per process: one SELECT and one decryption per
-channel every few seconds instead of per delivery.
-
-A channel's save or delete drops its entry in this process at once; other processes (more
-web workers) see a changed secret or a deactivation within `WHATSAPP_CHANNEL_CACHE_SECONDS`.
-"""
+"""The webhook's channel lookup (the kit's per-process cache, `channels.webhook_channels`):
+a WhatsApp channel with its provider and the secrets its webhook checks. Setting:
+`WHATSAPP_CHANNEL_CACHE_SECONDS` (5)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
-from typing import Any
-
-from django.conf import settings
-from django.db.models.signals import post_delete, post_save
 
 from atende.channels.models import Channel, ChannelKind
+from atende.channels.webhook_channels import WebhookChannels
 
 
 @dataclass(frozen=True)
@@ -26,52 +18,13 @@ class WebhookChannel:
     app_secret: str
 
 
-_cache: dict[int, tuple[float, WebhookChannel]] = {}
-_lock = threading.Lock()
-
-
-def _ttl() -> float:
-    return float(getattr(settings, "WHATSAPP_CHANNEL_CACHE_SECONDS", 5))
-
-
-def cached(channel_id: int) -> WebhookChannel | None:
-    """The cached entry if it is still fresh, without touching the database (the async
-    route calls this in the event loop and `webhook_channel` in a thread on a miss)."""
-    hit = _cache.get(channel_id)
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
-
-
-def webhook_channel(channel_id: int) -> WebhookChannel | None:
-    """The active WhatsApp channel with this id and its secrets, or None (not cached)."""
-    now = time.monotonic()
-    hit = _cache.get(channel_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    channel = Channel.objects.filter(pk=channel_id, kind=ChannelKind.WHATSAPP,
-                                     is_active=True).first()
-    if channel is None:
-        forget(channel_id)
-        return None
+def _read(channel: Channel) -> WebhookChannel:
     secrets = channel.secrets
-    found = WebhookChannel(channel=channel, provider=str(channel.settings.get("provider") or ""),
-                           webhook_secret=str(secrets.get("webhook_secret") or ""),
-                           app_secret=str(secrets.get("app_secret") or ""))
-    ttl = _ttl()
-    if ttl > 0:
-        with _lock:
-            _cache[channel_id] = (now + ttl, found)
-    return found
+    return WebhookChannel(channel=channel, provider=str(channel.settings.get("provider") or ""),
+                          webhook_secret=str(secrets.get("webhook_secret") or ""),
+                          app_secret=str(secrets.get("app_secret") or ""))
 
 
-def forget(channel_id: int) -> None:
-    with _lock:
-        _cache.pop(channel_id, None)
-
-
-def _on_change(sender: Any, instance: Channel, **_kwargs: Any) -> None:
-    if instance.pk is not None:
-        forget(instance.pk)
-
-
-post_save.connect(_on_change, sender=Channel, dispatch_uid="whatsapp-webhook-channel-cache")
-post_delete.connect(_on_change, sender=Channel, dispatch_uid="whatsapp-webhook-channel-cache")
+CHANNELS = WebhookChannels(ChannelKind.WHATSAPP, _read, "WHATSAPP_CHANNEL_CACHE_SECONDS")
+cached = CHANNELS.cached
+webhook_channel = CHANNELS.lookup

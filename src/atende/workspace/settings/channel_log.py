@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from atende.channels.connection import webhook_url
 from atende.channels.models import (
     Channel,
     ChannelKind,
@@ -30,7 +31,6 @@ from atende.channels.pipeline import NotReprocessable, can_process_again, proces
 from atende.channels.reasons import explain
 from atende.connectors.email.mailbox_status import mailbox_status
 from atende.connectors.email.models import MailboxState
-from atende.connectors.whatsapp.channels import webhook_url
 from atende.ids import parse_id
 from atende.tickets.models import DeliveryStatus, Direction, Message
 from atende.workspace.access import settings_required

@@ -7,8 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
+from atende.channels.connection import Connection
 from atende.channels.models import Channel
-from atende.connectors.telegram.channels import Connection, save_channel
+from atende.connectors.telegram.channels import save_channel
 from atende.connectors.telegram.settings_form import TelegramChannelForm
 from atende.tenancy.models import Organization, User
 

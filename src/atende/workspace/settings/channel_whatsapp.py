@@ -7,8 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
+from atende.channels.connection import Connection
 from atende.channels.models import Channel
-from atende.connectors.whatsapp.channels import Connection, form_initial, save_channel
+from atende.connectors.whatsapp.channels import form_initial, save_channel
 from atende.connectors.whatsapp.settings_form import WhatsAppChannelForm
 from atende.tenancy.models import Organization, User
 
