@@ -6,6 +6,7 @@ server and print ok / FAIL / skip for each; exits 1 when any probe fails.
     .venv/bin/python -m bench.security_probes --url http://127.0.0.1:8000 --key <API key> \\
         [--admin-email E] \\
         [--whatsapp-channel ID --whatsapp-secret S]   # a WhatsApp channel's webhook secret
+        [--channel-key K]                              # a key bound to one API channel
         [--only 2,9,13]
 
 Every request goes to `--url` only (run it against a server on this machine). Probes that
@@ -42,7 +43,9 @@ QUICK_SECONDS = 2.0
 # stay on this machine.
 INTERNAL_URLS = ["http://127.0.0.1:6379/", "http://localhost:5432/", "http://[::1]/",
                  "http://2130706433/", "http://0x7f000001/", "http://127.1/",
-                 "http://0.0.0.0:8000/"]
+                 "http://0.0.0.0:8000/", "http://[::ffff:127.0.0.1]/",
+                 # malformed: refused whatever the guard says
+                 "http://[::1/x", "http://example.com/\r\nX-Injected: 1"]
 SPRAY_ATTEMPTS = 30
 
 
@@ -57,6 +60,7 @@ class Probes:
     admin_email: str = ""  # sprayed with wrong passwords
     whatsapp_channel: int = 0
     whatsapp_secret: str = ""
+    channel_key: str = ""  # a key bound to one channel (Settings → the API channel)
     results: list[tuple[str, str, str]] = field(default_factory=list)
 
     def client(self, **kwargs: Any) -> httpx.Client:
@@ -80,6 +84,20 @@ class Probes:
             outcome, detail = "FAIL", f"{type(exc).__name__}: {exc}"
         self.results.append((outcome, f"{item}: {name}", detail))
         print(f"{outcome:4}  [{item}] {name}: {detail}", flush=True)
+
+
+# --- 1: a channel-bound key reads nothing of its organisation --------------------------------
+
+def channel_key_stream(p: Probes) -> str:
+    if not p.channel_key:
+        raise Skip("no --channel-key")
+    headers = {"Authorization": f"Bearer {p.channel_key}", "Last-Event-ID": "0"}
+    with httpx.Client(base_url=p.url, timeout=10, follow_redirects=False) as http:
+        tickets = http.get("/api/v1/tickets", headers=headers)
+        assert tickets.status_code == 403, f"/api/v1/tickets: {tickets.status_code}"
+        with http.stream("GET", "/realtime/stream", headers=headers) as stream:
+            assert stream.status_code == 403, f"/realtime/stream: {stream.status_code}"
+    return "403 on the ticket list and on the live stream"
 
 
 # --- 2: webhook subscriptions to internal addresses ----------------------------------------
@@ -222,6 +240,7 @@ def api_errors_are_json(p: Probes) -> str:
 
 
 PROBES: list[tuple[str, str, Callable[[Probes], str]]] = [
+    ("1", "a channel-bound key cannot read the organisation's stream", channel_key_stream),
     ("2", "webhook subscriptions to internal addresses are refused", ssrf_subscriptions),
     ("6", "admin sign-in spraying is limited", spray_admin),
     ("7", "workspace sign-in spraying is limited", spray_sign_in),
@@ -242,15 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-email", default="")
     parser.add_argument("--whatsapp-channel", type=int, default=0)
     parser.add_argument("--whatsapp-secret", default="")
+    parser.add_argument("--channel-key", default="",
+                        help="an API key bound to one channel (item 1)")
     parser.add_argument("--only", default="", help="items to run, e.g. 9,13")
     opts = parser.parse_args(argv)
     probes = Probes(opts.url.rstrip("/"), opts.key, opts.admin_email, opts.whatsapp_channel,
-                    opts.whatsapp_secret)
+                    opts.whatsapp_secret, opts.channel_key)
     only = {item.strip() for item in opts.only.split(",") if item.strip()}
     for item, name, probe in PROBES:
         if not only or item in only:
             probes.run(item, name, lambda probe=probe: probe(probes))
-    for item, name in (("1", "not replayed here"), ("5", "slow: not replayed here"),
+    for item, name in (("5", "slow: not replayed here"),
                        ("8", "needs TLS in front of the server"),
                        ("10", "not replayed here"),
                        ("12", "tests/test_outage_processes.py (kills a worker)")):
