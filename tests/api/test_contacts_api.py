@@ -8,8 +8,11 @@ import pytest
 
 from atende.channels.models import Channel, ChannelKind
 from atende.contacts.models import Contact, ContactAuditEntry
+from atende.realtime.models import Event
 from atende.tenancy.api_keys import generate_api_key
 from atende.tickets.models import Ticket
+from atende.webhooks.models import WebhookDelivery
+from atende.webhooks.services import create_subscription
 from tests.conftest import ApiClient, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +152,20 @@ def test_create_is_idempotent_with_a_key(api: ApiClient) -> None:
     second = api.post("/api/v1/contacts", {"name": "Ana"}, **headers)
     assert first.json()["id"] == second.json()["id"]
     assert Contact.objects.filter(name="Ana").count() == 1
+
+
+def test_edits_and_merges_send_contact_events(api: ApiClient, tenant: Tenant) -> None:
+    create_subscription(tenant.org.pk, "http://127.0.0.1:9/hook",
+                        ["contact.updated", "contact.merged"])
+    ana = _create(api, name="Ana")
+    bia = _create(api, name="Bia", notes="x")
+    api.patch(f"/api/v1/contacts/{ana['id']}", {"notes": "VIP"})
+    api.post(f"/api/v1/contacts/{ana['id']}/merge", {"source_id": bia["id"]})
+    updated = Event.objects.filter(organization=tenant.org, type="contact.updated",
+                                   payload__id=ana["id"]).order_by("pk").last()
+    assert updated is not None and updated.payload["changes"] == ["notes"]
+    merged = Event.objects.get(organization=tenant.org, type="contact.merged")
+    assert merged.payload == {"id": ana["id"], "name": "Ana", "company_id": None,
+                              "source_id": bia["id"], "ticket_ids": []}
+    assert WebhookDelivery.objects.filter(organization=tenant.org,
+                                          event_type="contact.merged").count() == 1

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from atende.contacts.identities import normalize_identity
 from atende.contacts.models import Company, Contact, ContactAuditEntry, ContactIdentity
 from atende.errors import DomainError
+from atende.events import emit
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,12 @@ class Editor:
 
     user_id: int | None = None
     label: str = ""
+
+
+def contact_payload(contact: Contact) -> dict[str, object]:
+    """A contact in events (`contact.updated`, `contact.merged`): enough to decide whether to
+    fetch it (GET /api/v1/contacts/{id}), no identities."""
+    return {"id": contact.pk, "name": contact.name, "company_id": contact.company_id}
 
 
 def audit(contact: Contact, editor: Editor, action: str, details: dict) -> ContactAuditEntry:
@@ -67,8 +74,8 @@ def update_contact(contact: Contact, editor: Editor, *, name: str | None = None,
                    notes: str | None = None, company: Company | bool | None = False,
                    add: Iterable[tuple[str, str]] = (), remove: Iterable[int] = ()) -> Contact:
     """Change what is given (`company=False` leaves it as it is); one audit entry lists
-    the fields and identities that changed. Raises DomainError on an invalid or taken
-    identity, and nothing is changed then."""
+    the fields and identities that changed, and `contact.updated` is sent on commit.
+    Raises DomainError on an invalid or taken identity, and nothing is changed then."""
     changed: dict[str, object] = {}
     fields = []
     if name is not None and name.strip()[:200] != contact.name:
@@ -103,4 +110,6 @@ def update_contact(contact: Contact, editor: Editor, *, name: str | None = None,
         contact.save(update_fields=[*fields, "updated_at"])
     if changed:
         audit(contact, editor, "updated", changed)
+        emit(contact.organization_id, "contact.updated",
+             {**contact_payload(contact), "changes": sorted(changed)})
     return contact

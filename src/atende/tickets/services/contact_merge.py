@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from atende.contacts.changes import Editor, audit
+from atende.contacts.changes import Editor, audit, contact_payload
 from atende.contacts.models import Contact, ContactIdentity
 from atende.errors import DomainError
+from atende.events import emit
 from atende.tickets.models import Ticket
 
 
@@ -55,8 +56,8 @@ def _check(target: Contact, source: Contact) -> None:
 def merge_contacts(target: Contact, source: Contact, editor: Editor | None = None) -> Contact:
     """Move `source`'s identities, tickets and notes to `target`; `source` remains as a
     pointer (old references resolve to `target`). One audit entry on `target` says who
-    merged what. Both contacts must belong to the same organisation; merging a contact
-    into itself or an already merged one is a DomainError."""
+    merged what; `contact.merged` is sent on commit. Both contacts must belong to the same
+    organisation; merging a contact into itself or an already merged one is a DomainError."""
     # Lock both rows in id order: two merges of the same pair cannot interleave.
     locked = {c.pk: c for c in Contact.objects.select_for_update().filter(
         pk__in=[target.pk, source.pk]).order_by("pk")}
@@ -87,4 +88,6 @@ def merge_contacts(target: Contact, source: Contact, editor: Editor | None = Non
         "identities": [f"{i.kind}:{i.value}" for i in preview.identities],
         "ticket_ids": ticket_ids, "notes": preview.moves_notes,
     })
+    emit(org_id, "contact.merged", {**contact_payload(target), "source_id": source.pk,
+                                    "ticket_ids": ticket_ids})
     return target
