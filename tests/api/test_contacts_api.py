@@ -166,6 +166,6 @@ def test_edits_and_merges_send_contact_events(api: ApiClient, tenant: Tenant) ->
     assert updated is not None and updated.payload["changes"] == ["notes"]
     merged = Event.objects.get(organization=tenant.org, type="contact.merged")
     assert merged.payload == {"id": ana["id"], "name": "Ana", "company_id": None,
-                              "source_id": bia["id"], "ticket_ids": []}
+                              "source_id": bia["id"], "ticket_count": 0}
     assert WebhookDelivery.objects.filter(organization=tenant.org,
                                           event_type="contact.merged").count() == 1

@@ -88,6 +88,8 @@ def merge_contacts(target: Contact, source: Contact, editor: Editor | None = Non
         "identities": [f"{i.kind}:{i.value}" for i in preview.identities],
         "ticket_ids": ticket_ids, "notes": preview.moves_notes,
     })
+    # A count, not ids: every agent's live stream carries contact events, and a restricted
+    # agent must not learn of tickets outside their reach.
     emit(org_id, "contact.merged", {**contact_payload(target), "source_id": source.pk,
-                                    "ticket_ids": ticket_ids})
+                                    "ticket_count": len(ticket_ids)})
     return target
