@@ -27,6 +27,17 @@ def test_list_searches_by_phone_in_any_writing(tenant: Tenant, admin_client: Cli
     assert "Bruno" in admin_client.get("/contacts/").content.decode()
 
 
+def test_list_searches_by_company_and_the_ticket_links_to_the_contact(
+        tenant: Tenant, admin_client: Client, make_ticket: Callable[..., Ticket]) -> None:
+    ticket = make_ticket(tenant.org, "Oi", email="ana@example.com", name="Ana")
+    admin_client.post(f"/contacts/{ticket.contact_id}/edit/", {"name": "Ana",
+                                                               "company": "Tecidos Costa"})
+    page = admin_client.get("/contacts/", {"q": "tecidos"}).content.decode()
+    assert f"/contacts/{ticket.contact_id}/" in page
+    screen = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f'href="/contacts/{ticket.contact_id}/"' in screen
+
+
 def test_an_invalid_cpf_says_so(tenant: Tenant, admin_client: Client) -> None:
     page = admin_client.get("/contacts/", {"q": "529.982.247-26"}).content.decode()
     assert "This is not a valid CPF." in page

@@ -77,7 +77,7 @@ def live_contacts(organization: Organization | int) -> QuerySet[Contact]:
 
 
 def search(organization: Organization | int, raw: str) -> tuple[QuerySet[Contact], SearchTerms]:
-    """Contacts whose name contains the text, or with an identity the text spells (e-mail,
+    """Contacts whose name (or company's name) contains the text, or with an identity the text spells (e-mail,
     phone or WhatsApp number in any usual writing, CPF with valid check digits, Instagram
     or Telegram id)."""
     terms = search_terms(raw)
@@ -90,7 +90,7 @@ def search(organization: Organization | int, raw: str) -> tuple[QuerySet[Contact
     if " " not in terms.text and ("@" in terms.text or "." in terms.text):
         # Part of an address, e.g. a domain: every contact of that company.
         match |= Q(kind=IdentityKind.EMAIL, value__icontains=terms.text.lower())
-    by_name = Q(name__icontains=terms.text)
+    by_name = Q(name__icontains=terms.text) | Q(company__name__icontains=terms.text)
     if match:
         owners = ContactIdentity.objects.for_org(organization).filter(match).values("contact_id")
         return qs.filter(by_name | Q(pk__in=owners)), terms
