@@ -124,3 +124,18 @@ def test_merge_previews_then_moves_with_an_audit_entry(
     assert "merged contact" in page and ticket.protocol in page
     # The merged contact's old address leads to the one it went into.
     assert admin_client.get(f"/contacts/{source.pk}/").status_code == 302
+
+
+def test_contact_page_queries_do_not_grow_with_tickets(
+        tenant: Tenant, admin_client: Client, make_ticket: Callable[..., Ticket]) -> None:
+    first = make_ticket(tenant.org, "Um", email="ana@example.com", service=tenant.service)
+    admin_client.get(f"/contacts/{first.contact_id}/")  # warm the session and memberships
+    counts = []
+    for n in range(2):
+        with CaptureQueriesContext(connection) as ctx:
+            page = admin_client.get(f"/contacts/{first.contact_id}/").content.decode()
+        counts.append(len(ctx.captured_queries))
+        if n == 0:
+            for subject in ("Dois", "Três", "Quatro"):
+                make_ticket(tenant.org, subject, email="ana@example.com", origin="whatsapp")
+    assert "Quatro" in page and counts[0] == counts[1]
