@@ -77,9 +77,9 @@ def live_contacts(organization: Organization | int) -> QuerySet[Contact]:
 
 
 def search(organization: Organization | int, raw: str) -> tuple[QuerySet[Contact], SearchTerms]:
-    """Contacts whose name (or company's name) contains the text, or with an identity the text spells (e-mail,
-    phone or WhatsApp number in any usual writing, CPF with valid check digits, Instagram
-    or Telegram id)."""
+    """Contacts whose name (or company's name) contains the text, or with an identity the
+    text spells (e-mail, phone or WhatsApp number in any usual writing, CPF with valid check
+    digits, Instagram or Telegram id)."""
     terms = search_terms(raw)
     qs = live_contacts(organization)
     if not terms.text:
