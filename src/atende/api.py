@@ -10,6 +10,7 @@ from atende.connectors.api.views import router as channels_router
 from atende.connectors.whatsapp.api import router as whatsapp_router
 from atende.tenancy.api_auth import API_AUTH
 from atende.tickets.api import router as tickets_router
+from atende.tickets.contacts_api import router as contacts_router
 from atende.webhooks.api import router as webhooks_router
 
 
@@ -27,7 +28,7 @@ api = NinjaAPI(
     version="1",
     # Reference documentation for developers stays in English.
     description=(
-        "Tickets, comments, attachments, webhooks and the generic API channel. "
+        "Tickets, contacts, comments, attachments, webhooks and the generic API channel. "
         "Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`)."
     ),
     auth=API_AUTH,
@@ -38,6 +39,7 @@ api = NinjaAPI(
 )
 api_errors.install(api)
 api.add_router("", tickets_router)
+api.add_router("", contacts_router)
 api.add_router("", webhooks_router)
 api.add_router("", channels_router)
 api.add_router("", whatsapp_router)

@@ -44,8 +44,10 @@ def build_objects(owner: Tenant) -> dict[str, int]:
     channel = Channel.objects.create(organization=owner.org, kind=ChannelKind.API, name=MARKER)
     conversation = BotConversation.objects.create(organization=owner.org, channel=channel,
                                                   number="+5511987654321", name=MARKER)
+    contact = owner.client.post("/api/v1/contacts", {"name": MARKER, "notes": MARKER}).json()
     return {
         "ticket_id": ticket_id,
+        "contact_id": contact["id"],
         "attachment_id": message["attachments"][0]["id"],
         "message_id": message["id"],
         "subscription_id": sub["id"],
@@ -58,6 +60,8 @@ def build_objects(owner: Tenant) -> dict[str, int]:
 # A valid body per operation, so the answer is about the object and not about validation.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/api/v1/tickets/{ticket_id}"): {"status": "open"},
+    ("patch", "/api/v1/contacts/{contact_id}"): {"name": "x"},
+    ("post", "/api/v1/contacts/{contact_id}/merge"): {"source_id": 1},
     ("post", "/api/v1/tickets/{ticket_id}/comments"): {"text": "x"},
     ("post", "/api/v1/channels/{channel_id}/messages"): {
         "message_id": "m-1", "conversation_id": "c-1", "contact": {"id": "p-1"}, "text": "oi",

@@ -1,5 +1,6 @@
 """Contacts (customers) and their identities on each channel."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,8 +18,29 @@ class IdentityKind(models.TextChoices):
     EXTERNAL = "external", _("External id")
 
 
+class Company(TenantModel):
+    """An organisation or company a contact works for; a contact belongs to at most one."""
+
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=253, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="uniq_company_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Contact(TenantModel):
     name = models.CharField(_("name"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="contacts", verbose_name=_("company"))
     # Set when this contact was merged into another; kept so old references still resolve.
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -29,6 +51,12 @@ class Contact(TenantModel):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        indexes = [
+            # The contacts screen and GET /api/v1/contacts: newest first, keyset on id,
+            # merged contacts left out.
+            models.Index(fields=["organization", "-id"], name="contact_org_live",
+                         condition=models.Q(merged_into__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"#{self.pk}"
@@ -53,3 +81,24 @@ class ContactIdentity(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class ContactAuditEntry(TenantModel):
+    """Who changed a contact (an edit, a merge), what moved, and when."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="audit_entries")
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=40)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact change")
+        verbose_name_plural = _("contact changes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["contact", "created_at"], name="contact_audit_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.contact_id}"

@@ -21,7 +21,8 @@ ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 
                                    429: ErrorOut}
 EventName = Literal["ticket.created", "ticket.updated", "ticket.status_changed",
                     "ticket.answer_reminder", "ticket.sla_breached", "message.created",
-                    "message.status_changed", "channel.updated", "agent.updated"]
+                    "message.status_changed", "channel.updated", "agent.updated",
+                    "contact.updated", "contact.merged"]
 
 class SubscriptionIn(Schema):
     url: str = Field(min_length=8, max_length=1000, pattern=r"^https?://")

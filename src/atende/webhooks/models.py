@@ -21,6 +21,8 @@ class EventType(models.TextChoices):
     MESSAGE_STATUS_CHANGED = "message.status_changed", "message.status_changed"
     CHANNEL_UPDATED = "channel.updated", "channel.updated"
     AGENT_UPDATED = "agent.updated", "agent.updated"
+    CONTACT_UPDATED = "contact.updated", "contact.updated"
+    CONTACT_MERGED = "contact.merged", "contact.merged"
 
 
 def new_signing_secret() -> str:

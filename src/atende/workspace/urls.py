@@ -43,6 +43,7 @@ urlpatterns = [
     path("attachments/<int:attachment_id>/", ticket.attachment, name="attachment"),
     path("messages/<int:message_id>/original.eml", ticket.original_mail, name="message-eml"),
     path("settings/", include("atende.workspace.settings.urls")),
+    path("contacts/", include("atende.workspace.contact_urls")),
     path("presence/", availability.set_availability, name="presence"),
     path("heartbeat/", availability.heartbeat, name="heartbeat"),
     path("tickets/<int:ticket_id>/saved-replies/", saved_replies.saved_replies_for_ticket,
