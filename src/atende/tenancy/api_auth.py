@@ -12,7 +12,7 @@ from ninja.security import APIKeyHeader, HttpBearer
 
 from atende.api_errors import ApiError
 from atende.tenancy.api_keys import authenticate_api_key
-from atende.tenancy.models import ApiKey
+from atende.tenancy.models import ApiKey, Membership, Permission
 
 
 def check_rate_limit(key: ApiKey) -> None:
@@ -61,10 +61,27 @@ class HeaderKey(APIKeyHeader):
 API_AUTH = [BearerKey(), HeaderKey()]
 
 
-def org_key(request: HttpRequest) -> ApiKey:
-    """The organisation-wide key of this request; channel-bound keys may not use it."""
+def org_key(request: HttpRequest, *permissions: str) -> ApiKey:
+    """The organisation-wide key of this request; channel-bound keys may not use it.
+
+    A key issued by an agent acts with that agent's permissions of now (docs/permissions.md):
+    an operation guarded by `permissions` is refused when they no longer hold it, or are no
+    longer an agent there. A key with no issuer (command line, demo) is the organisation's."""
     key: ApiKey = request.auth  # type: ignore[attr-defined]
     if key.channel_id is not None:
         raise ApiError(403, "forbidden",
                        _("This key belongs to a channel and can only post into it."))
+    for permission in permissions:
+        if not key_permits(key, permission):
+            raise ApiError(403, "forbidden", _(
+                "The agent who issued this API key does not have the permission "
+                "\"%(permission)s\".") % {"permission": Permission(permission).label})
     return key
+
+
+def key_permits(key: ApiKey, permission: str) -> bool:
+    if key.created_by_id is None:
+        return True
+    issuer = (Membership.objects.for_org(key.organization_id).select_related("access_profile")
+              .filter(user_id=key.created_by_id, is_active=True).first())
+    return issuer is not None and issuer.has_permission(permission)
