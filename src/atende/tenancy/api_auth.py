@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from ninja.security import APIKeyHeader, HttpBearer
 
 from atende.api_errors import ApiError
-from atende.tenancy.api_keys import authenticate_api_key
-from atende.tenancy.models import ApiKey, Membership, Permission
+from atende.tenancy.api_keys import authenticate_api_key, key_permits
+from atende.tenancy.models import ApiKey, Permission
 
 
 def check_rate_limit(key: ApiKey) -> None:
@@ -78,10 +78,3 @@ def org_key(request: HttpRequest, *permissions: str) -> ApiKey:
                 "\"%(permission)s\".") % {"permission": Permission(permission).label})
     return key
 
-
-def key_permits(key: ApiKey, permission: str) -> bool:
-    if key.created_by_id is None:
-        return True
-    issuer = (Membership.objects.for_org(key.organization_id).select_related("access_profile")
-              .filter(user_id=key.created_by_id, is_active=True).first())
-    return issuer is not None and issuer.has_permission(permission)
