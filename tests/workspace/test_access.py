@@ -88,6 +88,7 @@ def test_the_refusal_page_is_translated(tenant) -> None:  # type: ignore[no-unty
 
 def test_a_manager_who_is_not_an_administrator_grants_no_more_than_they_hold(tenant) -> None:  # type: ignore[no-untyped-def]
     manager = _agent(tenant, "mgr@example.com", [Permission.MANAGE_AGENTS])
+    reporter = _agent(tenant, "mgr2@example.com", [Permission.MANAGE_AGENTS, Permission.REPORTS])
     powerful = AccessProfile.objects.create(organization=tenant.org, name="powerful",
                                             permissions=[Permission.GENERAL_SETTINGS])
     same = AccessProfile.objects.create(organization=tenant.org, name="same",
@@ -99,14 +100,20 @@ def test_a_manager_who_is_not_an_administrator_grants_no_more_than_they_hold(ten
     with_more = manager.post("/settings/agents/new/", {**base, "role": Role.AGENT,
                                                        "access_profile": powerful.pk})
     assert "access_profile" in with_more.context["form"].errors
+    as_supervisor = manager.post("/settings/agents/new/", {**base, "role": Role.SUPERVISOR})
+    assert "role" in as_supervisor.context["form"].errors  # the role holds "reports"
     assert not Membership.objects.filter(user__email="new@example.com").exists()
 
-    ok = manager.post("/settings/agents/new/", {**base, "role": Role.SUPERVISOR,
+    ok = reporter.post("/settings/agents/new/", {**base, "role": Role.SUPERVISOR,
                                                 "access_profile": same.pk})
     assert ok.status_code == 302
-    assert Membership.objects.get(user__email="new@example.com").role == Role.SUPERVISOR
+    ok_member = Membership.objects.get(user__email="new@example.com")
+    assert ok_member.role == Role.SUPERVISOR
 
     admin = Membership.objects.get(organization=tenant.org, user=tenant.admin)
+    listed = manager.get("/settings/agents/").content.decode()
+    assert f'href="/settings/agents/{admin.pk}/"' not in listed
+    assert f'href="/settings/agents/{ok_member.pk}/"' in listed
     assert manager.get(f"/settings/agents/{admin.pk}/").status_code == 403
     assert manager.post(f"/settings/agents/{admin.pk}/toggle/").status_code == 403
     admin.refresh_from_db()

@@ -16,7 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.errors import DomainError
-from atende.tenancy.models import AccessProfile, Membership, Organization, Permission, Role, User
+from atende.tenancy.models import (
+    ROLE_PERMISSIONS,
+    AccessProfile,
+    Membership,
+    Organization,
+    Permission,
+    Role,
+    User,
+)
 from atende.tickets.services.agents import set_agent_active
 from atende.workspace.access import permission_required
 from atende.workspace.settings.forms import TenantModelForm
@@ -44,10 +52,11 @@ class MembershipForm(TenantModelForm):
 
     def _grant_no_more_than(self, granter: Membership) -> None:
         """"Manage agents" without being an administrator: no one is made an administrator,
-        and a profile is given only if the granter holds each of its permissions."""
-        role = self.fields["role"]
-        role.choices = [c for c in role.choices if c[0] != Role.ADMIN]  # type: ignore[attr-defined]
+        and a role or a profile is given only if the granter holds each of its permissions."""
         held = granter.permissions()
+        role = self.fields["role"]
+        role.choices = [(value, label) for value, label in role.choices  # type: ignore[attr-defined]
+                        if value != Role.ADMIN and ROLE_PERMISSIONS[value] <= held]
         profiles = self.fields["access_profile"]
         allowed = [p.pk for p in AccessProfile.objects.for_org(self.organization)
                    if set(p.permissions) <= held]
