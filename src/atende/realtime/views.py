@@ -20,9 +20,14 @@ from atende.realtime import outbox
 from atende.realtime.brokers import get_broker
 from atende.realtime.models import Event
 from atende.realtime.outbox import releasing_connection
-from atende.tenancy.access import ChannelKeyForbidden, active_membership, bearer_token
-from atende.tenancy.api_keys import authenticate_api_key
-from atende.tenancy.models import Membership, User
+from atende.tenancy.access import (
+    ChannelKeyForbidden,
+    IssuerForbidden,
+    active_membership,
+    bearer_token,
+)
+from atende.tenancy.api_keys import authenticate_api_key, key_permits
+from atende.tenancy.models import Membership, Permission, User
 
 # Per-stream event filter: the event as given, another one in its place, or None to skip.
 EventFilter = Callable[[Event], Awaitable[Event | None]]
@@ -172,6 +177,8 @@ def _open_stream(request: HttpRequest
             return None
         if key.channel_id is not None:
             raise ChannelKeyForbidden
+        if not key_permits(key, Permission.VIEW_ALL_TICKETS):
+            raise IssuerForbidden  # the key shows every ticket's events
         organization_id = key.organization_id
         still_allowed = _key_check(token)
     else:
@@ -199,6 +206,13 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
     """
     try:
         opened = await sync_to_async(_open_stream)(request)
+    except IssuerForbidden:
+        return JsonResponse(
+            {"error": {"code": "forbidden", "message": _(
+                "The agent who issued this API key does not have the permission "
+                "\"%(permission)s\".") % {"permission": Permission.VIEW_ALL_TICKETS.label}}},
+            status=403,
+        )
     except ChannelKeyForbidden:
         return JsonResponse(
             {"error": {"code": "forbidden", "message": _(

@@ -63,3 +63,7 @@ class ChannelKeyForbidden(Exception):
     """A channel-bound API key asked for something only an organisation-wide key may read
     (the live stream shows every event of the organisation, as GET /api/v1/tickets does
     its tickets)."""
+
+
+class IssuerForbidden(Exception):
+    """An API key whose issuing agent lacks the permission the request needs (or has left)."""

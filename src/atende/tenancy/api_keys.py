@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from atende.crypto import constant_time_equals, sha256_hex
-from atende.tenancy.models import ApiKey, Organization
+from atende.tenancy.models import ApiKey, Membership, Organization
 
 KEY_PREFIX = "atk_"
 # Writing last_used_at on every request would turn each read into a write.
@@ -55,3 +55,14 @@ def revoke_api_key(key: ApiKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+
+
+def key_permits(key: ApiKey, permission: str) -> bool:
+    """A key issued by an agent acts with that agent's permissions of now, and stops being
+    enough once they leave the organisation; a key with no issuer (command line, demo) is
+    the organisation's own."""
+    if key.created_by_id is None:
+        return True
+    issuer = (Membership.objects.for_org(key.organization_id).select_related("access_profile")
+              .filter(user_id=key.created_by_id, is_active=True).first())
+    return issuer is not None and issuer.has_permission(permission)

@@ -120,6 +120,16 @@ class Role(models.TextChoices):
     AGENT = "agent", _("Agent")
 
 
+# What a role holds whatever its access profile says. A supervisor leads the teams of their
+# services: the reports (scoped to those services), but no organisation settings unless a
+# profile grants them.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(Permission.values),
+    Role.SUPERVISOR: frozenset({Permission.REPORTS}),
+    Role.AGENT: frozenset(),
+}
+
+
 class Service(TenantModel):
     """A service ("serviço") or team: the routing unit every channel points at."""
 
@@ -192,9 +202,14 @@ class Membership(TenantModel):
         return f"{self.user} @ {self.organization_id}"
 
     def has_permission(self, permission: str) -> bool:
-        if self.role == Role.ADMIN:
+        """What the role grants by itself (docs/permissions.md), plus the access profile."""
+        if permission in ROLE_PERMISSIONS.get(self.role, frozenset()):
             return True
         return bool(self.access_profile and permission in self.access_profile.permissions)
+
+    def permissions(self) -> frozenset[str]:
+        """Every permission the agent holds, for templates hiding what they cannot open."""
+        return frozenset(p for p in Permission.values if self.has_permission(p))
 
 
 class ApiKey(TenantModel):

@@ -19,7 +19,7 @@ from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_auth import org_key
 from atende.tenancy.idempotency import run_once
-from atende.tenancy.models import Membership, Service, User
+from atende.tenancy.models import Membership, Permission, Service, User
 from atende.tickets import selectors
 from atende.tickets.custom_fields import validate_custom_fields
 from atende.tickets.models import Attachment
@@ -70,7 +70,7 @@ def _agent(org_id: int, user_id: int) -> User:
 def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Any]:
     """Opens a ticket for the requester (found or created by e-mail). Send an
     `Idempotency-Key` header to make retries safe."""
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     org = key.organization
 
     @transaction.atomic
@@ -109,7 +109,7 @@ class TicketListQuery(Schema):
 
 @router.get("/tickets", response={200: TicketPage, **ERRORS}, summary="List tickets")
 def list_tickets(request: HttpRequest, q: Query[TicketListQuery]) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     filters = selectors.TicketFilters(
         status=q.status, channel=q.channel, service_id=q.service_id,
         assignee_id=q.assignee_id or None, unassigned=q.assignee_id == 0,
@@ -126,7 +126,7 @@ def list_tickets(request: HttpRequest, q: Query[TicketListQuery]) -> dict[str, A
 @router.get("/tickets/{ticket_id}", response={200: TicketDetailOut, **ERRORS},
             summary="Get a ticket with its timeline")
 def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     ticket = selectors.ticket_for(key.organization_id, ticket_id)
     return ticket_detail_out(ticket, selectors.timeline(ticket))
 
@@ -134,7 +134,7 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
 @router.patch("/tickets/{ticket_id}", response={200: TicketOut, **ERRORS},
               summary="Update status, priority, assignee, service, tags or fields")
 def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     org_id = key.organization_id
     ticket = selectors.ticket_for(org_id, ticket_id)
     changes: dict[str, Any] = {}
@@ -173,7 +173,7 @@ def _comment_author(org_id: int, email: str | None) -> User | None:
 @router.post("/tickets/{ticket_id}/comments", response={201: MessageOut, **ERRORS},
              summary="Add a public answer or an internal note")
 def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Status[Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     ticket = selectors.ticket_for(key.organization_id, ticket_id)
     author = _comment_author(key.organization_id, payload.author_email)
     actor = Actor(user=author, label=f"api-key:{key.name}")
@@ -188,7 +188,7 @@ def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Sta
 def add_attachments(request: HttpRequest, ticket_id: int,
                     files: File[list[UploadedFile]],
                     text: Form[str] = "", public: Form[bool] = False) -> Status[Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     ticket = selectors.ticket_for(key.organization_id, ticket_id)
     attachments = [NewAttachment(f.name or "attachment", f.content_type or "", f) for f in files]
     message = post_message(ticket, _actor(request), text=text, internal=not public,
@@ -201,7 +201,7 @@ def add_attachments(request: HttpRequest, ticket_id: int,
 @router.get("/attachments/{attachment_id}", response={200: None, **ERRORS},
             summary="Download an attachment")
 def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     attachment = Attachment.objects.for_org(key.organization_id).get(pk=attachment_id)
     response = FileResponse(attachment.file.open("rb"), as_attachment=True,
                             filename=attachment.filename, content_type=attachment.content_type)

@@ -13,6 +13,7 @@ from pydantic import Field
 from atende.api_errors import ApiError, ErrorOut
 from atende.net import BlockedDestination
 from atende.tenancy.api_auth import org_key
+from atende.tenancy.models import Permission
 from atende.webhooks import services
 from atende.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
 
@@ -65,7 +66,7 @@ def _delivery_out(d: WebhookDelivery) -> dict[str, Any]:
 @router.post("/webhooks", response={201: SubscriptionCreatedOut, **ERRORS},
              summary="Subscribe a URL to events")
 def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status[Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     try:
         sub, secret = services.create_subscription(key.organization_id, payload.url,
                                                    list(payload.events), payload.description)
@@ -77,14 +78,14 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status
 @router.get("/webhooks", response={200: list[SubscriptionOut], **ERRORS},
             summary="List webhook subscriptions")
 def list_subscriptions(request: HttpRequest) -> list[dict[str, Any]]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     return [_sub_out(s) for s in
             WebhookSubscription.objects.for_org(key.organization_id).order_by("id")]
 
 @router.delete("/webhooks/{subscription_id}", response={204: None, **ERRORS},
                summary="Delete a subscription")
 def delete_subscription(request: HttpRequest, subscription_id: int) -> Status[None]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     WebhookSubscription.objects.for_org(key.organization_id).get(pk=subscription_id).delete()
     return Status(204, None)
 
@@ -92,7 +93,7 @@ def delete_subscription(request: HttpRequest, subscription_id: int) -> Status[No
             summary="The delivery log of a subscription (newest first)")
 def list_deliveries(request: HttpRequest, subscription_id: int,
                     limit: int = 50) -> list[dict[str, Any]]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     limit = min(max(limit, 1), 200)
     sub = WebhookSubscription.objects.for_org(key.organization_id).get(pk=subscription_id)
     rows = WebhookDelivery.objects.for_org(key.organization_id).filter(subscription=sub) \
@@ -102,7 +103,7 @@ def list_deliveries(request: HttpRequest, subscription_id: int,
 @router.post("/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
              response={202: DeliveryOut, **ERRORS}, summary="Try a delivery again")
 def redeliver(request: HttpRequest, subscription_id: int, delivery_id: int) -> Status[Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     delivery = WebhookDelivery.objects.for_org(key.organization_id).get(
         pk=delivery_id, subscription_id=subscription_id)
     if delivery.state == DeliveryState.SUCCEEDED or not services.redeliver(delivery):

@@ -1,5 +1,6 @@
 """Who may see which screen: every workspace view is for a signed-in agent of the
-organisation chosen for the session; the settings screens also need "general settings"."""
+organisation chosen for the session; a settings screen also needs the permission that
+guards it (docs/permissions.md)."""
 
 from __future__ import annotations
 
@@ -56,14 +57,27 @@ def agent_required(view: View) -> View:
     return wrapper
 
 
-def settings_required(view: View) -> View:
-    """Only a profile with "general settings" (or an administrator) reaches the settings."""
+def permission_required(*permissions: str) -> Callable[[View], View]:
+    """A signed-in agent holding at least one of `permissions` (an administrator holds them
+    all); anyone else gets the translated 403 page."""
 
-    @agent_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.membership.has_permission(Permission.GENERAL_SETTINGS):  # type: ignore[attr-defined]
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+    def decorator(view: View) -> View:
+        @agent_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            membership: Membership = request.membership  # type: ignore[attr-defined]
+            if not any(membership.has_permission(p) for p in permissions):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# The permissions that open some part of the settings (the index lists what each opens).
+SETTINGS_PERMISSIONS = (Permission.GENERAL_SETTINGS, Permission.MANAGE_AGENTS,
+                        Permission.API_KEYS)
+
+# The organisation's own settings (channels, services, tags...).
+settings_required = permission_required(Permission.GENERAL_SETTINGS)

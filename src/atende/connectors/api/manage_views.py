@@ -24,6 +24,7 @@ from atende.connectors.api.schemas import (
 )
 from atende.connectors.api.settings_form import ApiChannelForm
 from atende.tenancy.api_auth import org_key
+from atende.tenancy.models import Permission
 
 router = Router(tags=["channels"])
 # Form field → API field, for error messages.
@@ -55,7 +56,7 @@ def _validated(organization_id: int, data: dict[str, Any],
 def create_channel(request: HttpRequest, payload: ChannelCreateIn) -> Status[dict[str, Any]]:
     """Returns the channel with its first key and its webhook signing secret, both shown only
     in this response."""
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS, Permission.API_KEYS)
     data = _validated(key.organization_id, {"name": payload.name,
                                             "service": payload.service_id or "",
                                             "webhook_url": payload.webhook_url})
@@ -69,7 +70,7 @@ def create_channel(request: HttpRequest, payload: ChannelCreateIn) -> Status[dic
 @router.get("/channels", response={200: list[ChannelOut], **ERRORS},
             summary="List the organisation's channels")
 def list_channels(request: HttpRequest, kind: str | None = None) -> list[dict[str, Any]]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     rows = Channel.objects.for_org(key.organization_id).order_by("id")
     if kind:
         rows = rows.filter(kind=kind)
@@ -79,7 +80,7 @@ def list_channels(request: HttpRequest, kind: str | None = None) -> list[dict[st
 @router.get("/channels/{channel_id}", response={200: ChannelOut, **ERRORS},
             summary="Get a channel")
 def get_channel(request: HttpRequest, channel_id: int) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     return channel_out(channels.access_channel(key, channel_id))
 
 
@@ -87,7 +88,7 @@ def get_channel(request: HttpRequest, channel_id: int) -> dict[str, Any]:
               summary="Rename, enable or disable a channel, change its service or webhook URL")
 def patch_channel(request: HttpRequest, channel_id: int,
                   payload: ChannelUpdateIn) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     channel = channels.access_channel(key, channel_id)
     patch = payload.model_dump(exclude_unset=True)
     if patch.get("webhook_url") is not None and channel.kind != ChannelKind.API:
@@ -116,7 +117,7 @@ def create_channel_key(request: HttpRequest, channel_id: int,
                        revoke_existing: bool = False) -> Status[dict[str, Any]]:
     """The key is shown only in this response. With `revoke_existing=true` the channel's
     other keys stop working at once (rotation after a leak)."""
-    key = org_key(request)
+    key = org_key(request, Permission.API_KEYS)
     channel = channels.access_channel(key, channel_id)
     if channel.kind != ChannelKind.API:
         raise ApiError(400, "invalid", _("Only API channels have their own keys."), "channel_id")
@@ -129,7 +130,7 @@ def create_channel_key(request: HttpRequest, channel_id: int,
 @router.post("/channels/{channel_id}/test", response={200: ConnectionTestOut, **ERRORS},
              summary="Test a channel's connection (API channels: a signed ping to the webhook)")
 def run_channel_test(request: HttpRequest, channel_id: int) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     channel = channels.access_channel(key, channel_id)
     try:
         connector = get_connector(channel.kind)

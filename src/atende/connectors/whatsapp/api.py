@@ -22,6 +22,7 @@ from atende.connectors.whatsapp.outbound import describe_error
 from atende.connectors.whatsapp.templates import approved_templates, send_template
 from atende.connectors.whatsapp.window import window_state
 from atende.tenancy.api_auth import org_key
+from atende.tenancy.models import Permission
 from atende.tickets.selectors import ticket_for
 from atende.tickets.services.actor import Actor
 
@@ -87,7 +88,7 @@ class HandOffOut(Schema):
 
 
 def _channel(request: HttpRequest, channel_id: int) -> Channel:
-    key = org_key(request)
+    key = org_key(request, Permission.GENERAL_SETTINGS)
     return Channel.objects.for_org(key.organization_id).get(pk=channel_id,
                                                            kind=ChannelKind.WHATSAPP)
 
@@ -124,7 +125,7 @@ def test_message(request: HttpRequest, channel_id: int,
 @router.get("/tickets/{ticket_id}/whatsapp/window", response={200: WindowOut, **ERRORS},
             summary="The 24-hour window of a WhatsApp ticket")
 def ticket_window(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
-    ticket = ticket_for(org_key(request).organization_id, ticket_id)
+    ticket = ticket_for(org_key(request, Permission.VIEW_ALL_TICKETS).organization_id, ticket_id)
     if ticket.channel is None or ticket.channel.kind != ChannelKind.WHATSAPP:
         raise ApiError(400, "invalid", _("This ticket did not come through WhatsApp."),
                        "ticket_id")
@@ -137,7 +138,7 @@ def ticket_window(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
              summary="Send an approved template on a WhatsApp ticket")
 def post_template(request: HttpRequest, ticket_id: int,
                   payload: TemplateSendIn) -> Status[dict[str, Any]]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     ticket = ticket_for(key.organization_id, ticket_id)
     try:
         message = send_template(ticket, payload.name, payload.language, payload.params,
@@ -153,7 +154,8 @@ def post_template(request: HttpRequest, ticket_id: int,
              summary="Answer the customer as the bot while the conversation is with it")
 def bot_message(request: HttpRequest, conversation_id: int,
                 payload: BotTextIn) -> Status[dict[str, Any]]:
-    conversation = conversation_for(org_key(request).organization_id, conversation_id)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
+    conversation = conversation_for(key.organization_id, conversation_id)
     try:
         entry = send_bot_text(conversation, payload.text)
     except ProviderError as exc:
@@ -166,7 +168,7 @@ def bot_message(request: HttpRequest, conversation_id: int,
              summary="Hand a conversation from the bot to the queue (opens its ticket)")
 def bot_handoff(request: HttpRequest, conversation_id: int,
                 payload: HandOffIn) -> dict[str, Any]:
-    key = org_key(request)
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     result = hand_off(key.organization_id, conversation_id, service_id=payload.service_id,
                       note=payload.note, actor=Actor(label=f"api-key:{key.name}"))
     return {"ticket_id": result.ticket.pk, "protocol": result.ticket.protocol,

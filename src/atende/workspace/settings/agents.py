@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,9 +16,17 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atende.errors import DomainError
-from atende.tenancy.models import Membership, Organization, User
+from atende.tenancy.models import (
+    ROLE_PERMISSIONS,
+    AccessProfile,
+    Membership,
+    Organization,
+    Permission,
+    Role,
+    User,
+)
 from atende.tickets.services.agents import set_agent_active
-from atende.workspace.access import settings_required
+from atende.workspace.access import permission_required
 from atende.workspace.settings.forms import TenantModelForm
 
 
@@ -29,8 +38,10 @@ class MembershipForm(TenantModelForm):
         fields = ["role", "access_profile", "services", "capacity"]
         widgets = {"services": forms.CheckboxSelectMultiple}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, granter: Membership | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if granter is not None and granter.role != Role.ADMIN:
+            self._grant_no_more_than(granter)
         if self.instance.pk:
             if self._account_is_shared():
                 # The person's account is theirs and other organisations': they edit
@@ -38,6 +49,18 @@ class MembershipForm(TenantModelForm):
                 del self.fields["name"]
             else:
                 self.fields["name"].initial = self.instance.user.name
+
+    def _grant_no_more_than(self, granter: Membership) -> None:
+        """"Manage agents" without being an administrator: no one is made an administrator,
+        and a role or a profile is given only if the granter holds each of its permissions."""
+        held = granter.permissions()
+        role = self.fields["role"]
+        role.choices = [(value, label) for value, label in role.choices  # type: ignore[attr-defined]
+                        if value != Role.ADMIN and ROLE_PERMISSIONS[value] <= held]
+        profiles = self.fields["access_profile"]
+        allowed = [p.pk for p in AccessProfile.objects.for_org(self.organization)
+                   if set(p.permissions) <= held]
+        profiles.queryset = profiles.queryset.filter(pk__in=allowed)  # type: ignore[attr-defined]
 
     def _account_is_shared(self) -> bool:
         user = self.instance.user
@@ -93,10 +116,12 @@ def _membership(request: HttpRequest, pk: int) -> Membership:
                   .filter(pk=pk).first())
     if membership is None:
         raise Http404
+    if membership.role == Role.ADMIN and request.membership.role != Role.ADMIN:  # type: ignore[attr-defined]
+        raise PermissionDenied  # an administrator answers only to another one
     return membership
 
 
-@settings_required
+@permission_required(Permission.MANAGE_AGENTS)
 def agent_list(request: HttpRequest) -> HttpResponse:
     agents = (Membership.objects.for_org(request.membership.organization_id)  # type: ignore[attr-defined]
               .select_related("user", "access_profile").prefetch_related("services")
@@ -107,7 +132,8 @@ def agent_list(request: HttpRequest) -> HttpResponse:
 def _form_view(request: HttpRequest, form_class: type[MembershipForm],
                instance: Membership | None) -> HttpResponse:
     org = request.membership.organization  # type: ignore[attr-defined]
-    form = form_class(org, request.POST or None, instance=instance)
+    form = form_class(org, request.POST or None, instance=instance,
+                      granter=request.membership)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         membership = form.save()
         if membership.invitation_pending and instance is None:
@@ -121,18 +147,18 @@ def _form_view(request: HttpRequest, form_class: type[MembershipForm],
                   {"form": form, "object": instance})
 
 
-@settings_required
+@permission_required(Permission.MANAGE_AGENTS)
 def agent_invite(request: HttpRequest) -> HttpResponse:
     return _form_view(request, InviteForm, None)
 
 
-@settings_required
+@permission_required(Permission.MANAGE_AGENTS)
 def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_view(request, MembershipForm, _membership(request, pk))
 
 
 @require_POST
-@settings_required
+@permission_required(Permission.MANAGE_AGENTS)
 def agent_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _membership(request, pk)
     try:

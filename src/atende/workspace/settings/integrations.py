@@ -17,10 +17,10 @@ from django.views.decorators.http import require_POST
 
 from atende.net.form_fields import DestinationURLField, check_destination
 from atende.tenancy.api_keys import generate_api_key, revoke_api_key
-from atende.tenancy.models import ApiKey
+from atende.tenancy.models import ApiKey, Permission
 from atende.webhooks.models import EventType, WebhookSubscription
 from atende.webhooks.services import create_subscription
-from atende.workspace.access import settings_required
+from atende.workspace.access import permission_required, settings_required
 from atende.workspace.settings import shown_once
 
 DELIVERY_LOG_SIZE = 50
@@ -47,7 +47,7 @@ def _org_id(request: HttpRequest) -> int:
     return int(request.membership.organization_id)  # type: ignore[attr-defined]
 
 
-@settings_required
+@permission_required(Permission.API_KEYS)
 def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -64,7 +64,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@settings_required
+@permission_required(Permission.API_KEYS)
 def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = ApiKey.objects.for_org(_org_id(request)).filter(pk=pk).first()
     if key is None:

@@ -5,11 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from atende.workspace.access import settings_required
+from atende.workspace.access import SETTINGS_PERMISSIONS, permission_required, settings_required
 from atende.workspace.settings.forms import OrganizationForm
 
 
-@settings_required
+@permission_required(*SETTINGS_PERMISSIONS)
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "workspace/settings/index.html")
 
