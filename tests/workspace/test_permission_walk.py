@@ -51,6 +51,10 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:attachment": AGENT, "workspace:message-eml": AGENT,
     "workspace:presence": AGENT, "workspace:heartbeat": AGENT,
     "workspace:saved_replies": AGENT,
+    "workspace:contacts:list": AGENT, "workspace:contacts:detail": AGENT,
+    "workspace:contacts:edit": AGENT,
+    # A merge moves tickets the agent might not see.
+    "workspace:contacts:merge": (VIEW_ALL,),
     # The settings index lists what each settings permission opens.
     "workspace:settings:index": (GS, MA, AK),
     "workspace:settings:organization": (GS,),
@@ -112,7 +116,14 @@ OPERATIONS: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("POST", "/api/v1/tickets/{ticket_id}/whatsapp/template"): (VIEW_ALL,),
     ("POST", "/api/v1/whatsapp/conversations/{conversation_id}/messages"): (VIEW_ALL,),
     ("POST", "/api/v1/whatsapp/conversations/{conversation_id}/handoff"): (VIEW_ALL,),
+    # Contacts are the organisation's, as on the contacts screen; a merge moves tickets.
+    ("GET", "/api/v1/contacts"): (),
+    ("POST", "/api/v1/contacts"): (),
+    ("GET", "/api/v1/contacts/{contact_id}"): (),
+    ("PATCH", "/api/v1/contacts/{contact_id}"): (),
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): (VIEW_ALL,),
 }
+MISSING_ID = 987654321  # rows the walk has no need to create: their views answer 404
 # Subscriptions the walk creates: an event it never causes, at a name that never resolves.
 QUIET_HOOK, QUIET_EVENT = "https://walk.invalid/hook", "ticket.sla_breached"
 # Valid bodies: the permission is checked after the payload is read.
@@ -127,8 +138,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tickets/{ticket_id}/whatsapp/template"): {"name": "hello"},
     ("POST", "/api/v1/whatsapp/conversations/{conversation_id}/messages"): {"text": "hi"},
     ("POST", "/api/v1/whatsapp/conversations/{conversation_id}/handoff"): {},
+    ("POST", "/api/v1/contacts"): {"name": "Walk"},
+    ("PATCH", "/api/v1/contacts/{contact_id}"): {"notes": "walked"},
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): {"source_id": MISSING_ID},
 }
-MISSING_ID = 987654321  # rows the walk has no need to create: their views answer 404
 
 
 def _url_patterns(patterns: list[Any], namespace: str = "") -> Iterator[tuple[str, Any]]:
@@ -204,6 +217,8 @@ class World:
                 values[param] = self.ticket.pk
             elif param == "message_id":
                 values[param] = self.message.pk
+            elif param == "contact_id":
+                values[param] = self.ticket.contact_id
             elif param == "channel_id":
                 values[param] = self.channel.pk
             elif param == "kind":
@@ -214,6 +229,7 @@ class World:
 
     def operation_path(self, path: str) -> str:
         return (path.replace("{ticket_id}", str(self.ticket.pk))
+                .replace("{contact_id}", str(self.ticket.contact_id))
                 .replace("{channel_id}", str(self.channel.pk))
                 .replace("{subscription_id}", str(self.subscription.pk))
                 .replace("{attachment_id}", str(MISSING_ID))

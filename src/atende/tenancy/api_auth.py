@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja.security import APIKeyHeader, HttpBearer
 
 from atende.api_errors import ApiError
-from atende.tenancy.api_keys import authenticate_api_key, key_permits
+from atende.tenancy.api_keys import active_issuer, authenticate_api_key
 from atende.tenancy.models import ApiKey, Permission
 
 
@@ -65,14 +65,21 @@ def org_key(request: HttpRequest, *permissions: str) -> ApiKey:
     """The organisation-wide key of this request; channel-bound keys may not use it.
 
     A key issued by an agent acts with that agent's permissions of now (docs/permissions.md):
-    an operation guarded by `permissions` is refused when they no longer hold it, or are no
-    longer an agent there. A key with no issuer (command line, demo) is the organisation's."""
+    an operation guarded by `permissions` is refused when they no longer hold it, and every
+    operation once they are no longer an agent there. A key with no issuer (command line,
+    demo) is the organisation's."""
     key: ApiKey = request.auth  # type: ignore[attr-defined]
     if key.channel_id is not None:
         raise ApiError(403, "forbidden",
                        _("This key belongs to a channel and can only post into it."))
+    if key.created_by_id is None:  # the organisation's own key
+        return key
+    issuer = active_issuer(key)
+    if issuer is None:
+        raise ApiError(403, "forbidden", _(
+            "The agent who issued this API key is no longer an agent of this organisation."))
     for permission in permissions:
-        if not key_permits(key, permission):
+        if not issuer.has_permission(permission):
             raise ApiError(403, "forbidden", _(
                 "The agent who issued this API key does not have the permission "
                 "\"%(permission)s\".") % {"permission": Permission(permission).label})

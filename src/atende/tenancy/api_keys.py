@@ -63,6 +63,12 @@ def key_permits(key: ApiKey, permission: str) -> bool:
     the organisation's own."""
     if key.created_by_id is None:
         return True
-    issuer = (Membership.objects.for_org(key.organization_id).select_related("access_profile")
-              .filter(user_id=key.created_by_id, is_active=True).first())
+    issuer = active_issuer(key)
     return issuer is not None and issuer.has_permission(permission)
+
+
+def active_issuer(key: ApiKey) -> Membership | None:
+    """The membership of the agent who issued the key, while they are an active agent of
+    its organisation."""
+    return (Membership.objects.for_org(key.organization_id).select_related("access_profile")
+            .filter(user_id=key.created_by_id, is_active=True).first())

@@ -18,6 +18,7 @@ from atende.contacts.changes import Editor, company_named, update_contact
 from atende.contacts.models import Company, Contact
 from atende.tenancy.api_auth import org_key
 from atende.tenancy.idempotency import run_once
+from atende.tenancy.models import Permission
 from atende.tickets.services.contact_merge import merge_contacts
 
 router = Router(tags=["contacts"])
@@ -167,8 +168,8 @@ def patch_contact(request: HttpRequest, contact_id: int,
 def merge_contact(request: HttpRequest, contact_id: int, payload: MergeIn) -> dict[str, Any]:
     """The source's identities, tickets and notes move to this contact; the source answers
     as this contact from then on. Merging a contact into itself is a 400; a source already
-    merged is a 409."""
-    key = org_key(request)
+    merged is a 409. A merge moves tickets, so a key's issuer must see every ticket."""
+    key = org_key(request, Permission.VIEW_ALL_TICKETS)
     org_id = key.organization_id
     target = _contact(org_id, contact_id)
     try:
