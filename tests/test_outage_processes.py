@@ -190,7 +190,9 @@ def test_worker_killed_mid_drain_the_next_one_finishes_within_10_s(site: Site) -
     assert left > 0, "the drain finished before the kill: nothing left to prove"
 
     spawned = time.monotonic()
-    restarted = processes.start_worker(site.worker_env, site.data_dir)
+    # INFO: the consumer's "started" line is what tells that it runs.
+    restarted = processes.start_worker({**site.worker_env, "ATENDE_LOG_LEVEL": "INFO"},
+                                       site.data_dir)
     try:
         # From the moment the new worker runs: the interpreter's and Django's start-up
         # alone can take seconds on a loaded machine, and is not what is measured here.
