@@ -28,11 +28,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.fakes.served import ServedFake
 
 WINDOW_SECONDS = 24 * 3600
 _ids = itertools.count(1)
@@ -54,7 +56,7 @@ class Fault:
 
 
 @dataclass
-class FakeDialog360:
+class FakeDialog360(ServedFake):
     api_key: str = "d360-test-key"
     phone: str = "551130000000"
     phone_number_id: str = "106540352242922"
@@ -73,12 +75,6 @@ class FakeDialog360:
     _server: ThreadingHTTPServer | None = None
 
     # --- test controls --------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -278,41 +274,3 @@ class FakeDialog360:
                 "application/json"
         return 404, {"error": {"message": f"unknown path {route}", "code": 100}}, \
             "application/json"
-
-    # --- server ---------------------------------------------------------------------------
-
-    def start(self) -> FakeDialog360:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, payload, ctype = fake.handle(self.command, self.path, headers, raw)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FakeDialog360:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

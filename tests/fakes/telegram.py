@@ -29,11 +29,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.fakes.served import ServedFake
 
 SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -50,7 +52,7 @@ class Fault:
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(ServedFake):
     token: str = f"{BOT_ID}:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
     username: str = "atende_test_bot"
     now: float = field(default_factory=time.time)  # Telegram's clock, movable
@@ -68,12 +70,6 @@ class FakeTelegram:
     _server: ThreadingHTTPServer | None = None
 
     # --- test controls --------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -248,44 +244,6 @@ class FakeTelegram:
         if status != 200:
             return status, _error(status, str(result)), "application/json"
         return 200, {"ok": True, "result": result}, "application/json"
-
-    # --- server ---------------------------------------------------------------------------
-
-    def start(self) -> FakeTelegram:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, payload, ctype = fake.handle(self.command, self.path, headers, raw)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> dict[str, Any]:
