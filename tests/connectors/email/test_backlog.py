@@ -194,12 +194,9 @@ def test_a_backlog_does_not_keep_other_mailboxes_waiting(
     assert unseen(boxes[0]) == unseen(boxes[1]) == 0
 
 
-def test_a_poll_stopped_mid_backlog_loses_and_duplicates_nothing(
-        imap_channel: Channel, mailbox: Mailbox, small_batches: None,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The third batch's transaction fails; then the second batch's mails are marked
-    unread again, as if the poll had died between their commit and the `\\Seen` flag."""
-    fill(mailbox, BACKLOG)
+def kill_at_third_commit(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """The third batch's transaction fails, as if the process died there; returns the real
+    commit, to put back."""
     real = receive._commit
     commits: list[int] = []
 
@@ -210,6 +207,16 @@ def test_a_poll_stopped_mid_backlog_loses_and_duplicates_nothing(
         return real(*args)
 
     monkeypatch.setattr(receive, "_commit", commit)
+    return real
+
+
+def test_a_poll_stopped_mid_backlog_loses_and_duplicates_nothing(
+        imap_channel: Channel, mailbox: Mailbox, small_batches: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third batch's transaction fails; then the second batch's mails are marked
+    unread again, as if the poll had died between their commit and the `\\Seen` flag."""
+    fill(mailbox, BACKLOG)
+    kill_at_third_commit(monkeypatch)
     with pytest.raises(RuntimeError):
         poll_imap(imap_channel)
     assert tickets() == 6 and unseen(mailbox) == BACKLOG - 6
@@ -258,16 +265,7 @@ def test_pop3_session_stopped_mid_backlog_loses_and_duplicates_nothing(
     the rest."""
     fill(mailbox, BACKLOG)
     channel = pop3_channel(tenant, mailbox, delete=True)
-    real = receive._commit
-    commits: list[int] = []
-
-    def commit(*args: Any) -> Any:
-        commits.append(1)
-        if len(commits) == 3:
-            raise RuntimeError("killed")
-        return real(*args)
-
-    monkeypatch.setattr(receive, "_commit", commit)
+    real = kill_at_third_commit(monkeypatch)
     with pytest.raises(RuntimeError):
         poll_pop3(channel)
     assert tickets() == 6 and len(mailbox.flags()) == BACKLOG
