@@ -39,8 +39,8 @@ from typing import Any  # noqa: E402
 from tests.fakes.dovecot import PASSWORD, Dovecot, available  # noqa: E402
 
 from bench.email_ingest import ADDRESS, NAMES, SUBJECTS, Spec, new_id, peak_rss_mib  # noqa: E402
+from bench.scratch_db import throwaway_database  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 USER = "suporte@loja.example.com.br"
 
 
@@ -61,29 +61,15 @@ def main() -> None:
     random.seed(42)
     work = Path(tempfile.mkdtemp(prefix="atende-backlog-bench-"))
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
-                      ATENDE_LOG_LEVEL="WARNING", ATENDE_TASKS_IMMEDIATE="1")
+                      ATENDE_LOG_LEVEL="WARNING", ATENDE_TASKS_IMMEDIATE="1",
+                      # The operator's allowance for a mail server on this machine (the SSRF
+                      # guard refuses loopback otherwise).
+                      ATENDE_ALLOWED_PRIVATE_NETWORKS="127.0.0.1/32")
     os.environ.pop("REDIS_URL", None)
-    db_name = ""
-    if args.postgres:
-        import psycopg
-
-        db_name = f"atende_backlog_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db_name
-    else:
-        os.environ.pop("DATABASE_URL", None)
     try:
-        with Dovecot() as server:
+        with throwaway_database(args.postgres, "atende_backlog_bench"), Dovecot() as server:
             run(args, server)
     finally:
-        if db_name:
-            import psycopg
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -45,7 +45,8 @@ from email.message import EmailMessage  # noqa: E402
 from email.utils import format_datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench.scratch_db import throwaway_database  # noqa: E402
+
 ADDRESS = "suporte@loja.example.com.br"
 NAMES = ["Maria Souza", "João Silva", "Ana Oliveira", "Carlos Pereira", "Fernanda Lima",
          "Lucas Costa", "Juliana Alves", "Rafael Gomes", "Patrícia Rocha", "Bruno Martins"]
@@ -125,24 +126,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="atende-email-bench-"))
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
                       ATENDE_LOG_LEVEL="WARNING", ATENDE_TASKS_IMMEDIATE="1")
-    db_name = ""
-    if args.postgres:
-        import psycopg
-
-        db_name = f"atende_email_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db_name
     try:
-        run(args, work)
+        with throwaway_database(args.postgres, "atende_email_bench"):
+            run(args, work)
     finally:
-        if db_name:
-            import psycopg
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
 
 

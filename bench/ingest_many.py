@@ -31,7 +31,7 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench.scratch_db import throwaway_database  # noqa: E402
 
 
 def main() -> None:
@@ -47,26 +47,10 @@ def main() -> None:
     os.environ.update(ATENDE_DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="atende.settings",
                       ATENDE_LOG_LEVEL="WARNING")
     os.environ.pop("REDIS_URL", None)
-    db_name = ""
-    if args.postgres:
-        import psycopg
-
-        db_name = f"atende_ingest_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        os.environ["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db_name
-    else:
-        os.environ.pop("DATABASE_URL", None)
     try:
-        run(args)
+        with throwaway_database(args.postgres, "atende_ingest_bench"):
+            run(args)
     finally:
-        if db_name:
-            import psycopg
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
 
 
