@@ -39,10 +39,11 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "atende"
 
-COMPOSITION = {"admin_site", "api", "apps", "asgi", "cli", "demo", "health", "jobs", "settings",
-               "supervisor", "sync_middleware", "urls", "webserver", "wsgi"}
+COMPOSITION = {"admin_site", "api", "apps", "asgi", "cli", "demo", "health", "jobs",
+               "management", "settings", "supervisor", "sync_middleware", "urls", "webserver",
+               "wsgi"}
 SHARED = {"api_errors", "backoff", "bulk_insert", "bulk_update", "client_address", "crypto",
-          "errors", "events", "ids", "json_input", "net", "redis_cache"}
+          "errors", "events", "ids", "json_input", "net", "redis_cache", "stored_files"}
 # The domain packages a shared module may import (none, but for the documented seam).
 SHARED_MAY_IMPORT = {"events": {"realtime", "webhooks"}}
 

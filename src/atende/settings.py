@@ -252,6 +252,36 @@ STATIC_ROOT = Path(os.environ.get("ATENDE_STATIC_ROOT", DATA_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns at start-up when missing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("ATENDE_MEDIA_ROOT", DATA_DIR / "media"))
+# Attachments, raw mail and every other stored file on S3-compatible storage (AWS S3, MinIO,
+# Ceph, Wasabi…) when a bucket is named; on the local disk otherwise (docs/storage.md).
+S3_BUCKET = os.environ.get("ATENDE_S3_BUCKET", "")
+# "redirect": a file download answers with a short-lived signed URL of the bucket, after the
+# app checked who may read it; "proxy": the app streams the file (a bucket browsers cannot
+# reach). Inline previews always stream, so the page's CSP need not allow the bucket.
+S3_DOWNLOADS = os.environ.get("ATENDE_S3_DOWNLOADS", "redirect")
+if S3_DOWNLOADS not in {"redirect", "proxy"}:
+    raise ImproperlyConfigured("ATENDE_S3_DOWNLOADS must be 'redirect' or 'proxy'")
+if S3_BUCKET:
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": S3_BUCKET,
+                "endpoint_url": os.environ.get("ATENDE_S3_ENDPOINT_URL") or None,
+                "region_name": os.environ.get("ATENDE_S3_REGION") or None,
+                # Unset: boto3's own chain (AWS_* variables, instance role, config files).
+                "access_key": os.environ.get("ATENDE_S3_ACCESS_KEY_ID") or None,
+                "secret_key": os.environ.get("ATENDE_S3_SECRET_ACCESS_KEY") or None,
+                "location": os.environ.get("ATENDE_S3_PREFIX", ""),
+                "addressing_style": os.environ.get("ATENDE_S3_ADDRESSING") or None,
+                "default_acl": None,  # the bucket's own policy: private
+                "querystring_auth": True,
+                "querystring_expire": int(os.environ.get("ATENDE_S3_URL_SECONDS", "60")),
+                "signature_version": "s3v4",
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -21,6 +22,7 @@ from atende.connectors.api import audit, inbound
 from atende.connectors.api.channels import access_channel
 from atende.connectors.api.manage_views import router as manage_router
 from atende.connectors.api.schemas import ERRORS, AuditPage, MessageAcceptedOut, MessageIn
+from atende.stored_files import file_response
 from atende.tenancy.models import ApiKey
 from atende.tickets.models import Attachment
 
@@ -67,12 +69,12 @@ def post_channel_message(request: HttpRequest, channel_id: int,
             response={200: None, **ERRORS}, url_name="channel_attachment",
             summary="Download a file of a message on this channel")
 def download_channel_attachment(request: HttpRequest, channel_id: int,
-                                attachment_id: int) -> FileResponse:
+                                attachment_id: int) -> HttpResponseBase:
     channel = access_channel(_key(request), channel_id)
     attachment = Attachment.objects.for_org(channel.organization_id).get(
         pk=attachment_id, message__channel=channel)
-    return FileResponse(attachment.file.open("rb"), as_attachment=True,
-                        filename=attachment.filename, content_type=attachment.content_type)
+    return file_response(attachment.file.name, filename=attachment.filename,
+                         content_type=attachment.content_type, may_redirect=False)
 
 
 class AuditQuery(Schema):

@@ -6,13 +6,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from atende.channels.models import Channel
+from atende.stored_files import file_response
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
     Attachment,
@@ -243,14 +244,11 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     except Attachment.DoesNotExist as exc:
         raise Http404 from exc
     inline = request.GET.get("inline") == "1" and item.content_type in PREVIEW_TYPES
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(handle, as_attachment=not inline, filename=item.filename,
-                            content_type=item.content_type if inline
-                            else "application/octet-stream")
-    response["Cache-Control"] = "private, max-age=3600"
+    response = file_response(item.file.name, as_attachment=not inline, filename=item.filename,
+                             content_type=item.content_type if inline
+                             else "application/octet-stream")
+    if response.status_code == 200:
+        response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
