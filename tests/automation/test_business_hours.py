@@ -16,7 +16,7 @@ UTC = datetime.UTC
 def _cal(**kw: object) -> BusinessCalendar:
     # Unsaved: is_open is a pure function of the calendar's fields.
     defaults: dict[str, object] = {"name": "x", "timezone": "America/Sao_Paulo",
-                                   "hours": {}, "holidays": []}
+                                   "hours": {}, "holidays": [], "public_holidays": False}
     return BusinessCalendar(**{**defaults, **kw})
 
 
@@ -69,3 +69,26 @@ def test_24x7_and_closed_days() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         is_open(_cal(always_open=True), datetime.datetime(2026, 1, 1, 12, 0))
+
+
+def test_brazils_public_holidays_close_the_calendar_without_being_listed() -> None:
+    weekdays = {str(d): ["08:00", "18:00"] for d in range(5)}
+    cal = _cal(hours=weekdays, public_holidays=True)
+    # Good Friday moves with Easter (2026-04-03, 2027-03-26); Tiradentes is fixed.
+    for day in ((2026, 4, 3), (2027, 3, 26), (2026, 4, 21)):
+        assert not is_open(cal, at(*day, 14, 0)), day
+    assert is_open(cal, at(2026, 4, 2, 14, 0))  # the Thursday before Good Friday
+    assert is_open(_cal(hours=weekdays), at(2026, 4, 3, 14, 0))  # the setting is off
+
+
+def test_a_states_holidays_only_with_that_state() -> None:
+    weekdays = {str(d): ["08:00", "18:00"] for d in range(5)}
+    # 9 July 2026 (a Thursday): São Paulo's Constitutionalist Revolution, not national.
+    assert is_open(_cal(hours=weekdays, public_holidays=True), at(2026, 7, 9, 14, 0))
+    assert not is_open(_cal(hours=weekdays, public_holidays=True, holiday_region="SP"),
+                       at(2026, 7, 9, 14, 0))
+    assert is_open(_cal(hours=weekdays, public_holidays=True, holiday_region="RJ"),
+                   at(2026, 7, 9, 14, 0))
+    # An unknown region is ignored rather than failing every lookup.
+    assert not is_open(_cal(hours=weekdays, public_holidays=True, holiday_region="XX"),
+                       at(2026, 4, 21, 14, 0))

@@ -22,7 +22,8 @@ WEEKDAYS_8_18 = {str(d): ["08:00", "18:00"] for d in range(5)}
 
 def _cal(**kw: object) -> BusinessCalendar:
     defaults: dict[str, object] = {"name": "x", "timezone": "America/Sao_Paulo",
-                                   "hours": WEEKDAYS_8_18, "holidays": []}
+                                   "hours": WEEKDAYS_8_18, "holidays": [],
+                                   "public_holidays": False}
     return BusinessCalendar(**{**defaults, **kw})
 
 
@@ -113,3 +114,12 @@ def test_calendar_that_never_opens_falls_back_to_clock_time() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError):
         add_business_minutes(_cal(), datetime.datetime(2026, 11, 23, 9, 0), 10)
+
+
+def test_a_public_holiday_is_skipped_by_the_clock() -> None:
+    # Monday 20 April 2026, 17:00 + 2 business hours: Tuesday 21 is Tiradentes, so the clock
+    # resumes on Wednesday 22 at 08:00 and ends at 09:00.
+    cal = _cal(public_holidays=True)
+    assert add_business_minutes(cal, local(2026, 4, 20, 17, 0), 120) == local(2026, 4, 22, 9, 0)
+    assert business_time_between(cal, local(2026, 4, 20, 8, 0), local(2026, 4, 23, 8, 0)) \
+        == datetime.timedelta(hours=20)

@@ -125,7 +125,7 @@ def test_due_moments_on_create_and_priority_and_service_change(tenant: Any) -> N
 
 def test_business_hours_calendar_counts_only_open_time(tenant: Any) -> None:
     calendar = BusinessCalendar.objects.create(
-        organization=tenant.org, name="Comercial", timezone="UTC",
+        organization=tenant.org, name="Comercial", timezone="UTC", public_holidays=False,
         hours={str(d): ["08:00", "18:00"] for d in range(7)})
     _policy(tenant.org, "Padrão", 60, None, is_default=True, calendar=calendar)
     ticket = _ticket(tenant)

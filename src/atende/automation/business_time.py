@@ -34,7 +34,7 @@ def _counts_everything(calendar: BusinessCalendar | None) -> bool:
 def open_intervals(calendar: BusinessCalendar, day: datetime.date
                    ) -> list[tuple[datetime.datetime, datetime.datetime]]:
     """The calendar's open time on the local date `day`, as UTC [start, end) pairs."""
-    if day.isoformat() in calendar.holidays:
+    if calendar.is_holiday(day):
         return []
     zone = ZoneInfo(calendar.timezone)
     if calendar.always_open:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
+from atende.automation.public_holidays import is_public_holiday
 from atende.tenancy.models import TenantModel
 
 
@@ -44,6 +47,12 @@ class BusinessCalendar(TenantModel):
     always_open = models.BooleanField(_("open 24 hours, 7 days a week"), default=False)
     hours = models.JSONField(_("hours"), default=dict, blank=True)
     holidays = models.JSONField(_("holidays"), default=list, blank=True)
+    # Brazil's public holidays count as closed days without being listed in `holidays`.
+    public_holidays = models.BooleanField(_("closed on Brazil's national holidays"),
+                                          default=True)
+    holiday_region = models.CharField(
+        _("state holidays too"), max_length=40, blank=True,
+        help_text=_("A state (e.g. SP) whose own holidays also close this calendar."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=now, editable=False)
 
@@ -56,3 +65,9 @@ class BusinessCalendar(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_holiday(self, day: datetime.date) -> bool:
+        """A local date this calendar is closed all day."""
+        if day.isoformat() in self.holidays:
+            return True
+        return self.public_holidays and is_public_holiday(day, self.holiday_region)

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from atende.automation.models import BusinessCalendar
 from atende.crypto import decrypt_json, encrypt_json
 from atende.tenancy.models import Service, TenantModel
 
@@ -35,7 +36,7 @@ class Channel(TenantModel):
         Service, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("service")
     )
     settings = models.JSONField(_("settings"), default=dict, blank=True)
-    # Empty: attended 24x7. Channels that answer out of hours (WhatsApp) read it.
+    # Empty: the service's business hours, or 24x7 when it has none (`attended_hours`).
     business_calendar = models.ForeignKey(
         "automation.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+", verbose_name=_("business hours"),
@@ -53,6 +54,15 @@ class Channel(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
+
+    def attended_hours(self) -> BusinessCalendar | None:
+        """The calendar that says when this channel is attended: its own, else its
+        service's; None means 24x7. Load with `service__business_calendar` to read it
+        without queries."""
+        if self.business_calendar_id is not None:
+            return self.business_calendar
+        service = self.service if self.service_id is not None else None
+        return service.business_calendar if service is not None else None
 
     @property
     def secrets(self) -> dict[str, Any]:

@@ -140,6 +140,12 @@ class Service(TenantModel):
         _("automatic assignment"), default=False,
         help_text=_("New tickets go to the online agents of this service in turn."),
     )
+    # The service's own hours; a channel without a calendar of its own follows them.
+    business_calendar = models.ForeignKey(
+        "automation.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("business hours"),
+        help_text=_("When this team attends. Channels without business hours of their own "
+                    "follow it."))
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:

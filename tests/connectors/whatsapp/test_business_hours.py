@@ -29,6 +29,8 @@ DEFAULT_PT = ("Olá! Nosso horário de atendimento é de segunda a sexta, das 08
 
 
 def calendar(tenant: Tenant, name: str = "Comercial", **fields: Any) -> BusinessCalendar:
+    # Tests here run at today's date: a public holiday must not close the calendar.
+    fields.setdefault("public_holidays", False)
     return BusinessCalendar.objects.create(organization=tenant.org, name=name, **fields)
 
 
@@ -157,3 +159,20 @@ def test_clock_is_the_provider_timestamp_not_processing_time(
     wa.customer_sends(CUSTOMER, "Escrito dentro do horário", at=at.timestamp())
     webhooks.flush()
     assert texts_sent(wa) == []
+
+
+def test_a_channel_without_hours_follows_its_services_and_its_own_win(
+        tenant: Tenant, wa: FakeDialog360, wa_channel: Channel, webhooks: Webhooks) -> None:
+    use_calendar(wa_channel, None, text="Equipe fora do horário.")
+    service = wa_channel.service
+    assert service is not None
+    service.business_calendar = calendar(tenant, "Equipe", hours={})  # never open
+    service.save()
+    wa.customer_sends(CUSTOMER, "Oi")
+    webhooks.flush()
+    assert texts_sent(wa) == ["Equipe fora do horário."]
+
+    use_calendar(wa_channel, calendar(tenant, "Canal 24x7", always_open=True))
+    wa.customer_sends("5511912345678", "Oi de novo")
+    webhooks.flush()
+    assert texts_sent(wa) == ["Equipe fora do horário."]  # the channel's own calendar wins

@@ -72,3 +72,38 @@ def test_composer_gets_filled_saved_replies(tenant: Tenant, other_tenant: Tenant
                                     contact=Contact.objects.create(organization=other_tenant.org),
                                     origin="api")
     assert admin_client.get(f"/tickets/{foreign.pk}/saved-replies/").status_code == 404
+
+
+def test_a_service_takes_business_hours_of_its_own_organisation_only(
+        tenant: Tenant, other_tenant: Tenant, admin_client: Client) -> None:
+    mine = BusinessCalendar.objects.create(organization=tenant.org, name="Equipe SP",
+                                           always_open=True)
+    theirs = BusinessCalendar.objects.create(organization=other_tenant.org, name="Globex",
+                                             always_open=True)
+    url = f"/settings/services/{tenant.service.pk}/"
+    page = admin_client.get(url).content.decode()
+    assert "Equipe SP" in page and "Globex" not in page
+    refused = admin_client.post(url, {"name": "Suporte", "business_calendar": theirs.pk})
+    assert refused.status_code == 200
+    tenant.service.refresh_from_db()
+    assert tenant.service.business_calendar_id is None
+    assert admin_client.post(url, {"name": "Suporte", "business_calendar": mine.pk}
+                             ).status_code == 302
+    tenant.service.refresh_from_db()
+    assert tenant.service.business_calendar_id == mine.pk
+
+
+def test_the_calendar_screen_keeps_public_holidays_and_a_state(
+        tenant: Tenant, admin_client: Client) -> None:
+    response = admin_client.post("/settings/business-hours/new/", {
+        "name": "Loja SP", "timezone": "America/Sao_Paulo", "always_open": "on",
+        "public_holidays": "on", "holiday_region": "SP"})
+    assert response.status_code == 302
+    cal = BusinessCalendar.objects.get(organization=tenant.org, name="Loja SP")
+    assert cal.public_holidays and cal.holiday_region == "SP"
+    bad = admin_client.post(f"/settings/business-hours/{cal.pk}/", {
+        "name": "Loja SP", "timezone": "America/Sao_Paulo", "always_open": "on",
+        "holiday_region": "Atlantis"})
+    assert bad.status_code == 200
+    cal.refresh_from_db()
+    assert cal.holiday_region == "SP"

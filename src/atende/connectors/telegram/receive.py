@@ -112,7 +112,8 @@ def drain_channel(channel_id: int) -> int:
             logger.warning("Telegram drain flag of channel %s not cleared", channel_id,
                            exc_info=True)
     channel = Channel.objects.select_related(
-        "organization", "service", "business_calendar").filter(pk=channel_id).first()
+        "organization", "service__business_calendar", "business_calendar",
+    ).filter(pk=channel_id).first()
     if channel is None:
         return 0
     taken = 0
@@ -169,7 +170,8 @@ def parse(channel: Channel, event: InboundEvent) -> InboundMessage:
 
 def process_ids(channel_id: int, event_ids: list[int], attempt: int = 0) -> None:
     channel = Channel.objects.select_related(
-        "organization", "service", "business_calendar").filter(pk=channel_id).first()
+        "organization", "service__business_calendar", "business_calendar",
+    ).filter(pk=channel_id).first()
     if channel is None:
         return
     events = list(InboundEvent.objects.filter(channel=channel, pk__in=event_ids,

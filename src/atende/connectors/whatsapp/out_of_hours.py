@@ -32,7 +32,7 @@ def default_message() -> str:
 
 
 def out_of_hours(channel: Channel, at: datetime) -> bool:
-    calendar = channel.business_calendar
+    calendar = channel.attended_hours()
     if calendar is None or not calendar.is_active:
         return False
     return not is_open(calendar, at)

@@ -245,7 +245,8 @@ def drain_channel(channel_id: int, event_ids: list[int] | None = None, shard: in
             logger.warning("WhatsApp drain flag of channel %s not cleared", channel_id,
                            exc_info=True)
     channel = Channel.objects.select_related(
-        "organization", "business_calendar", "service").filter(pk=channel_id).first()
+        "organization", "business_calendar", "service__business_calendar",
+    ).filter(pk=channel_id).first()
     if channel is None:
         return 0
     named = sorted(set(event_ids or ()))
@@ -336,7 +337,8 @@ def process_event(event_id: int, attempt: int = 0) -> str:
     """Process one stored event; returns its resulting status. Never raises for bad input:
     the event is quarantined with the reason instead."""
     event = InboundEvent.objects.select_related(
-        "channel__organization", "channel__business_calendar", "channel__service",
+        "channel__organization", "channel__business_calendar",
+        "channel__service__business_calendar",
     ).get(pk=event_id)
     if event.status not in PENDING:
         return str(event.status)

@@ -11,6 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.models import BusinessCalendar, SavedReply
+from atende.automation.public_holidays import REGIONS
 from atende.tickets.saved_replies import VARIABLES, unknown_variables
 from atende.workspace.settings.forms import TenantModelForm
 
@@ -42,12 +43,15 @@ class SavedReplyForm(TenantModelForm):
 class BusinessCalendarForm(TenantModelForm):
     holidays_text = forms.CharField(
         label=_("Holidays"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One date per line, e.g. 2026-12-25. Closed all day."),
+        help_text=_("One date per line, e.g. 2026-12-25. Closed all day. Brazil's public "
+                    "holidays need no line here when the box above is ticked."),
     )
 
     class Meta:
         model = BusinessCalendar
-        fields = ["name", "timezone", "always_open"]
+        fields = ["name", "timezone", "always_open", "public_holidays", "holiday_region"]
+        widgets = {"holiday_region": forms.Select(choices=[("", "—"), *[
+            (code, code) for code in REGIONS]])}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,12 +68,18 @@ class BusinessCalendarForm(TenantModelForm):
             self.fields["holidays_text"].initial = "\n".join(self.instance.holidays)
         self.order_fields(["name", "timezone", "always_open",
                            *[f"{k}_{n}" for n in range(7) for k in ("start", "end")],
-                           "holidays_text"])
+                           "public_holidays", "holiday_region", "holidays_text"])
 
     def clean_timezone(self) -> str:
         value: str = self.cleaned_data["timezone"]
         if value not in zoneinfo.available_timezones():
             raise forms.ValidationError(_("Unknown time zone, e.g. America/Sao_Paulo."))
+        return value
+
+    def clean_holiday_region(self) -> str:
+        value: str = self.cleaned_data["holiday_region"]
+        if value and value not in REGIONS:
+            raise forms.ValidationError(_("Choose a Brazilian state from the list."))
         return value
 
     def clean_holidays_text(self) -> list[str]:

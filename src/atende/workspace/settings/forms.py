@@ -60,7 +60,7 @@ class OrganizationForm(forms.ModelForm):
 class ServiceForm(TenantModelForm):
     class Meta:
         model = Service
-        fields = ["name", "description", "auto_assign"]
+        fields = ["name", "description", "auto_assign", "business_calendar"]
 
 
 class AccessProfileForm(TenantModelForm):
