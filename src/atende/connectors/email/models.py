@@ -151,6 +151,13 @@ class NotificationEvent(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("Status changed")
     ANSWER_REMINDER = "answer_reminder", _("Answer reminder")
     RESOLVED = "resolved", _("Ticket resolved")
+    # Sent instead of "ticket opened" when the customer wrote while the channel (or its
+    # service) was closed; at most one of the two per conversation.
+    OUT_OF_HOURS = "out_of_hours", _("Ticket opened outside business hours")
+
+
+# The automatic answers to a customer's first mail: one of them per conversation.
+FIRST_ANSWERS = (NotificationEvent.OPENED, NotificationEvent.OUT_OF_HOURS)
 
 
 class NotificationLanguage(models.TextChoices):

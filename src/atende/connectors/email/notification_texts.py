@@ -57,6 +57,13 @@ _DEFAULTS: dict[str, tuple[Promise, Promise]] = {
           "are waiting for your reply to go on. Just reply to this e-mail.\n\n"
           "{{ organization.name }}"),
     ),
+    NotificationEvent.OUT_OF_HOURS: (
+        _("We received your message outside our business hours: {{ ticket.subject }}"),
+        _("Hello {{ contact.name }},\n\nWe received your message outside our business hours "
+          "and opened the ticket {{ ticket.protocol }}. We will answer you on our next "
+          "business day. To add anything, just reply to this e-mail.\n\n"
+          "{{ organization.name }}"),
+    ),
     NotificationEvent.RESOLVED: (
         _("Your ticket {{ ticket.protocol }} was resolved"),
         _("Hello {{ contact.name }},\n\nYour ticket {{ ticket.protocol }} "

@@ -8,17 +8,20 @@ thread key) and shows in the timeline as an outbound message marked `AutomaticMa
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import linebreaks
 
+from atende.automation.business_hours import is_open
 from atende.backoff import next_delay
-from atende.channels.models import ChannelKind, InboundEvent
+from atende.channels.models import Channel, ChannelKind, InboundEvent
 from atende.connectors.email.compose import Draft, references_chain
-from atende.connectors.email.models import AutomaticMail, NotificationEvent
+from atende.connectors.email.models import FIRST_ANSWERS, AutomaticMail, NotificationEvent
 from atende.connectors.email.notification_texts import (
+    Text,
     fill,
     language_for,
     mail_subject,
@@ -38,7 +41,8 @@ from atende.tickets.services.threads import remember_thread_key
 logger = logging.getLogger(__name__)
 
 # RFC 3834: an acknowledgement answers the customer's mail; the others follow an event.
-_KIND: dict[str, str] = {NotificationEvent.OPENED: "auto-replied"}
+_KIND: dict[str, str] = {NotificationEvent.OPENED: "auto-replied",
+                         NotificationEvent.OUT_OF_HOURS: "auto-replied"}
 
 SENT, OFF, SKIPPED, CAPPED, RETRY, FAILED = "sent", "off", "skipped", "capped", "retry", "failed"
 MAX_ATTEMPTS = 5
@@ -69,21 +73,23 @@ def send_notification(organization_id: int, ticket_id: int, event: str,
 
 def _send(organization_id: int, ticket_id: int, event: str, attempt: int) -> str:
     ticket = (Ticket.objects.for_org(organization_id)
-              .select_related("channel", "contact", "organization", "service", "assignee")
+              .select_related("channel__business_calendar", "channel__service__business_calendar",
+                              "contact", "organization", "service", "assignee")
               .filter(pk=ticket_id).first())
     if ticket is None or ticket.channel is None or ticket.channel.kind != ChannelKind.EMAIL \
             or not ticket.channel.is_active:
         return SKIPPED
     channel = ticket.channel
     language = language_for(ticket)
+    requested = event  # a retry asks again: the first answer is chosen anew
     text = template_text(channel.pk, organization_id, event, language)
-    if not text.enabled:
+    if not text.enabled and event != NotificationEvent.OPENED:
         return OFF
     rows = list(Message.objects.for_org(organization_id)
                 .filter(ticket=ticket, channel=channel).exclude(external_id="")
                 .order_by("created_at", "id")
-                .values_list("external_id", "direction", "author_contact_id"))
-    inbound = [(key, author) for key, direction, author in rows
+                .values_list("external_id", "direction", "author_contact_id", "created_at"))
+    inbound = [(key, author, written) for key, direction, author, written in rows
                if direction == Direction.INBOUND]
     if not inbound:  # not a ticket that came by mail: nobody wrote to us here
         return SKIPPED
@@ -91,7 +97,10 @@ def _send(organization_id: int, ticket_id: int, event: str, attempt: int) -> str
         answered = _acknowledged_mail(ticket, inbound)
         if answered is None:
             return SKIPPED
-        answering, contact_id = answered
+        answering, contact_id, written_at = answered
+        event, text = _first_answer(channel, organization_id, language, written_at, text)
+        if not text.enabled:
+            return OFF
     else:
         answering, contact_id = inbound[-1][0], ticket.contact_id
         reason = _no_auto_reply(channel.pk, organization_id, [answering]).get(answering[:255])
@@ -120,29 +129,44 @@ def _send(organization_id: int, ticket_id: int, event: str, attempt: int) -> str
 
         run_after = timezone.now() + next_delay(attempt)
         send_ticket_notification.using(run_after=run_after).enqueue(
-            organization_id, ticket_id, event, attempt + 1)
+            organization_id, ticket_id, requested, attempt + 1)
         return RETRY
     _record(ticket, draft, event, language, result.external_id if result.ok else "",
             "" if result.ok else result.error)
     return SENT if result.ok else FAILED
 
 
-def _acknowledged_mail(ticket: Ticket, inbound: list[tuple[str, int | None]]
-                       ) -> tuple[str, int | None] | None:
+def _first_answer(channel: Channel, organization_id: int, language: str,
+                  written_at: datetime | None, opened: Text) -> tuple[str, Text]:
+    """Which answer the first mail gets: "outside business hours" when that template is on
+    and the channel (or its service) was closed when the customer wrote (the mail's date,
+    which ingest keeps as the message's time), else "opened"."""
+    calendar = channel.attended_hours()
+    if calendar is not None and calendar.is_active \
+            and not is_open(calendar, written_at or timezone.now()):
+        closed = template_text(channel.pk, organization_id, NotificationEvent.OUT_OF_HOURS,
+                               language)
+        if closed.enabled:
+            return NotificationEvent.OUT_OF_HOURS, closed
+    return NotificationEvent.OPENED, opened
+
+
+def _acknowledged_mail(ticket: Ticket, inbound: list[tuple[str, int | None, datetime | None]]
+                       ) -> tuple[str, int | None, datetime | None] | None:
     """The mail the acknowledgement answers, and its author: the conversation's first mail
     by date that may be answered automatically (never an auto-reply, a list or a bounce).
     None when the ticket was acknowledged already (once per conversation, however many
     times the task is enqueued) or holds no such mail yet: a mail that joins later asks
     again (`receive`)."""
     if AutomaticMail.objects.for_org(ticket.organization_id).filter(
-            message__ticket_id=ticket.pk, event=NotificationEvent.OPENED).exists():
+            message__ticket_id=ticket.pk, event__in=FIRST_ANSWERS).exists():
         return None
     assert ticket.channel_id is not None
     refused = _no_auto_reply(ticket.channel_id, ticket.organization_id,
-                             [key for key, _author in inbound])
-    for key, author in inbound:
+                             [key for key, _author, _at in inbound])
+    for key, author, written_at in inbound:
         if not refused.get(key[:255]):
-            return key, author
+            return key, author, written_at
     logger.info("no acknowledgement on ticket %s yet: no mail to answer", ticket.pk)
     return None
 

@@ -9,7 +9,12 @@ from typing import Any
 from django.db import transaction
 
 from atende.channels.models import ChannelKind, InboundEvent
-from atende.connectors.email.models import AutomaticMail, NotificationEvent, NotificationTemplate
+from atende.connectors.email.models import (
+    FIRST_ANSWERS,
+    AutomaticMail,
+    NotificationEvent,
+    NotificationTemplate,
+)
 from atende.tickets.models import Status
 
 
@@ -42,7 +47,8 @@ def _by_email(payload: dict[str, Any]) -> bool:
 
 def on_tickets_created(organization_id: int, event_type: str,
                        payloads: list[dict[str, Any]]) -> None:
-    """The "opened" notification for the tickets an ingest batch opened: one look-up of the
+    """The "opened" (or "outside business hours") notification for the tickets an ingest
+    batch opened: one look-up of the
     channels that send it for the whole batch. Whether a ticket came from an inbound mail is
     checked by the task (the customer's mail)."""
     from atende.connectors.email.tasks import send_ticket_notification
@@ -51,7 +57,7 @@ def on_tickets_created(organization_id: int, event_type: str,
     if not by_email:
         return
     sending = set(NotificationTemplate.objects.for_org(organization_id).filter(
-        channel_id__in={p["channel_id"] for p in by_email}, event=NotificationEvent.OPENED,
+        channel_id__in={p["channel_id"] for p in by_email}, event__in=FIRST_ANSWERS,
         enabled=True).values_list("channel_id", flat=True))
     for payload in by_email:
         if payload["channel_id"] in sending:
@@ -68,7 +74,7 @@ def on_mails_joined(channel_id: int, organization_id: int, ticket_ids: set[int])
     from atende.connectors.email.tasks import send_ticket_notification
 
     if not ticket_ids or not NotificationTemplate.objects.for_org(organization_id).filter(
-            channel_id=channel_id, event=NotificationEvent.OPENED, enabled=True).exists():
+            channel_id=channel_id, event__in=FIRST_ANSWERS, enabled=True).exists():
         return
     earlier = (InboundEvent.objects.for_org(organization_id)
                .filter(channel_id=channel_id, message__ticket_id__in=sorted(ticket_ids)))
@@ -78,7 +84,7 @@ def on_mails_joined(channel_id: int, organization_id: int, ticket_ids: set[int])
                             .values_list("message__ticket_id", flat=True))
     acknowledged = set(
         AutomaticMail.objects.for_org(organization_id)
-        .filter(message__ticket_id__in=sorted(ticket_ids), event=NotificationEvent.OPENED)
+        .filter(message__ticket_id__in=sorted(ticket_ids), event__in=FIRST_ANSWERS)
         .values_list("message__ticket_id", flat=True))
     for ticket_id in sorted(opened_by_mail - answerable_before - acknowledged):
         transaction.on_commit(partial(send_ticket_notification.enqueue, organization_id,
