@@ -15,6 +15,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from atende.api_errors import ApiError, ErrorOut
+from atende.channels.models import Channel, ChannelKind
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_auth import org_key
@@ -65,6 +66,15 @@ def _agent(org_id: int, user_id: int) -> User:
     return membership.user
 
 
+def _answering_channel(org_id: int) -> Channel | None:
+    """The e-mail channel the organisation chose to answer tickets created here (CORE-12):
+    the requester then hears from it, and agents' answers go out by mail. None: the ticket
+    has no channel, as before, and nobody is written to."""
+    return (Channel.objects.for_org(org_id).select_related("service")
+            .filter(kind=ChannelKind.EMAIL, is_active=True, settings__api_tickets=True)
+            .order_by("pk").first())
+
+
 @router.post("/tickets", response={201: TicketOut, **ERRORS, 409: ErrorOut},
              summary="Create a ticket")
 def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Any]:
@@ -81,10 +91,13 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Any]:
         except ValidationError as exc:
             raise ApiError(400, "invalid", " ".join(exc.messages), "requester_email") from None
         custom = validate_custom_fields(org.pk, payload.custom_fields)
+        channel = _answering_channel(org.pk)
+        service = _service(org.pk, payload.service_id)
         ticket, _msg = open_ticket(
             organization=org, contact=contact, subject=payload.title, actor=_actor(request),
             origin="api", description=payload.description, priority=payload.priority,
-            category=payload.category, service=_service(org.pk, payload.service_id),
+            category=payload.category, channel=channel,
+            service=service if service is not None or channel is None else channel.service,
             custom_fields=custom, tags=payload.tags,
         )
         # The ticket, its contact and its tags are in hand; load only the identities.

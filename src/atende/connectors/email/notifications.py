@@ -91,7 +91,10 @@ def _send(organization_id: int, ticket_id: int, event: str, attempt: int) -> str
                 .values_list("external_id", "direction", "author_contact_id", "created_at"))
     inbound = [(key, author, written) for key, direction, author, written in rows
                if direction == Direction.INBOUND]
-    if not inbound:  # not a ticket that came by mail: nobody wrote to us here
+    if not inbound and ticket.origin == ChannelKind.API:
+        # Created through the REST API for a requester, on the channel that answers those.
+        inbound = [("", ticket.contact_id, ticket.created_at)]
+    elif not inbound:  # not a ticket that came by mail: nobody wrote to us here
         return SKIPPED
     if event == NotificationEvent.OPENED:
         answered = _acknowledged_mail(ticket, inbound)
@@ -103,7 +106,8 @@ def _send(organization_id: int, ticket_id: int, event: str, attempt: int) -> str
             return OFF
     else:
         answering, contact_id = inbound[-1][0], ticket.contact_id
-        reason = _no_auto_reply(channel.pk, organization_id, [answering]).get(answering[:255])
+        reason = _no_auto_reply(channel.pk, organization_id, [answering]).get(answering[:255]) \
+            if answering else ""
         if reason:
             logger.info("no %s notification on ticket %s: %s", event, ticket.pk, reason)
             return SKIPPED

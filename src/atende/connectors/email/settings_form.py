@@ -23,7 +23,7 @@ SETTING_FIELDS = (
     "address", "from_name", "in_protocol", "in_host", "in_port", "in_security", "in_username",
     "in_folder", "pop3_delete", "smtp_host", "smtp_port", "smtp_security", "smtp_username",
     "poll_seconds", "reopen_closed", "auto_daily_cap", "oauth_client_id", "oauth_tenant",
-    "answer_reminder_hours",
+    "answer_reminder_hours", "api_tickets",
 )
 SECRET_FIELDS = ("in_password", "smtp_password", "oauth_client_secret")
 MICROSOFT, GOOGLE = "microsoft", "google"
@@ -93,6 +93,12 @@ class EmailChannelForm(forms.Form):
         help_text=_("Otherwise a new ticket linked to the closed one is opened."))
     auto_daily_cap = forms.IntegerField(
         label=_("Automatic mails per address per day"), min_value=0, max_value=100, initial=3)
+    api_tickets = forms.BooleanField(
+        label=_("Tickets created through the REST API are answered from this address"),
+        required=False, initial=False,
+        help_text=_("Their requester then gets this channel's notifications (\"ticket "
+                    "opened\" when it is on) and the agents' answers by e-mail. With "
+                    "several such channels, the oldest is used."))
     answer_reminder_hours = forms.IntegerField(
         label=_("Answer reminder after (hours)"), min_value=0, max_value=720, initial=0,
         required=False,

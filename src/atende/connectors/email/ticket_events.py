@@ -42,7 +42,11 @@ def _enqueue(organization_id: int, payload: dict[str, Any], event: str) -> None:
 
 
 def _by_email(payload: dict[str, Any]) -> bool:
-    return payload.get("origin") == ChannelKind.EMAIL and bool(payload.get("channel_id"))
+    """A ticket on a channel whose customer may be written to: mail taken in, or a ticket
+    created through the REST API that an e-mail channel answers (`api_tickets`). Tickets of
+    other channels have no templates, and the task checks the channel's kind."""
+    return payload.get("origin") in (ChannelKind.EMAIL, ChannelKind.API) \
+        and bool(payload.get("channel_id"))
 
 
 def on_tickets_created(organization_id: int, event_type: str,
