@@ -227,9 +227,10 @@ def ticket(request: HttpRequest, portal: Portal, number: int) -> HttpResponse:
         raise Http404
     may_comment = history.may_comment(found, portal.settings)
     form = CommentForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST":
-        if not may_comment:
-            form.add_error(None, _("This ticket can no longer be reopened: open a new one."))
+        if not may_comment:  # the page says so in place of the form
+            status = 409
         elif form.is_valid():
             try:
                 submit.comment(portal.channel, portal.customer, found, form)
@@ -239,7 +240,8 @@ def ticket(request: HttpRequest, portal: Portal, number: int) -> HttpResponse:
                 return redirect(portal.url("ticket", number=number))
     return _render(request, portal, "ticket.html", {
         "ticket": found, "timeline": history.timeline(found), "form": form,
-        "may_comment": may_comment, "created": request.GET.get("created") == "1"})
+        "may_comment": may_comment, "created": request.GET.get("created") == "1"},
+        status=status)
 
 
 @portal_page(customer=True)
