@@ -70,8 +70,9 @@ def test_a_forged_or_foreign_verification_link_is_refused(
 def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_account(
         customer: Customer, mailoutbox: Any) -> None:
     before = len(mailoutbox)
-    known = _client().post(f"{customer.base}signup/", {"name": "X", "email": "carla@example.com"})
-    unknown = _client().post(f"{customer.base}signup/", {"name": "X", "email": "nobody@example.com"})
+    url = f"{customer.base}signup/"
+    known = _client().post(url, {"name": "X", "email": "carla@example.com"})
+    unknown = _client().post(url, {"name": "X", "email": "nobody@example.com"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
     known_mail, unknown_mail = mailoutbox[before:]
     assert "already has one" in known_mail.body and "/verify/" not in known_mail.body

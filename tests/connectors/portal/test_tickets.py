@@ -135,7 +135,7 @@ def test_a_comment_adds_files_and_reopens_within_the_period_only(
                                                resolved_at=timezone.now())
     upload = SimpleUploadedFile("log.txt", b"erro 42", content_type="text/plain")
     response = customer.client.post(url, {"submission": str(uuid.uuid4()),
-                                          "text": "Voltou a falhar", "files": upload})
+                                          "text": "Voltou a falhar", "attachments": upload})
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == Status.OPEN

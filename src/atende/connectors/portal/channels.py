@@ -54,3 +54,11 @@ def category_names(organization_id: int) -> list[str]:
     """The active managed categories, in the list's order."""
     return list(Category.objects.for_org(organization_id).filter(is_active=True)
                 .values_list("name", flat=True))
+
+
+def save_layout(organization_id: int, fields: list[form_fields.Field]) -> PortalSettings:
+    """Store the form's layout (`form_fields.load` puts subject and description back)."""
+    portal = settings_for(organization_id)
+    portal.form_fields = form_fields.dump(form_fields.load(form_fields.dump(fields)))
+    portal.save(update_fields=["form_fields"])
+    return portal

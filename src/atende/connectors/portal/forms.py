@@ -122,7 +122,7 @@ class CommentForm(forms.Form):
     submission = forms.UUIDField(widget=forms.HiddenInput)
     text = forms.CharField(label=_("Your comment"), max_length=20000, required=False,
                            widget=forms.Textarea(attrs={"rows": 4}))
-    files = MultipleFileField(label=_("Files"), required=False)
+    attachments = MultipleFileField(label=_("Files"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("submission", uuid.uuid4())
@@ -130,6 +130,6 @@ class CommentForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not (cleaned.get("text") or "").strip() and not cleaned.get("files"):
+        if not (cleaned.get("text") or "").strip() and not cleaned.get("attachments"):
             raise forms.ValidationError(_("Write a comment or attach a file."))
         return cleaned

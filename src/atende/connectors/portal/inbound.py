@@ -95,7 +95,8 @@ def _apply_fields(result: IngestResult, fields: dict[str, Any]) -> None:
         update_ticket(result.ticket, ACTOR, **changes)
 
 
-def ingest_submissions(channel: Channel, events: list[InboundEvent]) -> list[tuple[InboundEvent, Outcome]]:
+def ingest_submissions(channel: Channel,
+                       events: list[InboundEvent]) -> list[tuple[InboundEvent, Outcome]]:
     """Parse and ingest stored submissions (quarantining the unreadable ones), and set the
     form's fields on each ticket a submission opened. Inside the caller's transaction."""
     parsed = []
@@ -117,13 +118,13 @@ def receive(channel: Channel, data: dict[str, Any]) -> Ticket:
     Idempotent on the submission id: the same form sent twice is one entry. A failure
     keeps the raw event (quarantined, with its reason) and raises TicketError."""
     event, _fresh = pipeline.store(channel, f"portal:{data['submission']}", data)
-    if event.status not in pipeline.PENDING:
+    if event.status not in pipeline.PENDING and event.message_id is not None:
         return Ticket.objects.get(messages__pk=event.message_id)
     with transaction.atomic():
         taken = ingest_submissions(channel, [event])
     event.refresh_from_db()
     if not taken or not isinstance(taken[0][1], IngestResult):
-        if event.message_id:
+        if event.message_id is not None:
             return Ticket.objects.get(messages__pk=event.message_id)
         logger.error("portal submission %s of channel %s failed: %s", event.pk, channel.pk,
                      event.error)

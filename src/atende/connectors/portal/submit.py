@@ -38,5 +38,5 @@ def comment(channel: Channel, account: CustomerAccount, ticket: Ticket,
     data = inbound.payload(
         submission=str(form.cleaned_data["submission"]), email=account.email,
         name=account.contact.name, text=form.cleaned_data["text"] or "",
-        uploads=_uploads(form.cleaned_data["files"] or []), ticket_number=ticket.number)
+        uploads=_uploads(form.cleaned_data["attachments"] or []), ticket_number=ticket.number)
     return inbound.receive(channel, data)
