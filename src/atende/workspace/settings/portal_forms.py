@@ -76,8 +76,8 @@ class BaseLayoutFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         return fields
 
 
-LayoutFormSet: type[BaseLayoutFormSet] = forms.formset_factory(  # type: ignore[assignment]LayoutFieldForm, formset=BaseLayoutFormSet, extra=1,
-                                      can_order=True, can_delete=True)
+LayoutFormSet: type[BaseLayoutFormSet] = forms.formset_factory(  # type: ignore[assignment]
+    LayoutFieldForm, formset=BaseLayoutFormSet, extra=1, can_order=True, can_delete=True)
 
 
 def layout_initial(fields: list[Field]) -> list[dict[str, Any]]:
