@@ -207,6 +207,8 @@ class World:
     def kwargs(self, name: str, pattern: URLPattern) -> dict[str, Any]:
         short = name.rsplit(":", 1)[-1]
         values: dict[str, Any] = {}
+        if name.startswith("portal:"):  # the slug is the include's, not the pattern's
+            values["slug"] = self.org.slug
         for param in pattern.pattern.converters:  # type: ignore[attr-defined]
             if param == "pk":
                 if short.startswith("agent"):

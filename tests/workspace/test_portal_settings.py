@@ -107,3 +107,19 @@ def test_categories_are_a_managed_list_of_the_organisation(
                                   {"name": "Financeiro", "position": "2"})
     assert duplicate.status_code == 200
     assert Category.objects.filter(organization=tenant.org).count() == 1
+
+
+def test_an_agent_sets_the_category_from_the_managed_list_only(
+        tenant: Tenant, admin_client: Client, make_ticket: Any) -> None:
+    Category.objects.create(organization=tenant.org, name="Financeiro")
+    ticket = make_ticket(tenant.org, category="Texto antigo")
+    page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert '<option value="Financeiro">Financeiro</option>' in page
+    assert '<option value="Texto antigo" selected>' in page  # kept, though not managed
+    change = f"/tickets/{ticket.pk}/change/"
+    admin_client.post(change, {"initial_category": "Texto antigo", "category": "Inventada"})
+    ticket.refresh_from_db()
+    assert ticket.category == "Texto antigo"
+    admin_client.post(change, {"initial_category": "Texto antigo", "category": "Financeiro"})
+    ticket.refresh_from_db()
+    assert ticket.category == "Financeiro"
