@@ -87,7 +87,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     # The customer portal: its own sign-in (a customer's cookie), never an agent's session.
     **{f"portal:{name}": PUBLIC for name in (
         "home", "signup", "sent", "verify", "signin", "signin-link", "link", "reset",
-        "reset-confirm", "signout", "new-ticket", "ticket", "attachment",
+        "reset-confirm", "signout", "new-ticket", "ticket", "attachment", "brand",
     )},
 }
 # Walked as API operations (OPERATIONS), or Django's admin (staff of the installation only).

@@ -123,3 +123,16 @@ def test_an_agent_sets_the_category_from_the_managed_list_only(
     admin_client.post(change, {"initial_category": "Texto antigo", "category": "Financeiro"})
     ticket.refresh_from_db()
     assert ticket.category == "Financeiro"
+
+
+def test_the_logo_is_saved_and_served_by_the_portal(tenant: Tenant, admin_client: Client) -> None:
+    from atende.connectors.portal.channels import create_portal_channel
+
+    create_portal_channel(tenant.org, name="Portal")
+    png = SimpleUploadedFile("logo.png", b"\x89PNG\r\n\x1a\n fake", content_type="image/png")
+    assert admin_client.post(URL, _post(_current(), logo=png)).status_code == 302
+    portal = f"/p/{tenant.org.slug}/"
+    assert f'src="{portal}brand/logo/"' in Client().get(portal).content.decode()
+    served = Client().get(f"{portal}brand/logo/")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert Client().get(f"{portal}brand/favicon/").status_code == 404

@@ -44,6 +44,8 @@ class PortalSettings(TenantModel):
     welcome_title = models.CharField(_("welcome title"), max_length=200, blank=True)
     welcome_text = models.TextField(_("welcome text"), blank=True)
     logo = models.FileField(_("logo"), upload_to="portal/logos/", blank=True, max_length=300)
+    favicon = models.FileField(_("favicon"), upload_to="portal/favicons/", blank=True,
+                               max_length=300)
 
     class Meta:
         verbose_name = _("portal settings")

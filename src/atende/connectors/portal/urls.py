@@ -18,4 +18,5 @@ urlpatterns = [
     path("new/", views.new_ticket, name="new-ticket"),
     path("tickets/<int:number>/", views.ticket, name="ticket"),
     path("files/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("brand/<slug:which>/", views.brand_image, name="brand"),
 ]

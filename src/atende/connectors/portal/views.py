@@ -4,6 +4,7 @@ customer from the portal's own cookie (never the agents' session)."""
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -257,4 +258,22 @@ def attachment(request: HttpRequest, portal: Portal, attachment_id: int) -> Http
     response = FileResponse(handle, as_attachment=True, filename=item.filename,
                             content_type="application/octet-stream")
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@portal_page()
+def brand_image(request: HttpRequest, portal: Portal, which: str) -> HttpResponseBase:
+    """The portal's logo or favicon (media files are not served as such: the data
+    directory is private)."""
+    image = {"logo": portal.settings.logo, "favicon": portal.settings.favicon}.get(which)
+    if not image:
+        raise Http404
+    try:
+        handle = image.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type=mimetypes.guess_type(image.name or "")[0]
+                            or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "public, max-age=300"
     return response

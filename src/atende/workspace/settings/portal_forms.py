@@ -94,7 +94,7 @@ class PortalOptionsForm(forms.ModelForm):
     class Meta:
         model = PortalSettings
         fields = ["reopen_days", "primary_color", "secondary_color", "welcome_title",
-                  "welcome_text", "logo"]
+                  "welcome_text", "logo", "favicon"]
         widgets = {"primary_color": ColorInput, "secondary_color": ColorInput,
                    "welcome_text": forms.Textarea(attrs={"rows": 3})}
 
@@ -112,11 +112,17 @@ class PortalOptionsForm(forms.ModelForm):
         return value
 
     def clean_logo(self) -> Any:
-        logo = self.cleaned_data.get("logo")
-        if logo and hasattr(logo, "content_type"):  # a new upload
+        return self._image("logo")
+
+    def clean_favicon(self) -> Any:
+        return self._image("favicon")
+
+    def _image(self, name: str) -> Any:
+        image = self.cleaned_data.get(name)
+        if image and hasattr(image, "content_type"):  # a new upload
             # No SVG: a script in it would run on the portal's origin.
-            if logo.content_type not in LOGO_TYPES:
+            if image.content_type not in LOGO_TYPES:
                 raise forms.ValidationError(_("Upload a PNG, JPEG, WebP or GIF image."))
-            if logo.size > LOGO_MAX_BYTES:
-                raise forms.ValidationError(_("The logo must be at most 512 KB."))
-        return logo
+            if image.size > LOGO_MAX_BYTES:
+                raise forms.ValidationError(_("The image must be at most 512 KB."))
+        return image
