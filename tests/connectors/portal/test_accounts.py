@@ -164,3 +164,13 @@ def test_sign_out_ends_the_session_server_side(customer: Customer) -> None:
 def test_an_unknown_organisation_or_a_closed_portal_is_not_found(tenant: Tenant) -> None:
     assert _client().get("/p/no-such-org/").status_code == 404
     assert _client().get(f"/p/{tenant.org.slug}/").status_code == 404  # no portal channel
+
+
+def test_a_refused_new_password_does_not_spend_the_reset_link(
+        customer: Customer, mailoutbox: Any) -> None:
+    client = _client("10.9.5.1")
+    client.post(f"{customer.base}reset/", {"email": "carla@example.com"})
+    path = link_in(mailoutbox[-1].body, "/reset/")
+    weak = client.post(path, {"password": "1234567890"})
+    assert weak.status_code == 200 and "entirely numeric" in weak.content.decode()
+    assert client.post(path, {"password": "brand-new-password-9"}).status_code == 302

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -181,14 +182,16 @@ def reset_confirm(request: HttpRequest, portal: Portal, token: str) -> HttpRespo
         return _render(request, portal, "link_invalid.html", status=400)
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        spent = accounts.use_link(portal.org, token, accounts.RESET)
-        if spent is None:
-            return _render(request, portal, "link_invalid.html", status=400)
+        password = form.cleaned_data["password"]
         try:
-            accounts.set_password(spent, form.cleaned_data["password"])
+            validate_password(password)  # before the link is spent
         except ValidationError as exc:
             form.add_error("password", exc)
         else:
+            spent = accounts.use_link(portal.org, token, accounts.RESET)
+            if spent is None:
+                return _render(request, portal, "link_invalid.html", status=400)
+            accounts.set_password(spent, password)
             response = redirect(portal.url("home"))
             sessions.start(response, spent)
             return response
