@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import PASSWORD
@@ -73,11 +74,7 @@ def portal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalSite
 
 
 def _axe(page: Page) -> None:
-    """No serious or critical accessibility issue (axe-core), where the package is there."""
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        return
+    """No serious or critical accessibility issue (axe-core)."""
     results = Axe().run(page)
     bad = [v["id"] for v in results.response["violations"]
            if v.get("impact") in ("serious", "critical")]
