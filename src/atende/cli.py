@@ -76,6 +76,9 @@ def cmd_demo(opts: argparse.Namespace) -> int:
     print(f"Admin e-mail: {result.email}")
     print(f"Admin password: {result.password}")
     print(f"API key: {result.api_key}")
+    print(f"Portal: {result.portal_url}")
+    print(f"Portal customer e-mail: {result.portal_email}")
+    print(f"Portal customer password: {result.portal_password}")
     return 0
 
 

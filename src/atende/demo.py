@@ -1,15 +1,23 @@
 """The demo organisation `atende demo` creates (or refreshes): an admin, services, an API
-channel, tags and a handful of sample tickets."""
+channel, the customer portal with one customer, tags and a handful of sample tickets (the
+first ones opened by that customer through the portal's form)."""
 
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from atende.channels.models import Channel, ChannelKind
+from atende.connectors.portal import inbound as portal_inbound
+from atende.connectors.portal.accounts import open_account
+from atende.connectors.portal.channels import create_portal_channel, portal_channel
+from atende.connectors.portal.mail import portal_url
+from atende.connectors.portal.models import Category
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_keys import generate_api_key
@@ -30,6 +38,8 @@ from atende.tickets.services.create import open_ticket
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.atende.local"
 DEMO_KEY_NAME = "Demo key"
+PORTAL_CUSTOMER = ("maria.souza@example.com", "Maria Souza")
+CATEGORIES = ("Acesso e senha", "Financeiro", "Produto com defeito", "Dúvida comercial")
 
 SAMPLES = [
     ("maria.souza@example.com", "Maria Souza", "Não consigo acessar minha conta",
@@ -50,6 +60,9 @@ class DemoLogin:
     email: str
     password: str
     api_key: str
+    portal_url: str = ""
+    portal_email: str = ""
+    portal_password: str = ""
 
 
 @transaction.atomic
@@ -92,10 +105,27 @@ def create_demo(base_url: str) -> DemoLogin:
     )
     _key, raw = generate_api_key(org, DEMO_KEY_NAME, created_by_id=user.pk)
 
+    portal = portal_channel(org.pk) or create_portal_channel(
+        org, name="Portal de atendimento", service=support)
+    for position, category in enumerate(CATEGORIES):
+        Category.objects.get_or_create(organization=org, name=category,
+                                       defaults={"position": position})
+    portal_password = secrets.token_urlsafe(12)
+    open_account(org, PORTAL_CUSTOMER[0], PORTAL_CUSTOMER[1], portal_password)
+
     if not Ticket.objects.for_org(org).exists():
         actor = Actor(user=user)
         for email, name, subject, text, priority in SAMPLES:
+            if email == PORTAL_CUSTOMER[0]:  # the portal customer's ticket: through the form
+                portal_inbound.receive(portal, portal_inbound.payload(
+                    submission=str(uuid.uuid4()), email=email, name=name, subject=subject,
+                    text=text, fields={"priority": priority, "category": CATEGORIES[0]}))
+                continue
             contact = find_or_create_contact(org, IdentityKind.EMAIL, email, name)
             open_ticket(organization=org, contact=contact, subject=subject, description=text,
                         priority=priority, actor=actor, origin="api", service=support)
-    return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw)
+    # The portal's address is on the same host as the workspace.
+    portal_address = base_url.rstrip("/") + portal_url(org.slug).removeprefix(
+        settings.PUBLIC_URL)
+    return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw, portal_address,
+                     PORTAL_CUSTOMER[0], portal_password)

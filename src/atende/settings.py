@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "atende.connectors.whatsapp",
     "atende.connectors.email",
     "atende.connectors.telegram",
+    "atende.connectors.portal",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",

@@ -7,6 +7,7 @@ A connector added to the registry without a case here fails `test_every_connecto
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -20,10 +21,12 @@ from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.channels.reasons import UNKNOWN_REASON, explain, reason
 from atende.connectors.api.channels import create_api_channel
 from atende.connectors.email.receive import receive as receive_mail
+from atende.connectors.portal.channels import create_portal_channel
 from atende.tickets.models import Message
 from tests.conftest import ApiClient, Tenant
 from tests.connectors.conftest import customer_message
 from tests.connectors.email.conftest import customer_mail, make_email_channel
+from tests.connectors.portal.conftest import sign_up as portal_sign_up
 from tests.connectors.telegram.conftest import Updates, tg, tg_channel, updates  # noqa: F401
 from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks, wa, wa_channel, webhooks  # noqa: F401
 
@@ -116,9 +119,29 @@ def telegram_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
     return Case(channel, deliver, deliver_unreadable)
 
 
+def portal_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    channel = create_portal_channel(tenant.org, name="Portal", service=tenant.service)
+    customer = portal_sign_up(tenant.org.slug, "carla@example.com",
+                              request.getfixturevalue("mailoutbox"))
+
+    def deliver(n: int) -> None:
+        # The form as the browser sends it; the same n is the same form sent again.
+        customer.client.post(f"{customer.base}new/", {
+            "submission": str(uuid.uuid5(uuid.NAMESPACE_URL, f"walk-{n}")),
+            "f_subject": f"Pedido {n}", "f_priority": "normal", "f_description": f"Pedido {n}"})
+
+    def deliver_unreadable() -> None:
+        # The form refuses what it cannot read; a stored event that no longer parses (an
+        # older version's) is what remains.
+        event, _new = pipeline.store(channel, "portal:walk-unreadable", {"text": 42})
+        registry.get_connector("portal").process(channel, [event])
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
 CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
     "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
-    "telegram": telegram_case,
+    "telegram": telegram_case, "portal": portal_case,
 }
 
 

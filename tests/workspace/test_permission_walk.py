@@ -81,6 +81,13 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
         "business_hours_toggle",
         "bots", "bots_create", "bots_edit", "bots_toggle",
         "sla_policies", "sla_policies_create", "sla_policies_edit", "sla_policies_toggle",
+        "portal", "ticket_categories", "ticket_categories_create", "ticket_categories_edit",
+        "ticket_categories_toggle",
+    )},
+    # The customer portal: its own sign-in (a customer's cookie), never an agent's session.
+    **{f"portal:{name}": PUBLIC for name in (
+        "home", "signup", "sent", "verify", "signin", "signin-link", "link", "reset",
+        "reset-confirm", "signout", "new-ticket", "ticket", "attachment", "brand",
     )},
 }
 # Walked as API operations (OPERATIONS), or Django's admin (staff of the installation only).
@@ -200,6 +207,8 @@ class World:
     def kwargs(self, name: str, pattern: URLPattern) -> dict[str, Any]:
         short = name.rsplit(":", 1)[-1]
         values: dict[str, Any] = {}
+        if name.startswith("portal:"):  # the slug is the include's, not the pattern's
+            values["slug"] = self.org.slug
         for param in pattern.pattern.converters:  # type: ignore[attr-defined]
             if param == "pk":
                 if short.startswith("agent"):

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from atende.connectors.portal.models import Category
 from atende.tenancy.models import AccessProfile, Organization, Permission, Service
 from atende.tickets.models import CustomField, CustomFieldType, FinalizationTag, Tag
 
@@ -108,3 +109,9 @@ class CustomFieldForm(TenantModelForm):
             self.add_error("choices_text", _("Give at least one choice."))
         self.instance.choices = choices if data.get("type") == CustomFieldType.CHOICE else []
         return data
+
+
+class CategoryForm(TenantModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "position"]

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.models import BusinessCalendar, SavedReply
+from atende.connectors.portal.models import Category
 from atende.connectors.whatsapp.models import Bot
 from atende.tenancy.models import AccessProfile, Permission, Service
 from atende.tickets.models import CustomField, FinalizationTag, SlaPolicy, Tag
@@ -66,6 +67,14 @@ SECTIONS = [
         empty=_("No finalization tags yet. Agents pick one when they finish an attendance, "
                 "e.g. \"Resolved on first contact\"."),
         columns=(Column("name", _("Name")),),
+    ),
+    Section(
+        slug="ticket-categories", model=Category, form=forms.CategoryForm,
+        ordering=("position", "name"),
+        title=_("Ticket categories"), add_label=_("New category"),
+        empty=_("No categories yet. The portal's form and the tickets choose from this "
+                "list, e.g. \"Billing\" or \"Hardware\"."),
+        columns=(Column("name", _("Name")), Column("position", _("Position"))),
     ),
     Section(
         slug="custom-fields", model=CustomField, form=forms.CustomFieldForm, toggle=False,

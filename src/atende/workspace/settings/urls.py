@@ -10,6 +10,7 @@ from atende.workspace.settings import (
     channels,
     email_rules,
     integrations,
+    portal,
     views,
 )
 from atende.workspace.settings.crud import section_urls
@@ -71,6 +72,7 @@ urlpatterns = [
          name="email_rule_toggle"),
     path("channels/<int:pk>/rules/<int:rule_pk>/delete/", email_rules.rule_delete,
          name="email_rule_delete"),
+    path("portal/", portal.portal_settings, name="portal"),
     path("api-keys/", integrations.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", integrations.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", integrations.webhooks, name="webhooks"),

@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from atende.channels.models import Channel
+from atende.connectors.portal.channels import category_names
 from atende.stored_files import file_response
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
@@ -174,6 +175,7 @@ def screen_context(membership: Membership, ticket: Ticket,
                      .exclude(pk=ticket.pk).order_by("-created_at")[:10]),
         statuses=Status.choices,
         priorities=Priority.choices,
+        categories=category_names(org_id),
         seen=ticket.updated_at.isoformat(),
     )
     return context

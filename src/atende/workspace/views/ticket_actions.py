@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from atende.channels.models import Channel
+from atende.connectors.portal.channels import category_names
 from atende.ids import parse_id
 from atende.tenancy.models import Membership, Service
 from atende.tickets.errors import TicketError
@@ -82,14 +83,16 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 @agent_required
 def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Status, priority, assignee, service and tags from the header form; reopen too."""
+    """Status, priority, assignee, service, category and tags from the header form; reopen
+    too."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     ticket = load_ticket(request, ticket_id)
     org_id = membership.organization_id
     post = request.POST
     # The form carries the values it was drawn with: only fields the agent touched are
     # applied, so a stale form never undoes a colleague's change made meanwhile.
-    touched = {name for name in ("status", "priority", "assignee", "service", "tags")
+    touched = {name for name in ("status", "priority", "assignee", "service", "tags",
+                                 "category")
                if name in post and post[name] != post.get(f"initial_{name}")}
     kwargs: dict[str, object] = {}
     if post.get("reopen"):
@@ -112,6 +115,12 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         service_id = parse_id(post["service"])
         kwargs["service"] = Service.objects.for_org(org_id).filter(pk=service_id).first() \
             if service_id is not None else None
+    if "category" in touched:
+        # Only from the organisation's managed list (or none).
+        if post["category"] and post["category"] not in category_names(org_id):
+            messages.error(request, _("Choose a category from the list."))
+            return redirect("workspace:ticket", ticket_id=ticket.pk)
+        kwargs["category"] = post["category"]
     if "tags" in touched:
         kwargs["tags"] = [t for t in post["tags"].split(",") if t.strip()]
     try:
