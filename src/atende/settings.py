@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "atende.connectors.whatsapp",
     "atende.connectors.email",
     "atende.connectors.telegram",
+    "atende.connectors.consumidor_gov",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",
