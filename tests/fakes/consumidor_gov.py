@@ -65,6 +65,8 @@ class FakeConsumidorGov(ServedFake):
     # A Tuesday at 12:30 in Brasília: inside a window.
     now: datetime = field(default_factory=lambda: brasilia(2026, 12, 8, 12, 30))
     enforce_hours: bool = True
+    live_clock: bool = False  # run by hand: the real time, not a clock a test moves
+    port: int = 0
     respond_path: str = "/reclamacao/{protocolo}/responder"
     complaints: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, datetime] = field(default_factory=dict)  # token → expiry
@@ -151,6 +153,8 @@ class FakeConsumidorGov(ServedFake):
     def handle(self, method: str, path: str, headers: dict[str, str],
                body: bytes) -> tuple[int, Any, str]:
         parts = urlsplit(path)
+        if self.live_clock:
+            self.now = datetime.now(BRASILIA)
         with self._lock:
             self.requests.append(f"{method} {parts.path}")
             fault = self._faults.popleft() if self._faults else None
@@ -235,3 +239,30 @@ def _error(code: str, message: str) -> dict[str, str]:
 
 def _day(value: str) -> date:
     return datetime.strptime(value, "%d/%m/%Y %H:%M:%S").date()
+
+
+def main() -> None:
+    """`python -m tests.fakes.consumidor_gov [port]`: the fake for `atende demo
+    --fake-channels`, at any hour, a new complaint every two minutes."""
+    import sys
+    import time as clock
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    fake = FakeConsumidorGov(enforce_hours=False, live_clock=True, port=port)
+    fake.now = datetime.now(BRASILIA)
+    fake.start()
+    print(f"Fake Consumidor.gov.br at {fake.url}/api/servico (Ctrl-C stops it)", flush=True)
+    samples = ["Fui cobrada duas vezes pela mensalidade.", "O produto não foi entregue.",
+               "Cancelei o plano e a cobrança continua."]
+    try:
+        for n in itertools.count():
+            fake.now = datetime.now(BRASILIA)
+            protocol = fake.new_complaint(text=samples[n % len(samples)])
+            print(f"New complaint {protocol}", flush=True)
+            clock.sleep(120)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

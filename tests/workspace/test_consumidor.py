@@ -83,7 +83,7 @@ def test_a_waiting_answer_says_when_it_goes_and_the_evaluation_closes_the_compos
 
 
 def test_the_complaints_page_gives_the_ranking_figures_of_the_organisation_only(
-        tenant: Tenant, other_tenant: Tenant, cg: FakeConsumidorGov,
+        tenant: Tenant, other_tenant: Tenant, cg: FakeConsumidorGov,  # noqa: F811
         cg_channel: Channel, admin_client: Client,  # noqa: F811
         django_capture_on_commit_callbacks: Any) -> None:
     late = cg.new_complaint(days=3)

@@ -33,6 +33,9 @@ class ApiConfig:
     # company's answers (normalised, compared without accents and case).
     evaluation_type: str = "avaliacao"
     company_author: str = "empresa"
+    # "platform": the published API hours; "always": a server without them (the fake the
+    # demo runs; the training server, if it has none: unknown).
+    hours: str = "platform"
 
     @classmethod
     def of(cls, settings: dict[str, Any]) -> ApiConfig:
@@ -46,4 +49,4 @@ class ApiConfig:
 def unknowns() -> list[str]:
     """The settings a first real connection should confirm (listed in docs/consumidor.md)."""
     return ["respond_path", "respond_text_field", "analysis_path", "list_key", "detail_key",
-            "evaluation_type", "company_author", "version_header", "cpf_header"]
+            "evaluation_type", "company_author", "version_header", "cpf_header", "hours"]

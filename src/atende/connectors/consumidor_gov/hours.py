@@ -8,6 +8,7 @@ the fake platform's."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -18,6 +19,12 @@ WEEKDAY_WINDOWS = ((time(12), time(14)), (time(17), time(22)))
 
 def current_time() -> datetime:
     return timezone.now()
+
+
+def open_for(settings: dict[str, Any], at: datetime) -> bool:
+    """Whether the channel's API answers at `at` (its `hours` setting may say always)."""
+    api = settings.get("api")
+    return (isinstance(api, dict) and api.get("hours") == "always") or is_open(at)
 
 
 def is_open(at: datetime) -> bool:

@@ -20,7 +20,7 @@ from atende.channels.connector import OutboundMessage, SendResult, TestResult
 from atende.channels.models import Channel
 from atende.connectors.consumidor_gov import complaints, hours
 from atende.connectors.consumidor_gov.client import ConsumidorClient, ConsumidorError
-from atende.connectors.consumidor_gov.hours import BRASILIA, is_open, next_open
+from atende.connectors.consumidor_gov.hours import BRASILIA, next_open
 from atende.connectors.consumidor_gov.models import Complaint
 from atende.tickets.models import DeliveryStatus, Message
 from atende.tickets.services.replies import update_delivery_status
@@ -46,7 +46,7 @@ def send(channel: Channel, message: OutboundMessage) -> SendResult:
             return SendResult(ok=False, error=closed_text())
         now = hours.current_time()
         earlier = Message.objects.filter(waiting(channel.pk), pk__lt=message.message_id)
-        if not is_open(now) or earlier.exists():
+        if not hours.open_for(channel.settings, now) or earlier.exists():
             return SendResult(ok=False, parked=True, error=when_text(next_open(now), now))
         return _deliver(channel, complaint, message, now)
 
@@ -73,7 +73,7 @@ def flush_waiting(channel: Channel) -> int:
     failure stops the round (the order is kept) and the next one tries again. Returns how
     many went out."""
     now = hours.current_time()
-    if not is_open(now):
+    if not hours.open_for(channel.settings, now):
         return 0
     sent = 0
     ids = list(Message.objects.filter(waiting(channel.pk)).order_by("created_at", "pk")
@@ -135,7 +135,7 @@ def check_connection(channel: Channel) -> TestResult:
     """A token, then the listing of today's complaints: the credentials, the CPF and the
     version header all proved. Outside the API's hours it says when to try."""
     now = hours.current_time()
-    if not is_open(now):
+    if not hours.open_for(channel.settings, now):
         opens = next_open(now).astimezone(BRASILIA)
         return TestResult(ok=False, step="hours", message=_(
             "The Consumidor.gov.br API is closed now (it answers Monday to Friday 12:00-14:00 "

@@ -17,7 +17,7 @@ from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.connectors.consumidor_gov import complaints, hours
 from atende.connectors.consumidor_gov.client import ConsumidorClient, ConsumidorError
 from atende.connectors.consumidor_gov.config import ApiConfig
-from atende.connectors.consumidor_gov.hours import BRASILIA, is_open, next_open
+from atende.connectors.consumidor_gov.hours import BRASILIA, next_open
 from atende.connectors.consumidor_gov.inbound import provider_id, read_step, to_inbound
 from atende.connectors.consumidor_gov.models import FINISHED, Complaint
 from atende.tickets.models import Direction, Message
@@ -44,7 +44,7 @@ def sync_channel(channel: Channel) -> SyncResult:
     when the next window opens. A failure stops the reading (what was stored is processed)
     and is kept on the channel for the settings screen."""
     now = hours.current_time()
-    if not is_open(now):
+    if not hours.open_for(channel.settings, now):
         return SyncResult(skipped=True, next_at=next_open(now))
     result = SyncResult()
     client = ConsumidorClient.for_channel(channel)

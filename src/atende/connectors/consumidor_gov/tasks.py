@@ -1,7 +1,7 @@
 from django.tasks import task
 
 from atende.channels.models import Channel, ChannelKind
-from atende.connectors.consumidor_gov import outbound, receive
+from atende.connectors.consumidor_gov import hours, outbound, receive
 
 
 @task
@@ -18,8 +18,10 @@ def active_channels() -> list[Channel]:
 
 
 def sync_all() -> int:
-    """Every active channel's sync, as tasks (the periodic job, in the API's hours)."""
-    channels = active_channels()
+    """The sync of every active channel whose API answers now, as tasks (the periodic
+    job)."""
+    now = hours.current_time()
+    channels = [c for c in active_channels() if hours.open_for(c.settings, now)]
     for channel in channels:
         sync_consumidor_channel.enqueue(channel.pk)
     return len(channels)
