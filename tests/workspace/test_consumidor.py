@@ -67,7 +67,7 @@ def test_a_waiting_answer_says_when_it_goes_and_the_evaluation_closes_the_compos
     panel = admin_client.get(f"/tickets/{ticket.pk}/consumidor/").content.decode()
     assert "One answer is waiting for the API's hours." in panel and "17:00" in panel
     screen = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
-    assert "Will be sent at 17:00" in screen
+    assert "Será enviado às 17:00" in screen  # written in the organisation's language
 
     cg.set_time(brasilia(2026, 12, 8, 17, 5))
     sync_channel(cg_channel)

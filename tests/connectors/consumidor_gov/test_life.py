@@ -135,7 +135,8 @@ def test_a_complaint_from_arrival_to_evaluation(
     assert (complaint.resolved, complaint.score) == (True, 4)
     evaluation = Message.objects.filter(ticket=ticket).order_by("-created_at", "-pk").first()
     assert evaluation is not None and evaluation.direction == Direction.NOTE
-    assert "score 4 of 5" in evaluation.text and "Resolveram, demorou." in evaluation.text
+    # In the organisation's language (pt-BR by default).
+    assert "nota 4 de 5" in evaluation.text and "Resolveram, demorou." in evaluation.text
     assert get_connector("consumidor_gov").reply_refusal(cg_channel, ticket.pk)
     with pytest.raises(TicketError):
         post_message(ticket, Actor(user=agent), text="Mais alguma coisa?")
