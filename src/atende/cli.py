@@ -79,7 +79,21 @@ def cmd_demo(opts: argparse.Namespace) -> int:
     print(f"Portal: {result.portal_url}")
     print(f"Portal customer e-mail: {result.portal_email}")
     print(f"Portal customer password: {result.portal_password}")
+    if getattr(opts, "fake_channels", False):
+        _demo_consumidor_channel()
     return 0
+
+
+def _demo_consumidor_channel() -> None:
+    from atende.connectors.consumidor_gov.demo import create_demo_channel
+    from atende.demo import DEMO_SLUG
+    from atende.tenancy.models import Organization, Service
+
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    channel = create_demo_channel(org, Service.objects.filter(organization=org,
+                                                              name="Suporte").first())
+    print(f"Consumidor.gov.br channel: {channel.name} -> {channel.settings['api']['base_url']}"
+          " (start the fake: python -m tests.fakes.consumidor_gov)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="create or refresh the demo organisation")
     add_bind(demo)
+    demo.add_argument("--fake-channels", action="store_true",
+                      help="also create channels against the provider fakes of a source "
+                           "checkout (docs/consumidor.md)")
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser("manage", help="run a Django management command", add_help=False)

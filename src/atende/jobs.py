@@ -149,3 +149,20 @@ def poll_email_mailboxes() -> None:
     from atende.connectors.email.tasks import enqueue_due_polls
 
     enqueue_due_polls()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def sync_consumidor_gov_channels() -> None:
+    """Consumidor.gov.br complaints, polled in the platform's API hours only (CG-7)."""
+    from atende.connectors.consumidor_gov.tasks import sync_all
+
+    sync_all()
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_parked_consumidor_gov_answers() -> None:
+    """Answers written while the Consumidor.gov.br API was closed go out, in order, once a
+    window opens."""
+    from atende.connectors.consumidor_gov.tasks import flush_all
+
+    flush_all()

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "atende.connectors.email",
     "atende.connectors.telegram",
     "atende.connectors.portal",
+    "atende.connectors.consumidor_gov",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",

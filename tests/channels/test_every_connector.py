@@ -25,6 +25,7 @@ from atende.connectors.portal.channels import create_portal_channel
 from atende.tickets.models import Message
 from tests.conftest import ApiClient, Tenant
 from tests.connectors.conftest import customer_message
+from tests.connectors.consumidor_gov.conftest import cg, cg_channel  # noqa: F401
 from tests.connectors.email.conftest import customer_mail, make_email_channel
 from tests.connectors.portal.conftest import sign_up as portal_sign_up
 from tests.connectors.telegram.conftest import Updates, tg, tg_channel, updates  # noqa: F401
@@ -139,9 +140,33 @@ def portal_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
     return Case(channel, deliver, deliver_unreadable)
 
 
+def consumidor_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    from atende.connectors.consumidor_gov.receive import process_pending, store_complaint
+
+    channel: Channel = request.getfixturevalue("cg_channel")
+    fake = request.getfixturevalue("cg")
+    protocols: dict[int, str] = {}
+
+    def deliver(n: int) -> None:
+        # The platform is polled: a complaint read again is the redelivery.
+        if n not in protocols:
+            protocols[n] = fake.new_complaint(text=f"Pedido {n}")
+        from atende.connectors.consumidor_gov.receive import sync_channel
+
+        sync_channel(channel)
+
+    def deliver_unreadable() -> None:
+        # What the platform sends is read as its detail; a trâmite without its code is not.
+        store_complaint(channel, {"protocolo": "20261208999999",
+                                  "tramites": [{"codigo": "um", "textos": []}]})
+        process_pending(channel)
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
 CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
     "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
-    "telegram": telegram_case, "portal": portal_case,
+    "telegram": telegram_case, "portal": portal_case, "consumidor_gov": consumidor_case,
 }
 
 

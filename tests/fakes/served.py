@@ -47,7 +47,9 @@ class ServedFake:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # A fake run by hand (a demo) may ask for a fixed `port`; tests take a free one.
+        self._server = ThreadingHTTPServer(("127.0.0.1", int(getattr(self, "port", 0))),
+                                           Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -48,6 +48,8 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:ticket-timeline": AGENT, "workspace:ticket-presence": AGENT,
     "workspace:ticket-reply": AGENT, "workspace:ticket-change": AGENT,
     "workspace:ticket-finalize": AGENT, "workspace:ticket-whatsapp": AGENT,
+    # The complaint's CPF is masked without PERSONAL_DATA; the page itself is any agent's.
+    "workspace:ticket-consumidor": AGENT, "workspace:complaints": AGENT,
     "workspace:attachment": AGENT, "workspace:message-eml": AGENT,
     "workspace:presence": AGENT, "workspace:heartbeat": AGENT,
     "workspace:saved_replies": AGENT,

@@ -100,13 +100,16 @@ class OutboundMessage:
 @dataclass(frozen=True)
 class SendResult:
     """What the provider answered. `retryable` failures are tried again with backoff, not
-    sooner than `retry_after` seconds when the provider said so (a 429's wait)."""
+    sooner than `retry_after` seconds when the provider said so (a 429's wait). `parked`:
+    the channel cannot send now (Consumidor.gov.br's API hours) and holds the message,
+    queued with no attempt counted, to send it itself; `error` says when."""
 
     ok: bool
     external_id: str = ""
     error: str = ""
     retryable: bool = False
     retry_after: float | None = None
+    parked: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,3 +145,8 @@ class Connector:
 
     def test_connection(self, channel: Channel) -> TestResult:
         raise NotImplementedError
+
+    def reply_refusal(self, channel: Channel, ticket_id: int) -> str:
+        """Why nothing more can be sent on this ticket through the channel (the composer
+        closes), or an empty string."""
+        return ""

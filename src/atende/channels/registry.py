@@ -15,6 +15,7 @@ CONNECTORS: dict[str, str] = {
     "email": "atende.connectors.email.connector.EmailConnector",
     "telegram": "atende.connectors.telegram.connector.TelegramConnector",
     "portal": "atende.connectors.portal.connector.PortalConnector",
+    "consumidor_gov": "atende.connectors.consumidor_gov.connector.ConsumidorGovConnector",
 }
 
 

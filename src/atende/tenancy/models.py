@@ -95,6 +95,7 @@ class Permission(models.TextChoices):
     VIEW_ALL_TICKETS = "view_all_tickets", _("See every ticket")
     REPORTS = "reports", _("Reports")
     API_KEYS = "api_keys", _("API keys")
+    PERSONAL_DATA = "personal_data", _("See personal data (a complaint's CPF)")
 
 
 class AccessProfile(TenantModel):

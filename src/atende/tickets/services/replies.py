@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from atende.channels.models import Channel
+from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.events import emit
 from atende.tickets.errors import TicketError
 from atende.tickets.models import (
@@ -61,6 +62,8 @@ def post_message(
     if channel is not None and channel.organization_id != ticket.organization_id:
         raise TicketError("Unknown channel.", field="channel_id", code="not_found")
     target = None if internal else (channel or ticket.channel)
+    if target is not None and target.is_active:
+        _check_open(target, ticket)
     now = timezone.now()
     if internal:
         direction, status = Direction.NOTE, DeliveryStatus.RECEIVED
@@ -107,6 +110,16 @@ def post_message(
 
         send_message.enqueue(message.pk)
     return message
+
+
+def _check_open(channel: Channel, ticket: Ticket) -> None:
+    """The channel may have closed the conversation (an evaluated complaint)."""
+    try:
+        refusal = get_connector(channel.kind).reply_refusal(channel, ticket.pk)
+    except UnknownChannelKind:
+        return
+    if refusal:
+        raise TicketError(refusal, field="text", code="channel_closed")
 
 
 @transaction.atomic

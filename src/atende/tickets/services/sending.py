@@ -73,6 +73,10 @@ def send_queued_message(message_id: int) -> SendResult | None:
         logger.exception("connector %s failed on message %s", channel.kind, message_id)
         result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
 
+    if result.parked:  # the connector holds it until it can send: not an attempt
+        Message.objects.filter(pk=message_id).update(send_after=None,
+                                                     failure_reason=result.error)
+        return result
     attempts = message.send_attempts + 1
     Message.objects.filter(pk=message_id).update(send_attempts=attempts)
     if result.ok:

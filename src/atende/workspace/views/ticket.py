@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from atende.channels.models import Channel
+from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.connectors.portal.channels import category_names
 from atende.stored_files import file_response
 from atende.tenancy.models import Membership
@@ -177,8 +178,19 @@ def screen_context(membership: Membership, ticket: Ticket,
         priorities=Priority.choices,
         categories=category_names(org_id),
         seen=ticket.updated_at.isoformat(),
+        composer_closed=_composer_closed(ticket),
     )
     return context
+
+
+def _composer_closed(ticket: Ticket) -> str:
+    """Why the origin channel takes no more answers (an evaluated complaint), or ""."""
+    if ticket.channel is None or not ticket.channel.is_active:
+        return ""
+    try:
+        return get_connector(ticket.channel.kind).reply_refusal(ticket.channel, ticket.pk)
+    except UnknownChannelKind:
+        return ""
 
 
 @agent_required
