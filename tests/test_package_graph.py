@@ -54,6 +54,7 @@ LAYERS = [
     {"channels", "contacts", "automation", "realtime", "webhooks"},
     {"tickets"},
     {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
+     "connectors.webchat",
      "connectors.whatsapp"},
     {"workspace"},
 ]

@@ -76,6 +76,7 @@ def cmd_demo(opts: argparse.Namespace) -> int:
     print(f"Admin e-mail: {result.email}")
     print(f"Admin password: {result.password}")
     print(f"API key: {result.api_key}")
+    print(f"Widget test page: {result.widget_test_url}")
     return 0
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from atende.channels.models import Channel, ChannelKind
+from atende.connectors.webchat.channels import demo_widget
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_keys import generate_api_key
@@ -50,6 +51,7 @@ class DemoLogin:
     email: str
     password: str
     api_key: str
+    widget_test_url: str = ""
 
 
 @transaction.atomic
@@ -98,4 +100,6 @@ def create_demo(base_url: str) -> DemoLogin:
             contact = find_or_create_contact(org, IdentityKind.EMAIL, email, name)
             open_ticket(organization=org, contact=contact, subject=subject, description=text,
                         priority=priority, actor=actor, origin="api", service=support)
-    return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw)
+    widget = demo_widget(org, support)
+    return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw,
+                     f"{base_url}/widget/test/{widget.settings['public_id']}")

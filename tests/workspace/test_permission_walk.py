@@ -38,6 +38,10 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "api-docs": PUBLIC, "livez": PUBLIC, "readyz": PUBLIC, "healthz": PUBLIC,
     "realtime-stream": AGENT,
     "whatsapp:webhook": PUBLIC, "telegram:webhook": PUBLIC,
+    # The website chat's public side: the visitor's signed token guards each call.
+    "webchat:script": PUBLIC, "webchat:test-page": PUBLIC, "webchat:config": PUBLIC,
+    "webchat:session": PUBLIC, "webchat:messages": PUBLIC, "webchat:typing": PUBLIC,
+    "webchat:stream": PUBLIC,
     "workspace:login": PUBLIC, "workspace:logout": PUBLIC,
     "workspace:switch-organization": AGENT,
     "workspace:password-reset": PUBLIC, "workspace:password-reset-done": PUBLIC,

@@ -42,3 +42,12 @@ def save_channel(organization: Organization, data: dict[str, Any],
     channel.secrets = stored
     channel.save()
     return channel
+
+
+def demo_widget(organization: Organization, service: Service) -> Channel:
+    """The demo organisation's website chat (created once)."""
+    found = Channel.objects.for_org(organization).filter(kind=ChannelKind.WEBCHAT).first()
+    return found or save_channel(organization, {
+        "name": "Chat do site", "service": service, "title": "Atende Demo",
+        "greeting": "Olá! Como podemos ajudar?", "colour": "#1f6feb",
+        "corner": "bottom-right", "icon": "chat", "prechat": "optional", "origins": []})

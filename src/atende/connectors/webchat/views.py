@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import translation
@@ -261,11 +260,11 @@ def test_page(request: HttpRequest, public_id: str) -> HttpResponse:
     widget = widget_for(public_id)
     if widget is None:
         return HttpResponse(status=404)
-    snippet = (f'<script src="{settings.PUBLIC_URL}/widget/v1.js" '
+    snippet = (f'<script src="{request.build_absolute_uri("/widget/v1.js")}" '
                f'data-atende-widget="{json.dumps(widget.public_id)[1:-1]}" async></script>')
+    title, hint = _("Widget test page"), _("The chat button is in the corner.")
     html = ("<!doctype html><html lang=\"pt-BR\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            f"<title>{_('Widget test page')}</title></head><body>"
-            f"<h1>{_('Widget test page')}</h1><p>{_('The chat button is in the corner.')}</p>"
-            f"<pre></pre>{snippet}</body></html>")
+            f"<title>{title}</title></head><body><h1>{title}</h1><p>{hint}</p>"
+            f"{snippet}</body></html>")
     return HttpResponse(html)
