@@ -137,6 +137,11 @@ def test_visitor_and_agent_chat_live_and_the_visitor_keeps_it_after_a_reload(
     row.locator("a.protocol").click()
     expect(ana.locator("main")).to_contain_text(XSS)
     ana.locator("#composer-text").fill("Olá Rita! Já verifico o pedido 4410.")
+    expect(visitor.get_by_role("status")).to_have_text("Digitando…", timeout=LIVE)
+    box.fill("Obrigada")  # typing both ways
+    expect(ana.locator(".chat-typing")).to_have_text("O visitante está digitando…",
+                                                     timeout=LIVE)
+    box.fill("")
     ana.locator("#composer-send").click()
 
     expect(log).to_contain_text("Olá Rita! Já verifico o pedido 4410.", timeout=LIVE)

@@ -50,6 +50,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:profile": AGENT, "workspace:invitations": AGENT,
     "workspace:queue": AGENT, "workspace:ticket": AGENT, "workspace:ticket-live": AGENT,
     "workspace:ticket-timeline": AGENT, "workspace:ticket-presence": AGENT,
+    "workspace:ticket-chat-typing": AGENT,
     "workspace:ticket-reply": AGENT, "workspace:ticket-change": AGENT,
     "workspace:ticket-finalize": AGENT, "workspace:ticket-whatsapp": AGENT,
     "workspace:attachment": AGENT, "workspace:message-eml": AGENT,

@@ -10,12 +10,11 @@ from asgiref.sync import sync_to_async
 
 from atende.connectors.webchat.conversation import VISIBLE, agent_name, visitor_message
 from atende.connectors.webchat.inbound import EVENT_TICKET
+from atende.connectors.webchat.indicators import EVENT_TYPING
 from atende.realtime.models import Event
 from atende.realtime.outbox import releasing_connection
 from atende.tenancy.models import User
 from atende.tickets.models import Attachment
-
-EVENT_TYPING = "webchat.typing"
 
 
 @releasing_connection
@@ -49,7 +48,8 @@ class VisitorFilter:
             if p.get("channel_id") != self.channel_id or p.get("visitor") != self.digest:
                 return None
             self.ticket_id = p.get("ticket_id")
-            first = p.get("message") if isinstance(p.get("message"), dict) else {}
+            found = p.get("message")
+            first: dict[str, Any] = found if isinstance(found, dict) else {}
             if not isinstance(first.get("id"), int):
                 return None
             files = await sync_to_async(_files)(event.organization_id, first["id"])

@@ -24,12 +24,12 @@ from django.views.decorators.csrf import csrf_exempt
 from atende import json_input
 from atende.client_address import client_ip
 from atende.connectors.webchat import conversation, files, inbound, limits, visitors
-from atende.connectors.webchat.stream import EVENT_TYPING, VisitorFilter
+from atende.connectors.webchat.indicators import signal_typing
+from atende.connectors.webchat.stream import VisitorFilter
 from atende.connectors.webchat.widget import Widget, widget_for
 from atende.ids import parse_id
 from atende.realtime import outbox
 from atende.realtime.outbox import releasing_connection
-from atende.realtime.publish import publish
 from atende.realtime.views import event_stream
 
 SCRIPT = Path(__file__).with_name("assets") / "v1.js"
@@ -212,8 +212,8 @@ def typing(request: HttpRequest, widget: Widget) -> HttpResponseBase:
     ticket_id = conversation.ticket_id_of(widget.channel, visitor)
     body = _json(request) or {}
     if ticket_id is not None:
-        publish(widget.channel.organization_id, EVENT_TYPING,
-                {"ticket_id": ticket_id, "from": "visitor", "typing": bool(body.get("typing"))})
+        signal_typing(widget.channel.organization_id, ticket_id, "visitor",
+                      bool(body.get("typing")))
     return HttpResponse(status=204)
 
 
