@@ -217,3 +217,22 @@ def test_an_unknown_widget_and_a_missing_token(widget: Channel) -> None:
     anonymous: Any = Visitor(widget)
     assert anonymous.history().status_code == 401
     assert anonymous.say("oi").status_code == 401
+
+
+def test_outside_business_hours_the_offline_form_needs_an_address_and_becomes_a_ticket(
+        tenant: Tenant) -> None:
+    from atende.automation.models import BusinessCalendar
+
+    closed = BusinessCalendar.objects.create(organization=tenant.org, name="Nunca",
+                                             hours={})  # no open day
+    channel = make_widget(tenant, prechat="off", business_calendar=closed)
+    v = Visitor(channel, language="en")
+    assert v.client.get(f"{v.base}config").json()["online"] is False
+    assert v.start(name="Ana").status_code == 400  # the answer goes by e-mail
+    assert v.start(name="Ana", email="ana@example.com").status_code == 200
+    assert v.say("Quero trocar o produto").status_code == 201
+    ticket = Ticket.objects.get(channel=channel)
+    assert "ana@example.com" in ticket.subject
+    always = make_widget(tenant)
+    assert Visitor(always).client.get(
+        f"/widget/w/{always.settings['public_id']}/config").json()["online"] is True

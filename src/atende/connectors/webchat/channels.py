@@ -32,6 +32,7 @@ def save_channel(organization: Organization, data: dict[str, Any],
     channel.name = data["name"]
     service: Service | None = data.get("service")
     channel.service = service
+    channel.business_calendar = data.get("business_calendar")
     channel.settings = {**channel.settings,
                         **{k: data[k] for k in OPTION_FIELDS if k in data}}
     stored = channel.secrets if channel.encrypted_secrets else {}

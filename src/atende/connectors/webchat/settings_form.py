@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from atende.automation.models import BusinessCalendar
 from atende.connectors.webchat.widget import COLOUR, origin_of
 from atende.tenancy.models import Service
 
@@ -17,6 +18,10 @@ class WebchatChannelForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(),
                                      required=False)
+    business_calendar = forms.ModelChoiceField(
+        label=_("Business hours"), queryset=BusinessCalendar.objects.none(), required=False,
+        help_text=_("Outside these hours the chat shows a form that becomes a ticket. "
+                    "Empty: always attended."))
     title = forms.CharField(label=_("Title"), max_length=60, required=False,
                             help_text=_("The chat window's title, e.g. your company's name."))
     greeting = forms.CharField(label=_("Greeting"), max_length=300, required=False,
@@ -40,6 +45,8 @@ class WebchatChannelForm(forms.Form):
         super().__init__(*args, **kwargs)
         service_field: forms.ModelChoiceField = self.fields["service"]  # type: ignore[assignment]
         service_field.queryset = Service.objects.for_org(organization_id)
+        hours: forms.ModelChoiceField = self.fields["business_calendar"]  # type: ignore[assignment]
+        hours.queryset = BusinessCalendar.objects.for_org(organization_id)
 
     def clean_colour(self) -> str:
         colour = str(self.cleaned_data.get("colour") or "")

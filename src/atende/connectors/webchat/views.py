@@ -129,7 +129,8 @@ def session(request: HttpRequest, widget: Widget) -> HttpResponseBase:
     if str(body.get("website") or ""):  # a field people never see: a bot filled it in
         return error(400, "invalid", _("The form could not be sent."))
     name, email = str(body.get("name") or "").strip(), str(body.get("email") or "").strip()
-    prechat = widget.options["prechat"]
+    # Outside business hours the answer goes by e-mail: the offline form asks for it.
+    prechat = widget.options["prechat"] if widget.online else "required"
     if prechat == "required" and (not name or "@" not in email):
         return error(400, "prechat", _("Please fill in your name and e-mail."))
     if email and ("@" not in email or len(email) > 254):

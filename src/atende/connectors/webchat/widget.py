@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils import timezone
+
+from atende.automation.business_hours import is_open
 from atende.channels.models import Channel, ChannelKind
 
 CORNERS = ("bottom-right", "bottom-left")
@@ -66,20 +69,28 @@ class Widget:
     def identity_secret(self) -> str:
         return str(self.channel.secrets.get("identity_secret") or "")
 
+    @property
+    def online(self) -> bool:
+        """Within the channel's business hours (no calendar: always). Outside them the
+        widget shows the offline form: name, e-mail and a message that becomes a ticket."""
+        calendar = self.channel.business_calendar
+        return calendar is None or is_open(calendar, timezone.now())
+
     def public_config(self, language: str) -> dict[str, Any]:
-        """What the widget script may know: appearance and the pre-chat form, never a
-        secret or the allow-list."""
+        """What the widget script may know: appearance, the pre-chat form and whether the
+        chat is attended now; never a secret or the allow-list."""
         o = self.options
         return {"colour": o["colour"], "corner": o["corner"], "title": o["title"],
                 "greeting": o["greeting"], "icon": o["icon"], "prechat": o["prechat"],
-                "identity": bool(self.identity_secret), "language": language}
+                "identity": bool(self.identity_secret), "language": language,
+                "online": self.online}
 
 
 def widget_for(public_id: str) -> Widget | None:
     """The active widget the snippet names, or None."""
     if not PUBLIC_ID.fullmatch(public_id or ""):
         return None
-    channel = (Channel.objects.select_related("organization", "service")
+    channel = (Channel.objects.select_related("organization", "service", "business_calendar")
                .filter(kind=ChannelKind.WEBCHAT, is_active=True,
                        settings__public_id=public_id).first())
     return Widget(channel) if channel is not None else None

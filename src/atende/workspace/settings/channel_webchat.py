@@ -31,6 +31,7 @@ class WebchatChannelScreen:
             initial = {k: options[k] for k in OPTION_FIELDS}
             initial["origins"] = "\n".join(options["origins"])
             initial.update(name=channel.name, service=channel.service_id,
+                           business_calendar=channel.business_calendar_id,
                            identity_check=bool(channel.secrets.get("identity_secret")))
         return WebchatChannelForm(organization.pk, data=data, initial=initial)
 

@@ -19,14 +19,18 @@
     email: "E-mail", start: "Iniciar conversa", typing: "Digitando…", you: "Você",
     agent: "Atendente", failed: "Não enviada. Tentando de novo…", queue: function (n) {
       return "Você é o " + n + "º da fila. Um atendente já vai falar com você."; },
-    messages: "Mensagens", newmsg: "Nova mensagem", file: "Arquivo"
+    messages: "Mensagens", file: "Arquivo", message: "Mensagem",
+    offline: "Estamos fora do horário de atendimento. Deixe sua mensagem e responderemos por e-mail.",
+    left: "Recebemos sua mensagem. Responderemos por e-mail."
   } : {
     open: "Open chat", close: "Close chat", title: "Chat with us", send: "Send",
     placeholder: "Write your message…", attach: "Attach a file", name: "Name",
     email: "E-mail", start: "Start chat", typing: "Typing…", you: "You",
     agent: "Agent", failed: "Not sent. Trying again…", queue: function (n) {
       return "You are number " + n + " in the queue. An agent will be with you shortly."; },
-    messages: "Messages", newmsg: "New message", file: "File"
+    messages: "Messages", file: "File", message: "Message",
+    offline: "We are outside our opening hours. Leave a message and we will answer by e-mail.",
+    left: "We received your message. We will answer by e-mail."
   };
   var KEY = "atende-widget:" + wid;
   var state = load();
@@ -143,8 +147,15 @@
     return li;
   }
 
+  var positionTimer = 0;
   function showPosition(n) {
     status.textContent = n ? T.queue(n) : "";
+    clearTimeout(positionTimer);
+    // Others ahead are taken without an event on this stream: ask again while waiting.
+    if (n) positionTimer = setTimeout(function () {
+      call("GET", "messages").then(function (d) { d.messages.forEach(render); showPosition(d.position); },
+                                   function () {});
+    }, 15000);
   }
 
   function connect() {
@@ -245,18 +256,23 @@
     file.value = "";
   }
 
-  function prechat() {
+  function prechat(offline) {
     var box = el("form", {"class": "pc"}), err = el("p", {"class": "e", role: "alert"});
-    var req = cfg && cfg.prechat === "required";
+    var req = offline || (cfg && cfg.prechat === "required");
     var name = el("input", {name: "name", autocomplete: "name", "aria-label": T.name, placeholder: T.name});
     var email = el("input", {name: "email", type: "email", autocomplete: "email", "aria-label": T.email, placeholder: T.email});
     var trap = el("input", {name: "website", tabindex: "-1", autocomplete: "off", "class": "hp", "aria-hidden": "true"});
+    var text = el("textarea", {"aria-label": T.message, placeholder: T.message, maxlength: "5000", required: ""});
     if (req) { name.required = true; email.required = true; }
-    [name, email, trap, err, el("button", {type: "submit"}, T.start)].forEach(function (n) { box.appendChild(n); });
+    if (offline) box.appendChild(el("p", {}, T.offline));
+    [name, email].concat(offline ? [text] : []).concat([trap, err, el("button", {type: "submit"}, offline ? T.send : T.start)])
+      .forEach(function (n) { box.appendChild(n); });
     box.addEventListener("submit", function (e) {
       e.preventDefault();
       session({name: name.value, email: email.value, website: trap.value}).then(function () {
-        box.remove(); form.hidden = false; input.focus();
+        box.remove();
+        if (offline) { send(text.value.trim()); status.textContent = T.left; return; }
+        form.hidden = false; input.focus();
       }, function (x) { err.textContent = x.message; });
     });
     form.hidden = true;
@@ -271,7 +287,8 @@
     if (!open) { launcher.focus(); return; }
     dot.hidden = true;
     if (cfg && cfg.greeting && !list.querySelector(".g")) render({from: "greeting", text: cfg.greeting, author: cfg.title});
-    if (!state.token && cfg && cfg.prechat !== "off" && !panel.querySelector(".pc")) prechat();
+    var offline = cfg && cfg.online === false;
+    if (!state.token && cfg && (offline || cfg.prechat !== "off") && !panel.querySelector(".pc")) prechat(offline);
     else input.focus();
   }
 
