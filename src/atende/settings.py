@@ -255,6 +255,9 @@ MEDIA_ROOT = Path(os.environ.get("ATENDE_MEDIA_ROOT", DATA_DIR / "media"))
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+# The website chat's limits per client address and minute (connectors/webchat/limits.py).
+WIDGET_SESSIONS_PER_IP_MINUTE = int(os.environ.get("ATENDE_WIDGET_SESSIONS_PER_IP_MINUTE", "20"))
+WIDGET_MESSAGES_PER_IP_MINUTE = int(os.environ.get("ATENDE_WIDGET_MESSAGES_PER_IP_MINUTE", "120"))
 # Base64 makes a 25 MB attachment about 34 MB of JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 36 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

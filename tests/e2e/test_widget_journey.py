@@ -84,13 +84,14 @@ def shop_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, 
     env = processes.profile_env(base / "data", ATENDE_TASKS_IMMEDIATE="1",
                                 ATENDE_PUBLIC_URL=url)
     with HttpReceiver() as receiver:
-        processes.manage(env, "migrate", "--noinput")
-        seeded = json.loads(processes.run_django(
-            SEED.replace("PASSWORD", PASSWORD).replace("WEBHOOK_URL", receiver.url), env))
+        # Generous timeouts: a loaded machine starts Django slowly.
+        processes.manage(env, "migrate", "--noinput", timeout=600)
         # The shop's origin must be on the widget's allow-list.
         shop = ShopPage(url)
-        shop.public_id = processes.run_django(
-            WIDGET.replace("SHOP_ORIGIN", shop.url), env).strip()
+        lines = processes.run_django(
+            SEED.replace("PASSWORD", PASSWORD).replace("WEBHOOK_URL", receiver.url)
+            + WIDGET.replace("SHOP_ORIGIN", shop.url), env, timeout=300).splitlines()
+        seeded, shop.public_id = json.loads(lines[0]), lines[1]
         web = processes.start_web(env, base, port)
         try:
             yield Site(web.url, seeded["channel"], seeded["key"], receiver, env=env), shop

@@ -163,9 +163,8 @@ def test_rate_limits_per_visitor(visitor: Visitor, monkeypatch: pytest.MonkeyPat
     assert codes == [201, 201, 201, 429, 429]
 
 
-def test_rate_limits_per_address_on_new_sessions(widget: Channel,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "PER_IP_SESSIONS", 2)
+def test_rate_limits_per_address_on_new_sessions(widget: Channel, settings: Any) -> None:
+    settings.WIDGET_SESSIONS_PER_IP_MINUTE = 2
     codes = [Visitor(widget).start().status_code for _n in range(3)]
     assert codes == [200, 200, 429]
 

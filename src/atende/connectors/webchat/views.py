@@ -120,7 +120,7 @@ def session(request: HttpRequest, widget: Widget) -> HttpResponseBase:
     host's signed user id come in the body; the honeypot field must stay empty."""
     if request.method != "POST":
         return error(405, "method", _("Use POST."))
-    if not limits.allow("session-ip", client_ip(request), limits.PER_IP_SESSIONS):
+    if not limits.allow("session-ip", client_ip(request), limits.per_ip_sessions()):
         return error(429, "rate_limited", _("Too many chats started from here. Try again "
                                             "in a minute."))
     body = _json(request)
@@ -161,7 +161,7 @@ def messages(request: HttpRequest, widget: Widget) -> HttpResponseBase:
 
 def _send(request: HttpRequest, widget: Widget, visitor: visitors.Visitor) -> HttpResponseBase:
     if not limits.allow("msg-visitor", visitor.key, limits.PER_VISITOR_MESSAGES) or \
-            not limits.allow("msg-ip", client_ip(request), limits.PER_IP_MESSAGES):
+            not limits.allow("msg-ip", client_ip(request), limits.per_ip_messages()):
         return error(429, "rate_limited", _("You are sending messages too fast. Wait a "
                                             "moment and try again."))
     kept: list[dict[str, str]] = []

@@ -239,6 +239,7 @@
   }
 
   function send(text) {
+    lastTyping = 0;  // the next keystroke starts a new "typing"
     var item = {client_id: Date.now().toString(36) + Math.random().toString(36).slice(2, 10), text: text};
     state.outbox = (state.outbox || []).concat([item]); save();  // kept until the server has it
     render({from: "visitor", text: text, client: item.client_id});

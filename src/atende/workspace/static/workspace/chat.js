@@ -17,6 +17,7 @@
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
   }
+  composer.form && composer.form.addEventListener("submit", function () { last = 0; });
   composer.addEventListener("input", function () {
     if (Date.now() - last < 3000) return;
     last = Date.now();
