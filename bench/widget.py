@@ -6,8 +6,9 @@
 The scaled profile (`bench.webhook_site`: `atende web --workers 2`, a Huey worker on
 Redis, a throwaway PostgreSQL database) with the demo organisation's widget. Steps:
 
-1. `--idle` visitors each get a token and open their stream, and stay idle; the web
-   processes' memory (PSS of the process tree) is read before and after: per connection.
+1. After 50 warm-up streams, `--idle` visitors each get a token and open their stream,
+   and stay idle; the web processes' memory (PSS of the process tree) is read before and
+   after: per connection.
 2. `--active` visitors open a chat (one message each: their ticket). An agent's stream
    (the organisation's `/realtime/stream`, with the demo API key) listens.
 3. At `--rate` messages per second in all, alternating: a visitor writes (latency: until
@@ -84,6 +85,14 @@ async def visitor(client: httpx.AsyncClient, base: str) -> str:
 async def run(args: Any, base: str, key: str, web_pid: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=args.idle + args.active + 50)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None), limits=limits) as client:
+        # Warm up first (imports, caches, the first connections of each web process), so
+        # the difference is the streams' own cost.
+        warm = []
+        for _n in range(50):
+            token = await visitor(client, base)
+            warm.append(Stream(client, f"{base}/widget/w/{PUBLIC_ID}/stream?token={token}", {}))
+        await asyncio.wait_for(asyncio.gather(*(s.opened.wait() for s in warm)), 300)
+        await asyncio.sleep(5)
         before = pss(web_pid)
         idle = []
         for n in range(args.idle):
@@ -149,7 +158,7 @@ async def run(args: Any, base: str, key: str, web_pid: int) -> dict[str, Any]:
                         to_visitor.append(at - started)
                         break
             await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
-        for s in [*idle, agent, *(c[1] for c in chats)]:
+        for s in [*warm, *idle, agent, *(c[1] for c in chats)]:
             s.task.cancel()
     ms = 1000
     return {
