@@ -83,7 +83,7 @@ async def visitor(client: httpx.AsyncClient, base: str) -> str:
 
 
 async def run(args: Any, base: str, key: str, web_pid: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=args.idle + args.active + 50)
+    limits = httpx.Limits(max_connections=args.idle + args.active + 150)  # + warm-up, agent
     async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None), limits=limits) as client:
         # Warm up first (imports, caches, the first connections of each web process), so
         # the difference is the streams' own cost.
