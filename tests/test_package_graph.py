@@ -55,7 +55,8 @@ LAYERS = [
     {"channels", "contacts", "automation", "realtime", "webhooks"},
     {"tickets"},
     {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
-     "connectors.whatsapp", "connectors.portal", "connectors.consumidor_gov"},
+     "connectors.whatsapp", "connectors.portal", "connectors.consumidor_gov",
+     "connectors.webchat"},
     {"workspace"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}

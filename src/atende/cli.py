@@ -81,6 +81,7 @@ def cmd_demo(opts: argparse.Namespace) -> int:
     print(f"Portal customer password: {result.portal_password}")
     if getattr(opts, "fake_channels", False):
         _demo_consumidor_channel()
+    print(f"Widget test page: {result.widget_test_url}")
     return 0
 
 

@@ -18,6 +18,7 @@ from atende.connectors.portal.accounts import open_account
 from atende.connectors.portal.channels import create_portal_channel, portal_channel
 from atende.connectors.portal.mail import portal_url
 from atende.connectors.portal.models import Category
+from atende.connectors.webchat.channels import demo_widget
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_keys import generate_api_key
@@ -63,6 +64,7 @@ class DemoLogin:
     portal_url: str = ""
     portal_email: str = ""
     portal_password: str = ""
+    widget_test_url: str = ""
 
 
 @transaction.atomic
@@ -127,5 +129,7 @@ def create_demo(base_url: str) -> DemoLogin:
     # The portal's address is on the same host as the workspace.
     portal_address = base_url.rstrip("/") + portal_url(org.slug).removeprefix(
         settings.PUBLIC_URL)
+    widget = demo_widget(org, support)
     return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw, portal_address,
-                     PORTAL_CUSTOMER[0], portal_password)
+                     PORTAL_CUSTOMER[0], portal_password,
+                     f"{base_url}/widget/test/{widget.settings['public_id']}")

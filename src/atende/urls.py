@@ -23,6 +23,7 @@ urlpatterns = [
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("telegram/", include("atende.connectors.telegram.urls")),
     path("p/<slug:slug>/", include("atende.connectors.portal.urls")),
+    path("widget/", include("atende.connectors.webchat.urls")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

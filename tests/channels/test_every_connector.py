@@ -164,9 +164,29 @@ def consumidor_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
     return Case(channel, deliver, deliver_unreadable)
 
 
+def webchat_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    from tests.connectors.webchat.conftest import Visitor, make_widget
+
+    channel = make_widget(tenant)
+    visitor = Visitor(channel)
+    visitor.start()
+
+    def deliver(n: int) -> None:
+        visitor.say(f"Pedido {n}", client_id=f"walk-{n}")
+
+    def deliver_unreadable() -> None:
+        # The widget's endpoint refuses a malformed message before storing it (the script
+        # keeps it and says why); a stored event that no longer parses is what remains.
+        event, _new = pipeline.store(channel, "walk-unreadable", {"visitor": "x", "text": 1})
+        registry.get_connector("webchat").process(channel, [event])
+
+    return Case(channel, deliver, deliver_unreadable)
+
+
 CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
     "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
     "telegram": telegram_case, "portal": portal_case, "consumidor_gov": consumidor_case,
+    "webchat": webchat_case,
 }
 
 

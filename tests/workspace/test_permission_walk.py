@@ -38,6 +38,10 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "api-docs": PUBLIC, "livez": PUBLIC, "readyz": PUBLIC, "healthz": PUBLIC,
     "realtime-stream": AGENT,
     "whatsapp:webhook": PUBLIC, "telegram:webhook": PUBLIC,
+    # The website chat's public side: the visitor's signed token guards each call.
+    "webchat:script": PUBLIC, "webchat:test-page": PUBLIC, "webchat:config": PUBLIC,
+    "webchat:session": PUBLIC, "webchat:messages": PUBLIC, "webchat:typing": PUBLIC,
+    "webchat:stream": PUBLIC,
     "workspace:login": PUBLIC, "workspace:logout": PUBLIC,
     "workspace:switch-organization": AGENT,
     "workspace:password-reset": PUBLIC, "workspace:password-reset-done": PUBLIC,
@@ -46,6 +50,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:profile": AGENT, "workspace:invitations": AGENT,
     "workspace:queue": AGENT, "workspace:ticket": AGENT, "workspace:ticket-live": AGENT,
     "workspace:ticket-timeline": AGENT, "workspace:ticket-presence": AGENT,
+    "workspace:ticket-chat-typing": AGENT,
     "workspace:ticket-reply": AGENT, "workspace:ticket-change": AGENT,
     "workspace:ticket-finalize": AGENT, "workspace:ticket-whatsapp": AGENT,
     # The complaint's CPF is masked without PERSONAL_DATA; the page itself is any agent's.

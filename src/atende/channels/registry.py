@@ -16,6 +16,7 @@ CONNECTORS: dict[str, str] = {
     "telegram": "atende.connectors.telegram.connector.TelegramConnector",
     "portal": "atende.connectors.portal.connector.PortalConnector",
     "consumidor_gov": "atende.connectors.consumidor_gov.connector.ConsumidorGovConnector",
+    "webchat": "atende.connectors.webchat.connector.WebchatConnector",
 }
 
 

@@ -26,7 +26,7 @@
     if (source || !window.EventSource) return;
     source = new EventSource("/realtime/stream");
     ["ticket.created", "ticket.updated", "ticket.status_changed", "message.created",
-     "message.status_changed", "ticket.sla_breached"].forEach(function (type) {
+     "message.status_changed", "ticket.sla_breached", "webchat.typing"].forEach(function (type) {
       source.addEventListener(type, function (e) {
         var parsed;
         try { parsed = JSON.parse(e.data); } catch (err) { return; }
