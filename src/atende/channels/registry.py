@@ -14,6 +14,7 @@ CONNECTORS: dict[str, str] = {
     "whatsapp": "atende.connectors.whatsapp.connector.WhatsAppConnector",
     "email": "atende.connectors.email.connector.EmailConnector",
     "telegram": "atende.connectors.telegram.connector.TelegramConnector",
+    "voice": "atende.connectors.voice.connector.VoiceConnector",
 }
 
 

@@ -1,0 +1,245 @@
+"""The FastAGI adapter: an asyncio server Asterisk connects to from its dialplan
+(`AGI(agi://atende-host:4573/ivr)`), one connection per call. It reads the call's
+environment, drives the IVR state machine (`ivr`) with AGI commands, and records the call
+(`calls`) in a thread pool so the event loop never waits on the database.
+
+Dialplan variables it sets for what follows the menu: `ATENDE_SERVICE` (the service id
+chosen) and `ATENDE_TICKET` (the ticket's protocol). A routed call is put in the PBX queue
+`service-<id>` (`EXEC Queue`), so the AGI session lasts as long as the call and knows its
+duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from atende.connectors.voice import audio, calls, ivr
+from atende.connectors.voice.agi import AgiError, AgiSession, ChannelGone, quote
+from atende.connectors.voice.models import Call
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+ADAPTER = "fastagi"
+
+
+def _db(fn: Callable[..., T], *args: Any) -> T:
+    close_old_connections()
+    return fn(*args)
+
+
+def pbx_voice_dir(channel_settings: dict[str, Any]) -> str:
+    """The voice folder as the PBX sees it (a shared volume may be mounted elsewhere)."""
+    return str(channel_settings.get("pbx_voice_dir") or settings.VOICE_DIR).rstrip("/")
+
+
+class CallHandler:
+    """One call on one connection."""
+
+    def __init__(self, server: AgiServer, session: AgiSession) -> None:
+        self.server, self.session = server, session
+        self.call: Call | None = None
+        self.answering: calls.Answering | None = None
+        self.voicemail: Path | None = None
+        self.state: ivr.CallState | None = None
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.server.executor, partial(_db, fn, *args))
+
+    async def run(self) -> None:
+        env = await self.session.read_env()
+        dialled = env.get("agi_arg_1") or env.get("agi_dnid") or env.get("agi_extension", "")
+        channel = await self.db(calls.channel_for, dialled)
+        if channel is None:
+            logger.warning("FastAGI call to %r: no voice channel has this number", dialled)
+            await self.session.command('VERBOSE "Atende: no channel for this number" 1')
+            await self.session.command("HANGUP")
+            return
+        self.answering = await self.db(calls.plan_for, channel)
+        call_id = env.get("agi_uniqueid") or f"agi-{time.time_ns()}"
+        self.call = await self.db(calls.open_call, channel, ADAPTER, call_id,
+                                  env.get("agi_callerid", ""), dialled,
+                                  self.answering.plan.within_hours)
+        self.state, commands = ivr.start(self.answering.plan)
+        while commands:
+            event: ivr.Event = ivr.Done()
+            for command in commands:
+                event = await self.perform(command)
+                if not isinstance(event, ivr.Done):
+                    break
+            started = time.perf_counter()
+            self.state, commands = ivr.step(self.state, event)
+            self.server.step_seconds.append(time.perf_counter() - started)
+            if isinstance(event, ivr.HungUp):
+                break
+
+    async def perform(self, command: ivr.Command) -> ivr.Event:
+        try:
+            return await self._perform(command)
+        except ChannelGone:
+            return ivr.HungUp()
+
+    def sound(self, prompt: str) -> str:
+        assert self.answering is not None
+        name = self.answering.sounds.get(prompt, "")
+        return f"{pbx_voice_dir(self.answering.channel.settings)}/{name}" if name else ""
+
+    async def _perform(self, command: ivr.Command) -> ivr.Event:
+        agi = self.session
+        if isinstance(command, ivr.Answer):
+            await agi.command("ANSWER")
+        elif isinstance(command, ivr.Play):
+            sound = self.sound(command.prompt)
+            if sound:
+                await agi.command(f'STREAM FILE {quote(sound)} ""')
+        elif isinstance(command, ivr.Collect):
+            return await self.collect(command)
+        elif isinstance(command, ivr.Record):
+            return await self.record(command)
+        elif isinstance(command, ivr.Route):
+            await self.route(command)
+        elif isinstance(command, ivr.Hangup):
+            await agi.command("HANGUP")
+        if agi.hung_up:
+            return ivr.HungUp()
+        return ivr.Done()
+
+    async def collect(self, command: ivr.Collect) -> ivr.Event:
+        timeout_ms = command.timeout_seconds * 1000
+        sound = self.sound(command.prompt)
+        if sound:
+            reply = await self.session.command(f"GET DATA {quote(sound)} {timeout_ms} 1")
+            key = reply.result
+        else:
+            reply = await self.session.command(f"WAIT FOR DIGIT {timeout_ms}")
+            key = chr(int(reply.result)) if reply.result.isdigit() and int(reply.result) else ""
+        if self.session.hung_up:
+            return ivr.HungUp()
+        if reply.code != 200 or not key or reply.data == "timeout" and not key:
+            return ivr.Timeout()
+        return ivr.Key(key[:1])
+
+    async def record(self, command: ivr.Record) -> ivr.Event:
+        assert self.call is not None and self.answering is not None
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"vm-{self.call.pk}-{self.call.call_id}")[:100]
+        target = Path(settings.VOICE_DIR) / "incoming" / f"{name}.wav"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pbx = f"{pbx_voice_dir(self.answering.channel.settings)}/incoming/{name}"
+        hung_up = False
+        try:
+            await self.session.command(
+                f'RECORD FILE {quote(pbx)} wav "#" {command.max_seconds * 1000} BEEP s=5')
+        except ChannelGone:
+            hung_up = True  # Asterisk keeps what was recorded until the hang-up
+        seconds = 0.0
+        if target.is_file():
+            try:
+                seconds = audio.measure(target.read_bytes()).seconds
+            except audio.AudioError:
+                seconds = 0.0
+            if seconds > 0:
+                self.voicemail = target
+        if hung_up or self.session.hung_up:
+            assert self.state is not None
+            # The recording counts, then the hang-up ends the call.
+            self.state, _commands = ivr.step(self.state, ivr.Recorded(seconds))
+            return ivr.HungUp()
+        return ivr.Recorded(seconds)
+
+    async def route(self, command: ivr.Route) -> None:
+        assert self.call is not None and self.state is not None
+        self.call = await self.db(calls.save_progress, self.call, self.state)
+        self.call = await self.db(calls.record_on_ticket, self.call)
+        await self.session.command(f"SET VARIABLE ATENDE_SERVICE {command.service_id}")
+        if self.call.ticket is not None:
+            await self.session.command(
+                f'SET VARIABLE ATENDE_TICKET "{quote(self.call.ticket.protocol)}"')
+        await self.session.command(f"EXEC Queue service-{command.service_id}")
+
+    async def finish(self) -> None:
+        """Whatever ended the connection, the call's record is completed and, for a missed
+        call or a voicemail, put on a ticket."""
+        if self.call is None or self.state is None:
+            return
+        state = self.state
+        if not state.ended:
+            state, _commands = ivr.step(state, ivr.HungUp())
+        self.call = await self.db(calls.save_progress, self.call, state)
+        if self.call.ticket_id is None:
+            self.call = await self.db(calls.record_on_ticket, self.call, self.voicemail)
+
+
+class AgiServer:
+    """The FastAGI server: `serve()` until cancelled. `step_seconds` keeps the time of each
+    IVR step (the state machine and what leads to the next command) for the benchmark."""
+
+    def __init__(self, host: str | None = None, port: int | None = None,
+                 workers: int | None = None) -> None:
+        self.host = host or settings.VOICE_AGI_HOST
+        self.port = settings.VOICE_AGI_PORT if port is None else port
+        sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+        # SQLite has one writer at a time: one database thread, no lock waits.
+        self.executor = ThreadPoolExecutor(max_workers=workers or (1 if sqlite else 8),
+                                           thread_name_prefix="atende-agi")
+        self.step_seconds: list[float] = []
+        self.server: asyncio.Server | None = None
+        self.handled = 0
+
+    async def start(self) -> asyncio.Server:
+        self.server = await asyncio.start_server(self.handle, self.host, self.port,
+                                                 limit=8192)
+        sockets = self.server.sockets or ()
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        return self.server
+
+    async def serve(self) -> None:
+        server = await self.start()
+        logger.info("FastAGI server on %s:%s", self.host, self.port)
+        async with server:
+            await server.serve_forever()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AgiSession(reader, writer)
+        handler = CallHandler(self, session)
+        try:
+            await handler.run()
+        except (ChannelGone, AgiError, ConnectionError) as exc:
+            logger.info("FastAGI call ended: %s", exc)
+        except Exception:
+            logger.exception("FastAGI call failed")
+        finally:
+            try:
+                await handler.finish()
+            except Exception:
+                logger.exception("FastAGI call %s not recorded completely",
+                                 handler.call.pk if handler.call else "?")
+            await session.close()
+            self.handled += 1
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        self.executor.shutdown(wait=True)
+
+
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """`atende voice`: the FastAGI server in the foreground."""
+    server = AgiServer(host, port)
+    try:
+        asyncio.run(server.serve())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

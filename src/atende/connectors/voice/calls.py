@@ -1,0 +1,157 @@
+"""What happens to a call in the database, whichever adapter carries it: the call row from
+the first ring (`open_call`), its progress (`save_progress`), and its entry on a ticket
+through the kit (`record_on_ticket`: the raw event names the call, the connector's `parse`
+builds the message). Every function here is idempotent: an adapter may report a step twice
+or after the call ended, and the record only moves forward."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from atende.automation.business_hours import is_open
+from atende.channels import pipeline
+from atende.channels.models import Channel, InboundStatus
+from atende.channels.registry import get_connector
+from atende.connectors.voice import ivr
+from atende.connectors.voice.inbound import event_id
+from atende.connectors.voice.models import Call, CallStatus, Ivr, PhoneNumber, Prompt
+from atende.connectors.voice.prompts import spool_name, write_spool
+from atende.contacts.phones import canonical_number
+from atende.tenancy.models import Service
+from atende.tickets.services.actor import Actor
+from atende.tickets.services.changes import update_ticket
+from atende.tickets.services.inbound_events import process_events
+
+logger = logging.getLogger(__name__)
+OUTCOME_STATUS = {ivr.Outcome.ROUTED: CallStatus.ROUTED, ivr.Outcome.VOICEMAIL:
+                  CallStatus.VOICEMAIL, ivr.Outcome.MISSED: CallStatus.MISSED}
+# A status never goes back: a late "in progress" does not undo "missed".
+RANK = {CallStatus.IN_PROGRESS: 0, CallStatus.ROUTED: 1, CallStatus.VOICEMAIL: 2,
+        CallStatus.MISSED: 2, CallStatus.COMPLETED: 3}
+
+
+@dataclass(frozen=True)
+class Answering:
+    """What an adapter needs to answer a call: the channel, the IVR's plan and where each
+    prompt is for the PBX (sound names without extension, under the voice folder)."""
+
+    channel: Channel
+    plan: ivr.IvrPlan
+    sounds: dict[str, str]
+
+
+def number_key(raw: str) -> str:
+    try:
+        return canonical_number(raw)
+    except Exception:  # an extension or a name: no number to route by
+        return ""
+
+
+def channel_for(dialled: str) -> Channel | None:
+    """The active voice channel that owns the number called."""
+    number = number_key(dialled)
+    if not number:
+        return None
+    found = PhoneNumber.objects.select_related("channel", "channel__business_calendar").filter(
+        e164=number, inbound=True, channel__is_active=True).first()
+    return found.channel if found else None
+
+
+def plan_for(channel: Channel, at: datetime | None = None) -> Answering:
+    """The IVR of the channel as one call's plan (its hours decided now)."""
+    calendar = channel.business_calendar
+    within = True if calendar is None else is_open(calendar, at or timezone.now())
+    menu = Ivr.objects.filter(channel=channel).first()
+    if menu is None:  # a channel without an IVR: straight to its own service
+        options = (ivr.MenuOption("1", channel.service_id, ""),) if channel.service_id else ()
+        return Answering(channel, ivr.IvrPlan(within, options, welcome="", menu="", closed="",
+                                              unanswered="", repeats=0), {})
+    options = tuple(ivr.MenuOption(str(o.position), o.service_id, o.spoken)
+                    for o in menu.options.select_related("service").filter(
+                        position__range=(1, 9)))
+    sounds: dict[str, str] = {}
+    for prompt in Prompt.objects.filter(ivr=menu).exclude(audio=""):
+        write_spool(prompt)
+        sounds[prompt.role] = spool_name(prompt)
+    plan = ivr.IvrPlan(
+        within, options,
+        welcome="welcome" if "welcome" in sounds else "",
+        menu="menu" if "menu" in sounds else "",
+        closed="closed" if "closed" in sounds else "",
+        unanswered="unanswered" if "unanswered" in sounds else "",
+        timeout_seconds=max(1, menu.timeout_seconds), repeats=menu.repeats,
+        voicemail=menu.voicemail, voicemail_seconds=max(5, menu.voicemail_seconds))
+    return Answering(channel, plan, sounds)
+
+
+def open_call(channel: Channel, adapter: str, call_id: str, from_number: str,
+              to_number: str, within_hours: bool = True) -> Call:
+    """The call's row, written before the caller hears anything; a replayed start finds
+    the stored one."""
+    call, _new = Call.objects.get_or_create(
+        channel=channel, call_id=call_id[:120],
+        defaults={"organization_id": channel.organization_id, "adapter": adapter,
+                  "from_number": number_key(from_number) or from_number[:40],
+                  "to_number": number_key(to_number) or to_number[:40],
+                  "within_hours": within_hours})
+    return call
+
+
+def save_progress(call: Call, state: ivr.CallState) -> Call:
+    """The steps so far, the service chosen, and the outcome once known. Ignores a state
+    older than the stored one (a path shorter than what is stored)."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if len(state.path) >= len(call.ivr_path):
+            call.ivr_path = list(state.path)
+        if state.service_id and not call.service_id:
+            call.service = Service.objects.for_org(call.organization_id).filter(
+                pk=state.service_id).first()
+        status = OUTCOME_STATUS.get(state.outcome, CallStatus.IN_PROGRESS)
+        if RANK[status] > RANK[CallStatus(call.status)]:
+            call.status = status
+        call.voicemail_seconds = max(call.voicemail_seconds, int(state.voicemail_seconds))
+        if state.ended and call.ended_at is None:
+            call.ended_at = timezone.now()
+            if call.status == CallStatus.ROUTED:
+                call.status = CallStatus.COMPLETED
+        call.save()
+    return call
+
+
+def record_on_ticket(call: Call, voicemail: Path | None = None) -> Call:
+    """The call's entry on a ticket, once (keyed by the call id): a routed call on the
+    service chosen, a voicemail with its audio, a missed call as "Missed call". A failure
+    leaves the event quarantined in the channel log, to be processed again."""
+    payload: dict[str, object] = {"call_id": call.call_id}
+    if voicemail is not None:
+        payload["voicemail"] = voicemail.name
+    channel = call.channel
+    with transaction.atomic():
+        event, _new = pipeline.store(channel, event_id(call), payload)
+    if event.status != InboundStatus.RECEIVED:
+        return call
+    outcomes = process_events(get_connector("voice"), channel, [event])
+    for _event, result in outcomes:
+        if isinstance(result, Exception):
+            continue
+        with transaction.atomic():
+            Call.objects.filter(pk=call.pk).update(ticket=result.ticket, message=result.message)
+            call.ticket, call.message = result.ticket, result.message
+            if result.created_ticket and call.service_id \
+                    and result.ticket.service_id != call.service_id:
+                update_ticket(result.ticket, Actor(label=f"channel:{channel.pk}"),
+                              service=call.service)
+    return call
+
+
+def calls_in_progress(organization_id: int) -> int:
+    return Call.objects.for_org(organization_id).filter(
+        ~Q(status=CallStatus.COMPLETED), ended_at__isnull=True).count()
