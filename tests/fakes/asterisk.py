@@ -13,6 +13,7 @@ recording is written where RECORD FILE says, as Asterisk would, an 8 kHz WAV wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import math
 import shlex
@@ -180,8 +181,6 @@ class FakeAsterisk:
             transcript.closed_by_server = True
         finally:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
         return transcript

@@ -30,7 +30,9 @@ def voice_dir(settings: Any, tmp_path: Path) -> Path:
 
 
 def make_voice_channel(tenant: Tenant, *, open_hours: bool = True, voicemail: bool = True,
-                       repeats: int = 1, number: str = NUMBER) -> Channel:
+                       repeats: int = 1, number: str = NUMBER, language: str = "en") -> Channel:
+    tenant.org.language = language
+    tenant.org.save(update_fields=["language"])
     calendar = BusinessCalendar.objects.create(
         organization=tenant.org, name=f"Horário {number}", timezone="America/Sao_Paulo",
         always_open=open_hours, hours={})

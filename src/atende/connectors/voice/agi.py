@@ -11,13 +11,15 @@ up (before or between answers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from dataclasses import dataclass
 
 ENV_LIMIT = 200  # lines: a peer that never ends its environment is cut off
 LINE_LIMIT = 8192
 REPLY = re.compile(r"(?P<code>\d{3})(?:[ -](?P<rest>.*))?")
-RESULT = re.compile(r"result=(?P<result>\S*)(?:\s+\((?P<data>[^)]*)\))?(?:.*endpos=(?P<endpos>\d+))?")
+RESULT = re.compile(
+    r"result=(?P<result>\S*)(?:\s+\((?P<data>[^)]*)\))?(?:.*endpos=(?P<endpos>\d+))?")
 
 
 class AgiError(Exception):
@@ -115,7 +117,5 @@ class AgiSession:
     async def close(self) -> None:
         if not self.writer.is_closing():
             self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass

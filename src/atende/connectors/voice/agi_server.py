@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -29,11 +30,10 @@ from atende.connectors.voice.agi import AgiError, AgiSession, ChannelGone, quote
 from atende.connectors.voice.models import Call
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 ADAPTER = "fastagi"
 
 
-def _db(fn: Callable[..., T], *args: Any) -> T:
+def _db[T](fn: Callable[..., T], *args: Any) -> T:
     close_old_connections()
     return fn(*args)
 
@@ -53,7 +53,7 @@ class CallHandler:
         self.voicemail: Path | None = None
         self.state: ivr.CallState | None = None
 
-    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+    async def db[R](self, fn: Callable[..., R], *args: Any) -> R:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.server.executor, partial(_db, fn, *args))
 
@@ -126,7 +126,7 @@ class CallHandler:
             key = chr(int(reply.result)) if reply.result.isdigit() and int(reply.result) else ""
         if self.session.hung_up:
             return ivr.HungUp()
-        if reply.code != 200 or not key or reply.data == "timeout" and not key:
+        if reply.code != 200 or not key or (reply.data == "timeout" and not key):
             return ivr.Timeout()
         return ivr.Key(key[:1])
 
@@ -204,12 +204,6 @@ class AgiServer:
             self.port = sockets[0].getsockname()[1]
         return self.server
 
-    async def serve(self) -> None:
-        server = await self.start()
-        logger.info("FastAGI server on %s:%s", self.host, self.port)
-        async with server:
-            await server.serve_forever()
-
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = AgiSession(reader, writer)
         handler = CallHandler(self, session)
@@ -234,12 +228,29 @@ class AgiServer:
         self.executor.shutdown(wait=True)
 
 
-def serve(host: str | None = None, port: int | None = None) -> None:
-    """`atende voice`: the FastAGI server in the foreground."""
+def serve(host: str | None = None, port: int | None = None) -> int:
+    """`atende voice` (and the voice part of `atende run`): the FastAGI server until SIGTERM
+    or SIGINT. A port already taken is logged once and the part idles rather than
+    restarting in a loop: the rest of Atende keeps running."""
     server = AgiServer(host, port)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await server.start()
+        except OSError as exc:
+            logger.warning("the FastAGI server cannot listen on %s:%s (%s); calls will not "
+                         "be answered", server.host, server.port, exc)
+            await stop.wait()
+            return 1
+        logger.info("FastAGI server on %s:%s", server.host, server.port)
+        await stop.wait()
+        return 0
+
     try:
-        asyncio.run(server.serve())
-    except KeyboardInterrupt:
-        pass
+        return asyncio.run(main())
     finally:
         server.close()

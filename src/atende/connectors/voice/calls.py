@@ -11,23 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from atende.automation.business_hours import is_open
 from atende.channels import pipeline
-from atende.channels.models import Channel, InboundStatus
+from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.channels.registry import get_connector
 from atende.connectors.voice import ivr
 from atende.connectors.voice.inbound import event_id
 from atende.connectors.voice.models import Call, CallStatus, Ivr, PhoneNumber, Prompt
 from atende.connectors.voice.prompts import spool_name, write_spool
+from atende.contacts.identities import normalize_phone
 from atende.contacts.phones import canonical_number
 from atende.tenancy.models import Service
 from atende.tickets.services.actor import Actor
 from atende.tickets.services.changes import update_ticket
-from atende.tickets.services.inbound_events import process_events
+from atende.tickets.services.inbound_events import Outcome
 
 logger = logging.getLogger(__name__)
 OUTCOME_STATUS = {ivr.Outcome.ROUTED: CallStatus.ROUTED, ivr.Outcome.VOICEMAIL:
@@ -47,10 +48,16 @@ class Answering:
     sounds: dict[str, str]
 
 
-def number_key(raw: str) -> str:
+def number_key(raw: str, region: str = "BR") -> str:
+    """A number as the PBX gave it (E.164, or national: "11987654321", "011…") in its
+    canonical form; empty for what is no number (an extension, "anonymous")."""
+    text = raw.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
     try:
-        return canonical_number(raw)
-    except Exception:  # an extension or a name: no number to route by
+        if not text.startswith("+") and len(digits) <= 12:
+            text = normalize_phone(text, region)
+        return canonical_number(text)
+    except ValidationError:
         return ""
 
 
@@ -59,7 +66,8 @@ def channel_for(dialled: str) -> Channel | None:
     number = number_key(dialled)
     if not number:
         return None
-    found = PhoneNumber.objects.select_related("channel", "channel__business_calendar").filter(
+    found = PhoneNumber.objects.select_related(
+        "channel", "channel__organization", "channel__business_calendar").filter(
         e164=number, inbound=True, channel__is_active=True).first()
     return found.channel if found else None
 
@@ -70,8 +78,9 @@ def plan_for(channel: Channel, at: datetime | None = None) -> Answering:
     within = True if calendar is None else is_open(calendar, at or timezone.now())
     menu = Ivr.objects.filter(channel=channel).first()
     if menu is None:  # a channel without an IVR: straight to its own service
-        options = (ivr.MenuOption("1", channel.service_id, ""),) if channel.service_id else ()
-        return Answering(channel, ivr.IvrPlan(within, options, welcome="", menu="", closed="",
+        only: tuple[ivr.MenuOption, ...] = (
+            (ivr.MenuOption("1", channel.service_id, ""),) if channel.service_id else ())
+        return Answering(channel, ivr.IvrPlan(within, only, welcome="", menu="", closed="",
                                               unanswered="", repeats=0), {})
     options = tuple(ivr.MenuOption(str(o.position), o.service_id, o.spoken)
                     for o in menu.options.select_related("service").filter(
@@ -137,21 +146,25 @@ def record_on_ticket(call: Call, voicemail: Path | None = None) -> Call:
     with transaction.atomic():
         event, _new = pipeline.store(channel, event_id(call), payload)
     if event.status != InboundStatus.RECEIVED:
-        return call
-    outcomes = process_events(get_connector("voice"), channel, [event])
-    for _event, result in outcomes:
-        if isinstance(result, Exception):
+        return Call.objects.select_related("channel", "ticket").get(pk=call.pk)
+    get_connector("voice").process(channel, [event])
+    return Call.objects.select_related("channel", "ticket").get(pk=call.pk)
+
+
+def link_calls(channel: Channel, outcomes: list[tuple[InboundEvent, Outcome]]) -> None:
+    """Each ingested call keeps its ticket and entry; a new ticket goes to the service the
+    caller chose. Part of processing, so "process again" does it too."""
+    for event, result in outcomes:
+        if isinstance(result, Exception) or result.duplicate:
             continue
+        call_id = str((event.payload or {}).get("call_id") or "")
         with transaction.atomic():
+            call = Call.objects.select_related("service").filter(
+                channel=channel, call_id=call_id).first()
+            if call is None:
+                continue
             Call.objects.filter(pk=call.pk).update(ticket=result.ticket, message=result.message)
-            call.ticket, call.message = result.ticket, result.message
-            if result.created_ticket and call.service_id \
-                    and result.ticket.service_id != call.service_id:
+            if result.created_ticket and call.service is not None \
+                    and result.ticket.service_id != call.service.pk:
                 update_ticket(result.ticket, Actor(label=f"channel:{channel.pk}"),
                               service=call.service)
-    return call
-
-
-def calls_in_progress(organization_id: int) -> int:
-    return Call.objects.for_org(organization_id).filter(
-        ~Q(status=CallStatus.COMPLETED), ended_at__isnull=True).count()

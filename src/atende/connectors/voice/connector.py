@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from atende.channels.connector import (
@@ -16,7 +17,7 @@ from atende.channels.connector import (
     TestResult,
 )
 from atende.channels.models import Channel, InboundEvent
-from atende.connectors.voice import inbound
+from atende.connectors.voice import calls, inbound
 from atende.tickets.services.inbound_events import process_events
 
 
@@ -29,7 +30,9 @@ class VoiceConnector(Connector):
         return inbound.to_inbound(channel, event)
 
     def process(self, channel: Channel, events: list[InboundEvent]) -> None:
-        process_events(self, channel, events)
+        with translation.override(channel.organization.language):
+            outcomes = process_events(self, channel, events)
+        calls.link_calls(channel, outcomes)
 
     def send(self, channel: Channel, message: OutboundMessage) -> SendResult:
         # A phone call is answered by talking; a written reply has no way to the caller.
