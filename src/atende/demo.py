@@ -1,5 +1,5 @@
 """The demo organisation `atende demo` creates (or refreshes): an admin, services, an API
-channel, tags and a handful of sample tickets."""
+channel, a phone channel with its IVR, tags and a handful of sample tickets."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from atende.channels.models import Channel, ChannelKind
+from atende.connectors.voice.demo import ensure_demo_voice
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
 from atende.tenancy.api_keys import generate_api_key
@@ -60,7 +61,7 @@ def create_demo(base_url: str) -> DemoLogin:
         slug=DEMO_SLUG, defaults={"name": "Atende Demo"}
     )
     support, _ = Service.objects.get_or_create(organization=org, name="Suporte")
-    Service.objects.get_or_create(organization=org, name="Financeiro")
+    billing, _ = Service.objects.get_or_create(organization=org, name="Financeiro")
     profile, _ = AccessProfile.objects.get_or_create(
         organization=org, name="Configurações gerais",
         defaults={"permissions": [p.value for p in Permission]},
@@ -84,6 +85,7 @@ def create_demo(base_url: str) -> DemoLogin:
         organization=org, kind=ChannelKind.API, name="Integração ERP",
         defaults={"service": support},
     )
+    ensure_demo_voice(org, [support, billing])
     for name in ("Resolvido", "Sem retorno do cliente", "Duplicado"):
         FinalizationTag.objects.get_or_create(organization=org, name=name)
 

@@ -18,6 +18,7 @@ import io
 import math
 import shlex
 import struct
+import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,8 @@ class Transcript:
     queues: list[str] = field(default_factory=list)
     recordings: list[Path] = field(default_factory=list)
     closed_by_server: bool = False
+    # Seconds from each reply sent to the server's next command (the IVR step's latency).
+    gaps: list[float] = field(default_factory=list)
 
 
 class FakeAsterisk:
@@ -106,12 +109,15 @@ class FakeAsterisk:
             if self.sighup:
                 send("HANGUP")
 
+        replied_at: float | None = None
         try:
             while True:
                 raw = await reader.readline()
                 if not raw:
                     transcript.closed_by_server = True
                     break
+                if replied_at is not None:
+                    transcript.gaps.append(time.perf_counter() - replied_at)
                 line = raw.decode().rstrip("\n")
                 transcript.commands.append(line)
                 words = shlex.split(line) if line.count('"') % 2 == 0 else line.split()
@@ -177,6 +183,7 @@ class FakeAsterisk:
                 else:
                     send("510 Invalid or unknown command")
                 await writer.drain()
+                replied_at = time.perf_counter()
         except (ConnectionError, OSError):
             transcript.closed_by_server = True
         finally:
@@ -184,3 +191,30 @@ class FakeAsterisk:
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
         return transcript
+
+
+def main() -> None:
+    """`scripts/voice-call-demo`: one call into a running FastAGI server, as Asterisk
+    would place it (the server and this script must see the same voice folder)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Place a simulated call into Atende's IVR")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4573)
+    parser.add_argument("--to", default="+551130300000", help="the number called")
+    parser.add_argument("--from", dest="caller", default="11987654321")
+    parser.add_argument("--keys", default="2",
+                        help="keys pressed at each menu; '-' lets one time out")
+    args = parser.parse_args()
+    keys: list[str | None] = [None if k == "-" else k for k in args.keys]
+    caller = Caller(number=args.caller, dialled=args.to, keys=keys,
+                    uniqueid=f"demo.{time.time_ns()}")
+    transcript = asyncio.run(FakeAsterisk(args.host, args.port).call(caller))
+    for command, reply in zip(transcript.commands, transcript.replies, strict=False):
+        print(f"-> {command}\n<- {reply}")
+    if transcript.missing_sounds:
+        print("Prompts this machine cannot see:", ", ".join(transcript.missing_sounds))
+
+
+if __name__ == "__main__":
+    main()

@@ -35,7 +35,7 @@ def test_inside_hours_the_caller_picks_2_and_lands_on_service_2(
     assert call.ended_at is not None and call.duration is not None
     ticket = Ticket.objects.get(pk=call.ticket_id)
     assert ticket.service == billing and ticket.origin == "voice"
-    assert transcript.variables["ATENDE_TICKET"] == ticket.protocol
+    assert transcript.variables["ATENDE_SERVICE"] == str(billing.pk)
     assert call.message is not None and call.message.ticket_id == ticket.pk
 
 

@@ -3,10 +3,10 @@
 environment, drives the IVR state machine (`ivr`) with AGI commands, and records the call
 (`calls`) in a thread pool so the event loop never waits on the database.
 
-Dialplan variables it sets for what follows the menu: `ATENDE_SERVICE` (the service id
-chosen) and `ATENDE_TICKET` (the ticket's protocol). A routed call is put in the PBX queue
-`service-<id>` (`EXEC Queue`), so the AGI session lasts as long as the call and knows its
-duration.
+A routed call gets the dialplan variable `ATENDE_SERVICE` (the service id chosen) and is
+put in the PBX queue `service-<id>` (`EXEC Queue`), so the AGI session lasts as long as the
+call and knows its duration. The database work of a call runs in order, beside the IVR,
+never between a reply and the next command (`CallHandler.defer`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import re
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -31,6 +31,7 @@ from atende.connectors.voice.models import Call
 
 logger = logging.getLogger(__name__)
 ADAPTER = "fastagi"
+PLAN_SECONDS = 5.0  # an IVR edited in the settings answers the calls after this long
 
 
 def _db[T](fn: Callable[..., T], *args: Any) -> T:
@@ -51,7 +52,22 @@ class CallHandler:
         self.call: Call | None = None
         self.answering: calls.Answering | None = None
         self.voicemail: Path | None = None
+        self.call_id = ""
         self.state: ivr.CallState | None = None
+        # This call's database work, in order, off the caller's path (`defer`).
+        self.chain: asyncio.Future[None] | None = None
+
+    def defer(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` after this call's earlier database work, without making the caller
+        wait: the IVR goes on while the record is written. `finish` waits for it."""
+        previous = self.chain
+
+        async def after() -> None:
+            if previous is not None:
+                await previous
+            await work()
+
+        self.chain = asyncio.ensure_future(after())
 
     async def db[R](self, fn: Callable[..., R], *args: Any) -> R:
         loop = asyncio.get_running_loop()
@@ -60,18 +76,22 @@ class CallHandler:
     async def run(self) -> None:
         env = await self.session.read_env()
         dialled = env.get("agi_arg_1") or env.get("agi_dnid") or env.get("agi_extension", "")
-        channel = await self.db(calls.channel_for, dialled)
-        if channel is None:
+        cached = await self.server.answering(self, dialled)
+        if cached is None:
             logger.warning("FastAGI call to %r: no voice channel has this number", dialled)
             await self.session.command('VERBOSE "Atende: no channel for this number" 1')
             await self.session.command("HANGUP")
             return
-        self.answering = await self.db(calls.plan_for, channel)
-        call_id = env.get("agi_uniqueid") or f"agi-{time.time_ns()}"
-        self.call = await self.db(calls.open_call, channel, ADAPTER, call_id,
-                                  env.get("agi_callerid", ""), dialled,
-                                  self.answering.plan.within_hours)
-        self.state, commands = ivr.start(self.answering.plan)
+        self.answering = answering = calls.for_this_call(cached)
+        self.call_id = env.get("agi_uniqueid") or f"agi-{time.time_ns()}"
+
+        async def open_call() -> None:
+            self.call = await self.db(calls.open_call, answering.channel, ADAPTER, self.call_id,
+                                      env.get("agi_callerid", ""), dialled,
+                                      answering.plan.within_hours)
+
+        self.defer(open_call)
+        self.state, commands = ivr.start(answering.plan)
         while commands:
             event: ivr.Event = ivr.Done()
             for command in commands:
@@ -131,8 +151,9 @@ class CallHandler:
         return ivr.Key(key[:1])
 
     async def record(self, command: ivr.Record) -> ivr.Event:
-        assert self.call is not None and self.answering is not None
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"vm-{self.call.pk}-{self.call.call_id}")[:100]
+        assert self.answering is not None
+        name = re.sub(r"[^A-Za-z0-9._-]", "_",
+                      f"vm-{self.answering.channel.pk}-{self.call_id}")[:100]
         target = Path(settings.VOICE_DIR) / "incoming" / f"{name}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
         pbx = f"{pbx_voice_dir(self.answering.channel.settings)}/incoming/{name}"
@@ -158,18 +179,24 @@ class CallHandler:
         return ivr.Recorded(seconds)
 
     async def route(self, command: ivr.Route) -> None:
-        assert self.call is not None and self.state is not None
-        self.call = await self.db(calls.save_progress, self.call, self.state)
-        self.call = await self.db(calls.record_on_ticket, self.call)
+        """The ticket is opened while the caller is put in the service's queue."""
+        assert self.state is not None
+        state = self.state
+
+        async def record() -> None:
+            assert self.call is not None
+            self.call = await self.db(calls.save_progress, self.call, state)
+            self.call = await self.db(calls.record_on_ticket, self.call)
+
+        self.defer(record)
         await self.session.command(f"SET VARIABLE ATENDE_SERVICE {command.service_id}")
-        if self.call.ticket is not None:
-            await self.session.command(
-                f'SET VARIABLE ATENDE_TICKET "{quote(self.call.ticket.protocol)}"')
         await self.session.command(f"EXEC Queue service-{command.service_id}")
 
     async def finish(self) -> None:
         """Whatever ended the connection, the call's record is completed and, for a missed
         call or a voicemail, put on a ticket."""
+        if self.chain is not None:
+            await self.chain
         if self.call is None or self.state is None:
             return
         state = self.state
@@ -193,8 +220,17 @@ class AgiServer:
         self.executor = ThreadPoolExecutor(max_workers=workers or (1 if sqlite else 8),
                                            thread_name_prefix="atende-agi")
         self.step_seconds: list[float] = []
+        # Per number called: the channel and its IVR, read at most every PLAN_SECONDS.
+        self.plans: dict[str, tuple[float, calls.Answering | None]] = {}
         self.server: asyncio.Server | None = None
         self.handled = 0
+
+    async def answering(self, handler: CallHandler, dialled: str) -> calls.Answering | None:
+        found = self.plans.get(dialled)
+        if found is None or time.monotonic() - found[0] > PLAN_SECONDS:
+            plan = await handler.db(calls.answering_for, dialled)
+            found = self.plans[dialled] = (time.monotonic(), plan)
+        return found[1]
 
     async def start(self) -> asyncio.Server:
         self.server = await asyncio.start_server(self.handle, self.host, self.port,

@@ -7,7 +7,7 @@ or after the call ended, and the record only moves forward."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -70,6 +70,20 @@ def channel_for(dialled: str) -> Channel | None:
         "channel", "channel__organization", "channel__business_calendar").filter(
         e164=number, inbound=True, channel__is_active=True).first()
     return found.channel if found else None
+
+
+def answering_for(dialled: str) -> Answering | None:
+    """The channel of the number called and its IVR (hours decided per call:
+    `for_this_call`); None when no channel has the number."""
+    channel = channel_for(dialled)
+    return plan_for(channel) if channel is not None else None
+
+
+def for_this_call(answering: Answering, at: datetime | None = None) -> Answering:
+    """The plan with the business hours decided now (the calendar is already loaded)."""
+    calendar = answering.channel.business_calendar
+    within = True if calendar is None else is_open(calendar, at or timezone.now())
+    return replace(answering, plan=replace(answering.plan, within_hours=within))
 
 
 def plan_for(channel: Channel, at: datetime | None = None) -> Answering:
