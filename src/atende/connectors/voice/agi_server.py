@@ -98,9 +98,7 @@ class CallHandler:
                 event = await self.perform(command)
                 if not isinstance(event, ivr.Done):
                     break
-            started = time.perf_counter()
             self.state, commands = ivr.step(self.state, event)
-            self.server.step_seconds.append(time.perf_counter() - started)
             if isinstance(event, ivr.HungUp):
                 break
 
@@ -208,8 +206,7 @@ class CallHandler:
 
 
 class AgiServer:
-    """The FastAGI server: `serve()` until cancelled. `step_seconds` keeps the time of each
-    IVR step (the state machine and what leads to the next command) for the benchmark."""
+    """The FastAGI server (`start`, then `close`); `handled` counts the calls it finished."""
 
     def __init__(self, host: str | None = None, port: int | None = None,
                  workers: int | None = None) -> None:
@@ -219,7 +216,6 @@ class AgiServer:
         # SQLite has one writer at a time: one database thread, no lock waits.
         self.executor = ThreadPoolExecutor(max_workers=workers or (1 if sqlite else 8),
                                            thread_name_prefix="atende-agi")
-        self.step_seconds: list[float] = []
         # Per number called: the channel and its IVR, read at most every PLAN_SECONDS.
         self.plans: dict[str, tuple[float, calls.Answering | None]] = {}
         self.server: asyncio.Server | None = None
