@@ -149,3 +149,11 @@ def poll_email_mailboxes() -> None:
     from atende.connectors.email.tasks import enqueue_due_polls
 
     enqueue_due_polls()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def finish_stale_calls() -> None:
+    """Phone calls left open by a stopped FastAGI server end as missed-call tickets."""
+    from atende.connectors.voice.calls import finish_stale_calls as finish
+
+    finish()

@@ -51,3 +51,23 @@ def test_another_organisation_cannot_see_the_call(tenant: Tenant, other_tenant: 
     client = Client()
     client.force_login(other_tenant.admin)
     assert client.get(f"/tickets/{call.ticket_id}/").status_code == 404
+
+
+def test_a_call_left_open_by_a_stopped_server_becomes_a_missed_call(tenant: Tenant) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from atende.connectors.voice.models import CallStatus
+
+    channel = make_voice_channel(tenant)
+    call = calls.open_call(channel, "fastagi", "lost.1", "11987654321", "+551130300000")
+    state, _c = ivr.start(calls.plan_for(channel).plan)
+    state, _c = ivr.step(state, ivr.Done())
+    calls.save_progress(call, state)  # the server stopped here
+    assert calls.finish_stale_calls() == 0  # a call in progress is left alone
+    assert calls.finish_stale_calls(timezone.now() + timedelta(hours=5)) == 1
+    call.refresh_from_db()
+    assert call.status == CallStatus.MISSED and call.ended_at is not None
+    assert call.ivr_path[-1] == "lost" and call.ticket is not None
+    assert calls.finish_stale_calls(timezone.now() + timedelta(hours=5)) == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -182,3 +182,24 @@ def link_calls(channel: Channel, outcomes: list[tuple[InboundEvent, Outcome]]) -
                     and result.ticket.service_id != call.service.pk:
                 update_ticket(result.ticket, Actor(label=f"channel:{channel.pk}"),
                               service=call.service)
+
+
+STALE_AFTER = timedelta(hours=4)
+
+
+def finish_stale_calls(now: datetime | None = None) -> int:
+    """Calls still open long after any call would have ended (the FastAGI server stopped
+    mid-call) are ended as they stood: unanswered ones become missed-call tickets, a routed
+    one keeps its ticket. Returns how many were ended."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    ended = 0
+    for call in Call.objects.filter(ended_at__isnull=True, started_at__lt=cutoff).select_related(
+            "channel").order_by("pk")[:500]:
+        outcome = ivr.Outcome.ROUTED if call.status == CallStatus.ROUTED else ivr.Outcome.MISSED
+        state = ivr.CallState(ivr.IvrPlan(call.within_hours, ()), phase=ivr.Phase.ENDED,
+                              outcome=outcome, path=(*call.ivr_path, "lost"))
+        call = save_progress(call, state)
+        if call.ticket_id is None:
+            record_on_ticket(call)
+        ended += 1
+    return ended
