@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from atende.connectors.voice import audio, calls, ivr
 from atende.connectors.voice.agi import AgiError, AgiSession, ChannelGone, quote
@@ -31,12 +31,19 @@ from atende.connectors.voice.models import Call
 
 logger = logging.getLogger(__name__)
 ADAPTER = "fastagi"
+POOLED = bool(settings.DATABASES["default"].get("OPTIONS", {}).get("pool"))
 PLAN_SECONDS = 5.0  # an IVR edited in the settings answers the calls after this long
 
 
-def _db[T](fn: Callable[..., T], *args: Any) -> T:
+def _db[R](fn: Callable[..., R], *args: Any) -> R:
     close_old_connections()
-    return fn(*args)
+    try:
+        return fn(*args)
+    finally:
+        if POOLED:
+            # Back to the pool between units of work: a thread of this executor must not
+            # hold a pooled connection while its call waits on the caller.
+            connection.close()
 
 
 def pbx_voice_dir(channel_settings: dict[str, Any]) -> str:
