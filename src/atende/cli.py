@@ -59,6 +59,13 @@ def cmd_mail_idle(opts: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_voice(opts: argparse.Namespace) -> int:
+    _setup_django()
+    from atende.connectors.voice.agi_server import serve
+
+    return serve(opts.host, opts.port)
+
+
 def cmd_run(opts: argparse.Namespace) -> int:
     from atende.supervisor import run
 
@@ -125,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     mail_idle = sub.add_parser("mail-idle",
                                help="keep IMAP mailboxes in IDLE: new mail in seconds")
     mail_idle.set_defaults(func=cmd_mail_idle)
+
+    voice = sub.add_parser("voice", help="start the FastAGI server for the phone channel's "
+                                         "IVR (Asterisk: AGI(agi://host:4573/ivr))")
+    voice.add_argument("--host", default=os.environ.get("ATENDE_VOICE_AGI_HOST", "127.0.0.1"))
+    voice.add_argument("--port", type=int,
+                       default=int(os.environ.get("ATENDE_VOICE_AGI_PORT", "4573")))
+    voice.set_defaults(func=cmd_voice)
 
     demo = sub.add_parser("demo", help="create or refresh the demo organisation")
     add_bind(demo)

@@ -1,6 +1,7 @@
 """The demo organisation `atende demo` creates (or refreshes): an admin, services, an API
-channel, the customer portal with one customer, tags and a handful of sample tickets (the
-first ones opened by that customer through the portal's form)."""
+channel, the customer portal with one customer, the website chat widget, a phone channel with
+its IVR, tags and a handful of sample tickets (the first ones opened by that customer through
+the portal's form)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from atende.connectors.portal.accounts import open_account
 from atende.connectors.portal.channels import create_portal_channel, portal_channel
 from atende.connectors.portal.mail import portal_url
 from atende.connectors.portal.models import Category
+from atende.connectors.voice.demo import ensure_demo_voice
 from atende.connectors.webchat.channels import demo_widget
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
@@ -75,7 +77,7 @@ def create_demo(base_url: str) -> DemoLogin:
         slug=DEMO_SLUG, defaults={"name": "Atende Demo"}
     )
     support, _ = Service.objects.get_or_create(organization=org, name="Suporte")
-    Service.objects.get_or_create(organization=org, name="Financeiro")
+    billing, _ = Service.objects.get_or_create(organization=org, name="Financeiro")
     profile, _ = AccessProfile.objects.get_or_create(
         organization=org, name="Configurações gerais",
         defaults={"permissions": [p.value for p in Permission]},
@@ -99,6 +101,7 @@ def create_demo(base_url: str) -> DemoLogin:
         organization=org, kind=ChannelKind.API, name="Integração ERP",
         defaults={"service": support},
     )
+    ensure_demo_voice(org, [support, billing])
     for name in ("Resolvido", "Sem retorno do cliente", "Duplicado"):
         FinalizationTag.objects.get_or_create(organization=org, name=name)
 

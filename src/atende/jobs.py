@@ -166,3 +166,11 @@ def send_parked_consumidor_gov_answers() -> None:
     from atende.connectors.consumidor_gov.tasks import flush_all
 
     flush_all()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def finish_stale_calls() -> None:
+    """Phone calls left open by a stopped FastAGI server end as missed-call tickets."""
+    from atende.connectors.voice.calls import finish_stale_calls as finish
+
+    finish()

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "atende.connectors.telegram",
     "atende.connectors.portal",
     "atende.connectors.consumidor_gov",
+    "atende.connectors.voice",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",
@@ -394,3 +395,10 @@ ALLOW_PRIVATE_WEBHOOKS = _env_bool("ATENDE_ALLOW_PRIVATE_WEBHOOKS")
 # Private networks the operator allows anyway (an on-premises Exchange, an internal ERP);
 # only the operator can: organisations' admins never see this list.
 ALLOWED_PRIVATE_NETWORKS = [str(n) for n in _networks("ATENDE_ALLOWED_PRIVATE_NETWORKS")]
+
+# The phone channel's FastAGI server (`atende voice`, also started by `atende run`).
+VOICE_AGI_HOST = os.environ.get("ATENDE_VOICE_AGI_HOST", "127.0.0.1")
+VOICE_AGI_PORT = int(os.environ.get("ATENDE_VOICE_AGI_PORT", "4573"))
+# Where prompts are written for the PBX to play and where it leaves voicemail recordings:
+# a folder the PBX sees too (the same host, or a shared volume; see docs/telephony.md).
+VOICE_DIR = Path(os.environ.get("ATENDE_VOICE_DIR", DATA_DIR / "voice"))

@@ -172,6 +172,12 @@ def _mail_idle() -> None:
     watcher.run()
 
 
+def _voice() -> None:
+    from atende.connectors.voice.agi_server import serve
+
+    serve()
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
@@ -256,6 +262,8 @@ def run(host: str, port: int, verbose: bool) -> int:
         logger.error("preparing the database failed (exit code %s)", code)
         return code
 
+    from django.conf import settings
+
     from atende.webserver import listen
 
     sock = listen(host, port)
@@ -267,6 +275,8 @@ def run(host: str, port: int, verbose: bool) -> int:
         Part("web", _web(sock, host, port)),
         Part("worker", _without(sock, _worker)),
         Part("mail-idle", _without(sock, _mail_idle)),
+        # The phone channel's FastAGI server (ATENDE_VOICE_AGI_PORT=0: none).
+        *([Part("voice", _without(sock, _voice))] if settings.VOICE_AGI_PORT else []),
     ])
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)

@@ -43,6 +43,8 @@ class Case:
     deliver: Callable[[int], None]
     # Delivers (or, where the provider's door refuses it, stores) an unreadable raw event.
     deliver_unreadable: Callable[[], None]
+    # How the entry of the good event `n` begins.
+    text: Callable[[int], str] = lambda n: f"Pedido {n}"
 
 
 def api_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
@@ -183,10 +185,33 @@ def webchat_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
     return Case(channel, deliver, deliver_unreadable)
 
 
+def voice_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+    from atende.connectors.voice import calls, ivr
+    from atende.connectors.voice.channels import create_voice_channel
+
+    channel = create_voice_channel(tenant.org, "Central", ["+55 11 3030-0000"])
+
+    def deliver(n: int) -> None:
+        # A call that ended unanswered, as the adapter records it (a replay finds its row).
+        call = calls.open_call(channel, "fastagi", f"walk-{n}", f"+55119876543{n:02d}",
+                               "+551130300000")
+        state, _commands = ivr.start(ivr.IvrPlan(True, ()))
+        calls.save_progress(call, ivr.step(state, ivr.HungUp())[0])
+        calls.record_on_ticket(call)
+
+    def deliver_unreadable() -> None:
+        # An event naming a call that was never stored (an older version's, or lost).
+        event, _new = pipeline.store(channel, "call:walk-unknown", {"call_id": "walk-unknown"})
+        registry.get_connector("voice").process(channel, [event])
+
+    return Case(channel, deliver, deliver_unreadable,
+                text=lambda n: f"Ligação perdida de +55119876543{n:02d}")
+
+
 CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
     "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
     "telegram": telegram_case, "portal": portal_case, "consumidor_gov": consumidor_case,
-    "webchat": webchat_case,
+    "webchat": webchat_case, "voice": voice_case,
 }
 
 
@@ -272,7 +297,7 @@ def test_a_failed_ingest_is_kept_and_processed_again(
     assert pipeline.process_again(event) == InboundStatus.PROCESSED
     event.refresh_from_db()
     assert event.error == "" and event.message is not None
-    assert event.message.text.startswith("Pedido 1")
+    assert event.message.text.startswith(case.text(1))
     # A second "process again" (two clicks) and a redelivery add nothing.
     assert pipeline.process_again(event) == InboundStatus.PROCESSED
     case.deliver(1)

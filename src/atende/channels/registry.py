@@ -17,6 +17,7 @@ CONNECTORS: dict[str, str] = {
     "portal": "atende.connectors.portal.connector.PortalConnector",
     "consumidor_gov": "atende.connectors.consumidor_gov.connector.ConsumidorGovConnector",
     "webchat": "atende.connectors.webchat.connector.WebchatConnector",
+    "voice": "atende.connectors.voice.connector.VoiceConnector",
 }
 
 

@@ -7,51 +7,11 @@ The canonical form always carries it, so both spellings are one contact and one 
 
 from __future__ import annotations
 
-from functools import lru_cache
+# The canonical form lives with the contacts: every channel that reports phone numbers
+# (WhatsApp, the phone) finds the same person through it.
+from atende.contacts.phones import BRAZIL, canonical_number, validated_number
 
-import phonenumbers
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
-
-BRAZIL = 55
-
-
-@lru_cache(maxsize=4096)
-def canonical_number(raw: str) -> str:
-    """E.164 with the Brazilian ninth digit restored; raises ValidationError. Cached: a
-    conversation's numbers come again and again (a drain used to parse each one twice),
-    and an exception is never cached."""
-    text = raw.strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if not digits:
-        raise ValidationError(_("This is not a phone number."))
-    try:
-        number = phonenumbers.parse(text if text.startswith("+") else "+" + digits, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("This is not a phone number.")) from exc
-    if number.country_code == BRAZIL:
-        number = _with_ninth_digit(number)
-    if not phonenumbers.is_possible_number(number):
-        raise ValidationError(_("This is not a phone number."))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _with_ninth_digit(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
-    national = str(number.national_number)
-    # Area code (2 digits) + 8 digits starting 6-9 is a mobile written the old way;
-    # landlines start 2-5 and keep their 8 digits.
-    if len(national) == 10 and national[2] in "6789":
-        return phonenumbers.parse(f"+55{national[:2]}9{national[2:]}", None)
-    return number
-
-
-def validated_number(raw: str) -> str:
-    """A number an admin typed (country code + area code + number) → E.164, or
-    ValidationError when it cannot be a valid number."""
-    e164 = canonical_number(raw)
-    if not phonenumbers.is_valid_number(phonenumbers.parse(e164, None)):
-        raise ValidationError(_("This is not a valid phone number."))
-    return e164
+__all__ = ["BRAZIL", "canonical_number", "recipient", "validated_number"]
 
 
 def recipient(e164: str) -> str:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from atende.channels.models import Channel
 from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.connectors.portal.channels import category_names
+from atende.connectors.voice.timeline import attach_calls
 from atende.stored_files import file_response
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
@@ -48,8 +49,9 @@ from atende.workspace.org_lists import org_lists
 from atende.workspace.sla_display import ticket_clocks
 from atende.workspace.tracking import describe
 
-# Served inline for the preview; anything else (SVG included: it can carry script) downloads.
-PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+# Served inline for the preview (images, a call's voicemail in an <audio> player); anything
+# else (SVG included: it can carry script) downloads.
+PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "audio/wav"}
 
 
 def load_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
@@ -87,6 +89,8 @@ def timeline_context(membership: Membership, ticket: Ticket, names: dict[str, An
                                      limit=LIVE_LIMIT if since else TIMELINE_PAGE,
                                      newest_audit=newest_audit)
     image_origins = attach_bodies(membership.organization_id, items, set(show_images))
+    if ticket.origin == "voice":
+        attach_calls(membership.organization_id, items)
     # Labels translated once per page: `get_FOO_display` rebuilds the translated choices on
     # every call (two per message, a cost that grew with the page's messages).
     directions = {k: str(label) for k, label in Direction.choices}
