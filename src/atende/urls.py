@@ -22,6 +22,8 @@ urlpatterns = [
     path("realtime/stream", stream, name="realtime-stream"),
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("telegram/", include("atende.connectors.telegram.urls")),
+    path("instagram/", include("atende.connectors.meta_messaging.urls_instagram")),
+    path("messenger/", include("atende.connectors.meta_messaging.urls_messenger")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

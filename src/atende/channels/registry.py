@@ -14,6 +14,8 @@ CONNECTORS: dict[str, str] = {
     "whatsapp": "atende.connectors.whatsapp.connector.WhatsAppConnector",
     "email": "atende.connectors.email.connector.EmailConnector",
     "telegram": "atende.connectors.telegram.connector.TelegramConnector",
+    "instagram": "atende.connectors.meta_messaging.connector.InstagramConnector",
+    "messenger": "atende.connectors.meta_messaging.connector.MessengerConnector",
 }
 
 
