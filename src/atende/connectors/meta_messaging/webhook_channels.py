@@ -23,5 +23,6 @@ def _read(channel: Channel) -> WebhookChannel:
                           str(stored.get("verify_token") or ""))
 
 
-CHANNELS: dict[str, WebhookChannels[WebhookChannel]] = {kind: WebhookChannels(kind, _read, "META_CHANNEL_CACHE_SECONDS")
+CHANNELS: dict[str, WebhookChannels[WebhookChannel]] = {
+    kind: WebhookChannels(kind, _read, "META_CHANNEL_CACHE_SECONDS")
     for kind in (ChannelKind.INSTAGRAM.value, ChannelKind.MESSENGER.value)}
