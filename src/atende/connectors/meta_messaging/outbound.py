@@ -85,13 +85,18 @@ def media_kind(content_type: str) -> str:
 
 
 def pieces(text: str) -> list[str]:
-    """The text in pieces of at most TEXT_LIMIT bytes, cut between characters."""
-    found, current = [], ""
+    """The text in pieces of at most TEXT_LIMIT bytes, cut after a space where there is
+    one, else between characters (never inside one)."""
+    found, current, size = [], "", 0
     for char in text:
-        if len((current + char).encode()) > TEXT_LIMIT:
-            found.append(current)
-            current = ""
+        width = len(char.encode())
+        if size + width > TEXT_LIMIT:
+            cut = current.rfind(" ") + 1 or len(current)
+            found.append(current[:cut])
+            current = current[cut:]
+            size = len(current.encode())
         current += char
+        size += width
     return [*found, current] if current else found
 
 
