@@ -10,7 +10,7 @@ from django.db import transaction
 
 from atende.channels.connection import webhook_url
 from atende.channels.models import Channel
-from atende.connectors.meta_messaging.platform import PLATFORMS
+from atende.connectors.meta_messaging.kinds import PLATFORMS
 from atende.connectors.meta_messaging.settings_form import MetaChannelForm
 from atende.tenancy.models import Organization
 

@@ -10,7 +10,7 @@ import httpx
 
 from atende.channels.meta import GraphCallError, GraphClient
 from atende.channels.models import Channel
-from atende.connectors.meta_messaging.platform import of
+from atende.connectors.meta_messaging.kinds import of
 from atende.net import BlockedDestination, guarded_client
 
 SUBSCRIBED_FIELDS = ("messages", "messaging_postbacks", "messaging_seen", "message_reactions",

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from atende.channels.meta import GraphCallError, GraphClient, dialog_url
 from atende.channels.models import Channel
 from atende.connectors.meta_messaging.client import MessagingClient
-from atende.connectors.meta_messaging.platform import INSTAGRAM, PLATFORMS, of
+from atende.connectors.meta_messaging.kinds import INSTAGRAM, PLATFORMS, of
 
 SESSION_KEY = "meta_oauth_pending"
 STATE_SECONDS = 15 * 60

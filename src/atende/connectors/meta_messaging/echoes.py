@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from atende.channels import pipeline
 from atende.channels.models import Channel, InboundEvent
 from atende.connectors.meta_messaging import inbound
+from atende.connectors.meta_messaging.kinds import of
 from atende.connectors.meta_messaging.marks import NotYetKnown
-from atende.connectors.meta_messaging.platform import of
 from atende.events import emit
 from atende.tickets.models import DeliveryStatus, Direction, Message, ThreadReference
 from atende.tickets.payloads import message_payload

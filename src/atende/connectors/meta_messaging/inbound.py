@@ -22,7 +22,7 @@ from atende.channels.connector import ContactRef, InboundAttachment, InboundMess
 from atende.channels.meta import GraphCallError
 from atende.channels.models import Channel
 from atende.channels.reasons import Unreadable
-from atende.connectors.meta_messaging.platform import Platform, of
+from atende.connectors.meta_messaging.kinds import Platform, of
 
 MESSAGE, ECHO, READ, DELIVERY, REACTION, OTHER = (
     "message", "echo", "read", "delivery", "reaction", "other")

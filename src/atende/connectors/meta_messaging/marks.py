@@ -13,7 +13,7 @@ from django.db import transaction
 from atende.channels import pipeline
 from atende.channels.models import Channel, InboundEvent
 from atende.connectors.meta_messaging import inbound
-from atende.connectors.meta_messaging.platform import of
+from atende.connectors.meta_messaging.kinds import of
 from atende.tickets.models import DeliveryStatus, Direction, Message, ThreadReference
 from atende.tickets.services.replies import update_delivery_status
 

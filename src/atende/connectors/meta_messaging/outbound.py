@@ -21,7 +21,7 @@ from atende.connectors.meta_messaging.client import (
     WINDOW_CLOSED_SUBCODE,
     MessagingClient,
 )
-from atende.connectors.meta_messaging.platform import of
+from atende.connectors.meta_messaging.kinds import of
 from atende.connectors.meta_messaging.window import window
 
 TEXT_LIMIT = 1000  # bytes of UTF-8

@@ -11,7 +11,7 @@ from atende.channels.connector import InboundMessage
 from atende.channels.meta import GraphCallError
 from atende.channels.models import Channel
 from atende.connectors.meta_messaging.client import MessagingClient
-from atende.connectors.meta_messaging.platform import INSTAGRAM, of
+from atende.connectors.meta_messaging.kinds import INSTAGRAM, of
 from atende.contacts.models import ContactIdentity
 
 logger = logging.getLogger(__name__)

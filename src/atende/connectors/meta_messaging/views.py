@@ -73,7 +73,9 @@ def webhook_view(kind: str) -> Any:
     def webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
         if request.method == "GET":
             found = CHANNELS[kind].lookup(channel_id)
-            challenge = meta.handshake(request.GET, found.verify_token) if found else None
+            if found is None:
+                return HttpResponse("unknown channel", status=404, content_type="text/plain")
+            challenge = meta.handshake(request.GET, found.verify_token)
             if challenge is None:
                 return HttpResponse("forbidden", status=403, content_type="text/plain")
             return HttpResponse(challenge, content_type="text/plain")

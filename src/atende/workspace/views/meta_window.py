@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from atende.connectors.meta_messaging.kinds import PLATFORMS
 from atende.connectors.meta_messaging.outbound import closed_text
-from atende.connectors.meta_messaging.platform import PLATFORMS
 from atende.connectors.meta_messaging.window import HUMAN_AGENT_TAG, window
 from atende.workspace.access import agent_required
 from atende.workspace.views.ticket import load_ticket
