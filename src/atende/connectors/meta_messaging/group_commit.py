@@ -41,3 +41,7 @@ def for_this_loop() -> kit.GroupCommit:
                                redis_url=kit.redis_url())
 
     return kit.for_this_loop(DRAINS, make)
+
+
+async def close_for_this_loop() -> None:
+    await kit.close_for_this_loop(DRAINS)
