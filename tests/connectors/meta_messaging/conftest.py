@@ -19,6 +19,13 @@ from tests.conftest import Tenant
 from tests.fakes.meta_graph import FakeMetaGraph
 
 
+@pytest.fixture(autouse=True)
+def _english(tenant: Tenant) -> None:
+    """The organisation's language is what the connector writes in (the texts asserted)."""
+    tenant.org.language = "en"
+    tenant.org.save(update_fields=["language"])
+
+
 @pytest.fixture
 def graph(settings: Any) -> Iterator[FakeMetaGraph]:
     with FakeMetaGraph() as fake:
