@@ -228,14 +228,18 @@ class RawConnection:
     async def connect(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
-    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
-        return await asyncio.wait_for(self._request(method, path, body), self.timeout)
+    async def request(self, method: str, path: str, body: bytes,
+                      extra: dict[str, str] | None = None) -> tuple[int, bytes]:
+        return await asyncio.wait_for(self._request(method, path, body, extra), self.timeout)
 
-    async def _request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+    async def _request(self, method: str, path: str, body: bytes,
+                       extra: dict[str, str] | None = None) -> tuple[int, bytes]:
         if self.writer is None:
             await self.connect()
         assert self.reader is not None and self.writer is not None
-        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}"
+        more = "".join(f"{k}: {v}\r\n" for k, v in (extra or {}).items())
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}{more}"
+                          f"Content-Length: {len(body)}"
                           f"\r\n\r\n".encode() + body)
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -269,7 +273,8 @@ async def _client(kind: str, method: str, base_url: str, path: str, headers: dic
                   counter: itertools.count,  # type: ignore[type-arg]
                   total: int, deadline: float, expect: int, timeout: float,
                   latencies: list[float], errors: list[str],
-                  conn: RawConnection | None = None) -> None:
+                  conn: RawConnection | None = None,
+                  sign: Callable[[bytes], dict[str, str]] | None = None) -> None:
     if kind == "raw":
         conn = conn or RawConnection(base_url, headers, timeout)
         try:
@@ -281,7 +286,8 @@ async def _client(kind: str, method: str, base_url: str, path: str, headers: dic
                 body = json.dumps(payload).encode() if payload is not None else b""
                 start = time.perf_counter()
                 try:
-                    status, data = await conn.request(method, path, body)
+                    status, data = await conn.request(method, path, body,
+                                                      sign(body) if sign else None)
                     elapsed = time.perf_counter() - start
                     if status == expect:
                         latencies.append(elapsed * 1000)
@@ -316,7 +322,8 @@ async def _client(kind: str, method: str, base_url: str, path: str, headers: dic
 async def _run(kind: str, method: str, base_url: str, path: str, headers: dict[str, str],
                make_body: Callable[[int], dict[str, Any] | None], total: int,
                concurrency: int, max_seconds: float, expect: int, timeout: float,
-               offset: int, stagger: float) -> LoadResult:
+               offset: int, stagger: float,
+               sign: Callable[[bytes], dict[str, str]] | None = None) -> LoadResult:
     counter = itertools.count()
     latencies: list[float] = []
     errors: list[str] = []
@@ -340,7 +347,7 @@ async def _run(kind: str, method: str, base_url: str, path: str, headers: dict[s
     start = time.perf_counter()
     await asyncio.gather(*(
         _client(kind, method, base_url, path, headers, body, counter, total, deadline, expect,
-                timeout, latencies, errors, conns[n])
+                timeout, latencies, errors, conns[n], sign)
         for n in range(concurrency)
     ))
     elapsed = time.perf_counter() - start
@@ -356,13 +363,15 @@ def run_load(base_url: str, path: str, headers: dict[str, str],
              make_body: Callable[[int], dict[str, Any] | None], *, total: int,
              concurrency: int, max_seconds: float, expect: int = 201, timeout: float = 30.0,
              offset: int = 0, client: str = "raw", method: str = "POST",
-             stagger: float = 0.05) -> LoadResult:
+             stagger: float = 0.05,
+             sign: Callable[[bytes], dict[str, str]] | None = None) -> LoadResult:
     """Send `total` requests (POST by default) with `concurrency` clients; stops early at
     `max_seconds`. `make_body(i)` gives request i's JSON body (None: no body).
 
-    `client` is "raw" (a minimal keep-alive HTTP/1.1 client) or "httpx". The raw clients
+    `sign(body)` gives headers computed from a raw-client request's body (a webhook's
+    signature). `client` is "raw" (a minimal keep-alive HTTP/1.1 client) or "httpx". The raw clients
     connect before the clock starts, `stagger` seconds apart (see _run)."""
     if client not in {"raw", "httpx"}:
         raise ValueError(f"unknown client {client!r}")
     return asyncio.run(_run(client, method, base_url, path, headers, make_body, total, concurrency,
-                            max_seconds, expect, timeout, offset, stagger))
+                            max_seconds, expect, timeout, offset, stagger, sign))

@@ -1,4 +1,5 @@
-"""The site a webhook benchmark loads (`bench.whatsapp_webhook`, `bench.telegram_webhook`):
+"""The site a webhook benchmark loads (`bench.whatsapp_webhook`, `bench.telegram_webhook`,
+`bench.instagram_webhook`):
 the scaled profile, as in production.
 
 `webhook_site` starts `atende web --workers W` (uvicorn) and `atende worker` (Huey on
@@ -63,11 +64,12 @@ class Site:
         signal_workers(self.procs[1:], signal.SIGCONT)
 
     def warm_up(self, path: str, headers: dict[str, str], body: Callable[[int], Any],
-                events: int, concurrency: int) -> None:
+                events: int, concurrency: int,
+                sign: Callable[[bytes], dict[str, str]] | None = None) -> None:
         """POST `events` bodies and wait until the workers have processed them."""
         log(f"warm-up: {events} events")
         run_load(self.base, path, headers, body, total=events, concurrency=concurrency,
-                 max_seconds=120, expect=200)
+                 max_seconds=120, expect=200, sign=sign)
         while self.processed() < events:
             time.sleep(0.5)
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "atende.connectors.portal",
     "atende.connectors.consumidor_gov",
     "atende.connectors.voice",
+    "atende.connectors.meta_messaging",
     "atende.tickets",
     "atende.webhooks",
     "atende.realtime",
@@ -364,6 +365,10 @@ if not 0 < REALTIME_ACCESS_RECHECK_SECONDS <= 60:
 # `atende worker` processes. Each conversation stays in one drain, in order.
 # The Bot API's address (a test points it at a fake; a self-hosted Bot API server).
 TELEGRAM_BASE_URL = os.environ.get("ATENDE_TELEGRAM_BASE_URL", "https://api.telegram.org")
+# Meta's Graph API and Facebook Login's consent dialog (Instagram, Messenger): fakes in tests.
+META_GRAPH_URL = os.environ.get("ATENDE_META_GRAPH_URL", "https://graph.facebook.com/v21.0")
+META_DIALOG_URL = os.environ.get("ATENDE_META_DIALOG_URL",
+                                 "https://www.facebook.com/v21.0/dialog/oauth")
 WHATSAPP_DRAIN_SHARDS = int(os.environ.get("ATENDE_WHATSAPP_DRAIN_SHARDS", "1"))
 WHATSAPP_GROUP_COMMIT_LINGER_MS = float(os.environ.get("ATENDE_WHATSAPP_LINGER_MS", "2"))
 # An online agent whose workspace sent no heartbeat for this long is set offline.

@@ -24,6 +24,8 @@ urlpatterns = [
     path("telegram/", include("atende.connectors.telegram.urls")),
     path("p/<slug:slug>/", include("atende.connectors.portal.urls")),
     path("widget/", include("atende.connectors.webchat.urls")),
+    path("instagram/", include("atende.connectors.meta_messaging.urls_instagram")),
+    path("messenger/", include("atende.connectors.meta_messaging.urls_messenger")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

@@ -27,9 +27,12 @@ from tests.conftest import ApiClient, Tenant
 from tests.connectors.conftest import customer_message
 from tests.connectors.consumidor_gov.conftest import cg, cg_channel  # noqa: F401
 from tests.connectors.email.conftest import customer_mail, make_email_channel
+from tests.connectors.meta_messaging.conftest import Deliveries, deliveries, graph  # noqa: F401
+from tests.connectors.meta_messaging.conftest import connect as meta_connect
 from tests.connectors.portal.conftest import sign_up as portal_sign_up
 from tests.connectors.telegram.conftest import Updates, tg, tg_channel, updates  # noqa: F401
 from tests.connectors.whatsapp.conftest import CUSTOMER, Webhooks, wa, wa_channel, webhooks  # noqa: F401
+from tests.fakes.meta_graph import FakeMetaGraph
 
 pytestmark = pytest.mark.django_db
 
@@ -208,10 +211,35 @@ def voice_case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
                 text=lambda n: f"Ligação perdida de +55119876543{n:02d}")
 
 
+def meta_case(kind: str) -> Callable[[Tenant, pytest.FixtureRequest], Case]:
+    def case(tenant: Tenant, request: pytest.FixtureRequest) -> Case:
+        fake: FakeMetaGraph = request.getfixturevalue("graph")
+        hooks: Deliveries = request.getfixturevalue("deliveries")
+        channel = meta_connect(request.getfixturevalue("admin_client"), tenant, fake, kind)
+        bodies: dict[int, Any] = {}
+
+        def deliver(n: int) -> None:
+            if n not in bodies:
+                fake.customer_sends(f"Pedido {n}", mid=f"walk-{n}",
+                                    obj="instagram" if kind == "instagram" else "page")
+                bodies[n] = fake.outbox.pop()
+            hooks.post(channel, bodies[n])
+
+        def deliver_unreadable() -> None:
+            # Every item Meta sends is taken in (unsupported ones shown as such); what
+            # cannot be read is a signed body that is not Meta's JSON.
+            hooks.post(channel, b'{"object": "page", "entry": [')
+
+        return Case(channel, deliver, deliver_unreadable)
+
+    return case
+
+
 CASES: dict[str, Callable[[Tenant, pytest.FixtureRequest], Case]] = {
     "api": api_case, "whatsapp": whatsapp_case, "email": email_case,
     "telegram": telegram_case, "portal": portal_case, "consumidor_gov": consumidor_case,
     "webchat": webchat_case, "voice": voice_case,
+    "instagram": meta_case("instagram"), "messenger": meta_case("messenger"),
 }
 
 

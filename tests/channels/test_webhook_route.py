@@ -12,7 +12,7 @@ from atende.ids import MAX_ID
 from tests.channels.asgi_client import asgi_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
-KINDS = ["whatsapp", "telegram"]
+KINDS = ["whatsapp", "telegram", "instagram", "messenger"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -17,7 +17,8 @@ class ServedFake:
     _server: ThreadingHTTPServer | None
 
     def handle(self, method: str, path: str, headers: dict[str, str],
-               body: bytes) -> tuple[int, Any, str]:
+               body: bytes) -> tuple[Any, ...]:
+        """(status, JSON-able or bytes, content type[, extra headers])."""
         raise NotImplementedError
 
     @property
@@ -34,9 +35,12 @@ class ServedFake:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, payload, ctype = fake.handle(self.command, self.path, headers, raw)
+                status, payload, ctype, *more = fake.handle(self.command, self.path, headers,
+                                                            raw)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():  # e.g. a Location
+                    self.send_header(name, value)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -42,6 +42,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "webchat:script": PUBLIC, "webchat:test-page": PUBLIC, "webchat:config": PUBLIC,
     "webchat:session": PUBLIC, "webchat:messages": PUBLIC, "webchat:typing": PUBLIC,
     "webchat:stream": PUBLIC,
+    "instagram:webhook": PUBLIC, "messenger:webhook": PUBLIC,
     "workspace:login": PUBLIC, "workspace:logout": PUBLIC,
     "workspace:switch-organization": AGENT,
     "workspace:password-reset": PUBLIC, "workspace:password-reset-done": PUBLIC,
@@ -55,6 +56,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:ticket-finalize": AGENT, "workspace:ticket-whatsapp": AGENT,
     # The complaint's CPF is masked without PERSONAL_DATA; the page itself is any agent's.
     "workspace:ticket-consumidor": AGENT, "workspace:complaints": AGENT,
+    "workspace:ticket-meta-window": AGENT,
     "workspace:attachment": AGENT, "workspace:message-eml": AGENT,
     "workspace:presence": AGENT, "workspace:heartbeat": AGENT,
     "workspace:saved_replies": AGENT,
@@ -74,6 +76,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
         "channel_log_payload", "channel_log_reprocess", "email_signature",
         "email_signature_preview", "email_signature_images", "email_signature_image",
         "channel_oauth_connect", "channel_oauth_callback", "channel_notifications",
+        "channel_meta_connect", "channel_meta_callback",
         "channel_notifications_preview", "email_rules", "email_rule_create",
         "email_rule_edit", "email_rule_move", "email_rule_toggle", "email_rule_delete",
         "webhooks", "webhook_toggle", "webhook_deliveries",

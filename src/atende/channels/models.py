@@ -21,6 +21,7 @@ class ChannelKind(models.TextChoices):
     INSTAGRAM = "instagram", _("Instagram")
     TELEGRAM = "telegram", _("Telegram")
     CONSUMIDOR_GOV = "consumidor_gov", _("Consumidor.gov.br")
+    MESSENGER = "messenger", _("Messenger")
 
 
 class Channel(TenantModel):

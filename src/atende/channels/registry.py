@@ -18,6 +18,8 @@ CONNECTORS: dict[str, str] = {
     "consumidor_gov": "atende.connectors.consumidor_gov.connector.ConsumidorGovConnector",
     "webchat": "atende.connectors.webchat.connector.WebchatConnector",
     "voice": "atende.connectors.voice.connector.VoiceConnector",
+    "instagram": "atende.connectors.meta_messaging.connector.InstagramConnector",
+    "messenger": "atende.connectors.meta_messaging.connector.MessengerConnector",
 }
 
 

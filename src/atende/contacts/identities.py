@@ -66,7 +66,7 @@ def normalize_identity(kind: str, raw: str) -> str:
         if not re.fullmatch(r"-?\d{1,20}", value):
             raise ValidationError(_("A Telegram id is a number."))
         return value
-    if kind == IdentityKind.INSTAGRAM:
+    if kind in (IdentityKind.INSTAGRAM, IdentityKind.MESSENGER):
         value = raw.strip()
         if not value:
             raise ValidationError(_("This field is required."))

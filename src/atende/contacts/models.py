@@ -14,6 +14,7 @@ class IdentityKind(models.TextChoices):
     WHATSAPP = "whatsapp", _("WhatsApp")
     INSTAGRAM = "instagram", _("Instagram")
     TELEGRAM = "telegram", _("Telegram")
+    MESSENGER = "messenger", _("Messenger")
     CPF = "cpf", _("CPF")
     EXTERNAL = "external", _("External id")
 
