@@ -54,7 +54,7 @@ LAYERS = [
     {"channels", "contacts", "automation", "realtime", "webhooks"},
     {"tickets"},
     {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
-     "connectors.whatsapp"},
+     "connectors.whatsapp", "csat"},
     {"workspace"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}

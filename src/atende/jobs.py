@@ -149,3 +149,12 @@ def poll_email_mailboxes() -> None:
     from atende.connectors.email.tasks import enqueue_due_polls
 
     enqueue_due_polls()
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_due_csat_invitations() -> None:
+    """Satisfaction surveys whose delay has passed and whose task was lost (a restart)
+    are sent (CORE-14)."""
+    from atende.csat.scheduling import send_due_invitations
+
+    send_due_invitations()

@@ -22,6 +22,7 @@ urlpatterns = [
     path("realtime/stream", stream, name="realtime-stream"),
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("telegram/", include("atende.connectors.telegram.urls")),
+    path("csat/", include("atende.csat.urls")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

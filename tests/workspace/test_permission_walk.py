@@ -38,6 +38,8 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "api-docs": PUBLIC, "livez": PUBLIC, "readyz": PUBLIC, "healthz": PUBLIC,
     "realtime-stream": AGENT,
     "whatsapp:webhook": PUBLIC, "telegram:webhook": PUBLIC,
+    # The signed link of a satisfaction survey: the token is the authorisation.
+    "csat:rate": PUBLIC,
     "workspace:login": PUBLIC, "workspace:logout": PUBLIC,
     "workspace:switch-organization": AGENT,
     "workspace:password-reset": PUBLIC, "workspace:password-reset-done": PUBLIC,
@@ -67,7 +69,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
         "channel_log_payload", "channel_log_reprocess", "email_signature",
         "email_signature_preview", "email_signature_images", "email_signature_image",
         "channel_oauth_connect", "channel_oauth_callback", "channel_notifications",
-        "channel_notifications_preview", "email_rules", "email_rule_create",
+        "channel_notifications_preview", "channel_csat", "email_rules", "email_rule_create",
         "email_rule_edit", "email_rule_move", "email_rule_toggle", "email_rule_delete",
         "webhooks", "webhook_toggle", "webhook_deliveries",
         "services", "services_create", "services_edit", "services_toggle",
@@ -122,6 +124,11 @@ OPERATIONS: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("GET", "/api/v1/contacts/{contact_id}"): (),
     ("PATCH", "/api/v1/contacts/{contact_id}"): (),
     ("POST", "/api/v1/contacts/{contact_id}/merge"): (VIEW_ALL,),
+    ("GET", "/api/v1/tickets/{ticket_id}/csat"): (VIEW_ALL,),
+    ("POST", "/api/v1/tickets/{ticket_id}/csat"): (VIEW_ALL,),
+    ("POST", "/api/v1/channels/{channel_id}/csat"): CHANNEL_KEY,
+    # Answers of every ticket, for reports.
+    ("GET", "/api/v1/csat"): (Permission.REPORTS, VIEW_ALL),
 }
 MISSING_ID = 987654321  # rows the walk has no need to create: their views answer 404
 # Subscriptions the walk creates: an event it never causes, at a name that never resolves.
@@ -141,6 +148,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/contacts"): {"name": "Walk"},
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"notes": "walked"},
     ("POST", "/api/v1/contacts/{contact_id}/merge"): {"source_id": MISSING_ID},
+    ("POST", "/api/v1/tickets/{ticket_id}/csat"): {"score": 4},
+    ("POST", "/api/v1/channels/{channel_id}/csat"): {"ticket_id": MISSING_ID, "score": 4},
 }
 
 

@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_POST
 
 from atende.channels.models import Channel
+from atende.csat.models import Survey
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
     Attachment,
@@ -174,6 +175,7 @@ def screen_context(membership: Membership, ticket: Ticket,
         statuses=Status.choices,
         priorities=Priority.choices,
         seen=ticket.updated_at.isoformat(),
+        csat=Survey.objects.for_org(org_id).filter(ticket=ticket).first(),
     )
     return context
 
