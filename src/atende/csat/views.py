@@ -59,8 +59,9 @@ def _page(request: HttpRequest, survey: Survey, language: str) -> HttpResponse:
                "organization": survey.ticket.organization, "scores": score_labels(language),
                "other_language": "en" if language == "pt-br" else "pt-br",
                "chosen": request.GET.get("score", ""), "comment": "", "error": ""}
-    if survey.answered:
-        return render(request, "csat/thanks.html", {**context, "already": True})
+    if survey.answered:  # one answer per ticket: a second one is refused, the first shown
+        return render(request, "csat/thanks.html", {**context, "already": True},
+                      status=409 if request.method == "POST" else 200)
     if request.method != "POST":
         return render(request, "csat/rate.html", context)
     if _too_many(request):
