@@ -18,8 +18,11 @@ from atende.tickets.services.changes import update_ticket
 from atende.tickets.services.ingest import ingest
 from tests.conftest import Tenant
 from tests.connectors.conftest import api_channel, receiver  # noqa: F401 - fixtures
-from tests.connectors.email.conftest import SMTP_USER, make_email_channel
-from tests.connectors.email.conftest import smtp_sink as smtp_sink  # noqa: F401 - fixture
+from tests.connectors.email.conftest import (
+    SMTP_USER,
+    make_email_channel,
+    smtp_sink,  # noqa: F401 - fixture
+)
 from tests.connectors.telegram.conftest import tg, tg_channel, updates  # noqa: F401
 from tests.connectors.whatsapp.conftest import wa, wa_channel, webhooks  # noqa: F401
 from tests.fakes.smtp_sink import SmtpSink

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -16,6 +17,7 @@ from atende.channels.connector import CsatInvitation, InboundMessage, SendResult
 from atende.channels.models import Channel
 from atende.connectors.whatsapp.client import ProviderError, WhatsAppClient
 from atende.connectors.whatsapp.outbound import describe_error, window_closed_message
+from atende.connectors.whatsapp.phone_numbers import canonical_number, recipient
 from atende.connectors.whatsapp.window import window_state
 from atende.contacts.models import IdentityKind
 from atende.tickets.models import Ticket
@@ -27,18 +29,32 @@ BODY_MAX, BUTTON_MAX, ROW_TITLE_MAX, SECTION_TITLE_MAX = 1024, 20, 24, 24
 
 
 def invite(channel: Channel, invitation: CsatInvitation) -> SendResult:
-    recipient = invitation.recipient
-    if recipient is None or recipient.kind != IdentityKind.WHATSAPP:
+    to = _number(invitation)
+    if not to:
         return SendResult(ok=False, error=_("The contact has no WhatsApp number."))
     ticket = Ticket.objects.for_org(channel.organization_id).get(pk=invitation.ticket_id)
     if not window_state(ticket, channel).open:
         return SendResult(ok=False, error=window_closed_message())
     try:
         wamid = WhatsAppClient.for_channel(channel).send(
-            recipient.value, "interactive", interactive_list(invitation))
+            to, "interactive", interactive_list(invitation))
     except ProviderError as exc:
         return SendResult(ok=False, error=describe_error(exc), retryable=exc.retryable)
     return SendResult(ok=True, external_id=wamid)
+
+
+def _number(invitation: CsatInvitation) -> str:
+    """The number the customer wrote from (the thread key ingest left), else theirs."""
+    for key in sorted(invitation.thread_keys):
+        if key.startswith("wa:"):
+            return recipient(key.removeprefix("wa:"))
+    ref = invitation.recipient
+    if ref is None or ref.kind not in (IdentityKind.WHATSAPP, IdentityKind.PHONE):
+        return ""
+    try:
+        return recipient(canonical_number(ref.value))
+    except ValidationError:
+        return ""
 
 
 def interactive_list(invitation: CsatInvitation) -> dict[str, object]:
