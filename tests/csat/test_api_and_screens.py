@@ -115,3 +115,4 @@ def test_the_ticket_screen_shows_the_answer(
     record_answer(tenant.org.pk, ticket.pk, 4, "Resolveu rápido", via=AnswerSource.LINK)
     page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert 'id="csat"' in page and "4 of 5" in page and "Resolveu rápido" in page
+    assert "rated the service 4 of 5" in page  # the tracking tab

@@ -69,7 +69,7 @@ def record_answer(organization_id: int, ticket_id: int, score: Any, comment: str
               .filter(pk=ticket_id).first())
     if ticket is None:
         raise NotRateable(_("This ticket does not exist."))
-    survey = Survey.objects.filter(ticket=ticket).first()
+    survey = Survey.objects.for_org(organization_id).filter(ticket=ticket).first()
     if survey is not None and survey.answered:
         raise AlreadyAnswered(_("This ticket has been rated already. Thank you!"))
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
@@ -84,7 +84,7 @@ def record_answer(organization_id: int, ticket_id: int, score: Any, comment: str
     survey.answered_at, survey.answered_via = now, via
     survey.status = SurveyStatus.ANSWERED
     survey.save()
-    audit.record(ticket, Actor(label=f"customer:{via}"), "csat_received", "csat",
+    audit.record(ticket, Actor(label=f"customer:{via}"), "csat_received",
                  after={"score": value, "comment": comment[:200]})
     emit(organization_id, "csat.received", survey_payload(survey, ticket))
     return survey

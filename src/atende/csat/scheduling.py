@@ -64,7 +64,8 @@ def schedule(organization_id: int, ticket_id: int) -> Survey | None:
     if not config.enabled:
         return None
     send_after = timezone.now() + timedelta(minutes=config.delay_minutes)
-    survey = Survey.objects.select_for_update().filter(ticket=ticket).first()
+    survey = Survey.objects.for_org(organization_id).select_for_update().filter(
+        ticket=ticket).first()
     if survey is not None and survey.status in _DONE:
         return None
     if survey is None:

@@ -175,7 +175,9 @@ def screen_context(membership: Membership, ticket: Ticket,
         statuses=Status.choices,
         priorities=Priority.choices,
         seen=ticket.updated_at.isoformat(),
-        csat=Survey.objects.for_org(org_id).filter(ticket=ticket).first(),
+        # Surveys follow a resolution: an open ticket spares the query.
+        csat=Survey.objects.for_org(org_id).filter(ticket=ticket).first()
+        if ticket.status in (Status.RESOLVED, Status.CLOSED) else None,
     )
     return context
 
