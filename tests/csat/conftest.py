@@ -60,6 +60,15 @@ def link_path(text: str) -> str:
     return f"/csat/{found.group(1)}/"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit() -> None:
+    """The public page's per-address counter lives in the shared cache (Redis on the
+    scaled profile, not cleared between tests): every test starts from none."""
+    from django.core.cache import cache
+
+    cache.delete("csat-posts:127.0.0.1")
+
+
 @pytest.fixture
 def mail_channel(tenant: Tenant, smtp_sink: SmtpSink) -> Channel:  # noqa: F811
     return turn_on(make_email_channel(

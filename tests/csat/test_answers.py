@@ -20,6 +20,7 @@ from atende.csat.answers import (
     AnswerError,
     NotRateable,
     check_answer,
+    rateable,
     record_answer,
 )
 from atende.csat.models import AnswerSource, Survey
@@ -65,6 +66,7 @@ def test_a_comment_too_long_is_refused() -> None:
 
 
 def test_the_portal_records_one_answer_and_a_second_is_refused(resolved: Ticket) -> None:
+    assert rateable(resolved.organization_id, resolved.pk)
     survey = record_answer(resolved.organization_id, resolved.pk, 4, " bom ",
                            via=AnswerSource.PORTAL)
     assert (survey.score, survey.comment, survey.channel_id, survey.service_id) == (
@@ -72,11 +74,13 @@ def test_the_portal_records_one_answer_and_a_second_is_refused(resolved: Ticket)
     with pytest.raises(AlreadyAnswered):
         record_answer(resolved.organization_id, resolved.pk, 1, "", via=AnswerSource.PORTAL)
     assert Survey.objects.get(ticket=resolved).score == 4
+    assert not rateable(resolved.organization_id, resolved.pk)
 
 
 def test_an_open_ticket_or_another_tenants_ticket_cannot_be_rated(
         tenant: Tenant, other_tenant: Tenant) -> None:
     ticket = mailed_ticket(make_email_channel(tenant))
+    assert not rateable(tenant.org.pk, ticket.pk)
     with pytest.raises(NotRateable):
         record_answer(tenant.org.pk, ticket.pk, 5)
     with pytest.raises(NotRateable):

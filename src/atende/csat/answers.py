@@ -90,6 +90,14 @@ def record_answer(organization_id: int, ticket_id: int, score: Any, comment: str
     return survey
 
 
+def rateable(organization_id: int, ticket_id: int) -> bool:
+    """Whether the portal's banner should ask: the ticket is resolved or closed and has no
+    answer yet (one query)."""
+    return Ticket.objects.for_org(organization_id).filter(
+        pk=ticket_id, status__in=(Status.RESOLVED, Status.CLOSED)).exclude(
+        csat__score__isnull=False).exists()
+
+
 def survey_payload(survey: Survey, ticket: Ticket | None = None) -> dict[str, Any]:
     """The JSON of an answer in events, webhooks and the API."""
     ticket = ticket or survey.ticket

@@ -111,7 +111,9 @@ def send_due_invitations() -> int:
 def _claim(survey_id: int) -> Survey | None:
     now = timezone.now()
     with transaction.atomic():
-        survey = (Survey.objects.select_for_update().select_related(
+        # Lock the survey row alone: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the channel's outer join.
+        survey = (Survey.objects.select_for_update(of=("self",)).select_related(
             "ticket", "ticket__organization", "ticket__contact", "channel")
             .filter(pk=survey_id, status=SurveyStatus.SCHEDULED, send_after__lte=now).first())
         if survey is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from atende.channels.models import Channel
@@ -45,8 +46,6 @@ class CsatSettingsForm(forms.Form):
                               delay_minutes=int(data["delay_minutes"] or 0), texts=texts)
         # Only this key of the settings changes: a concurrent save of the channel's own
         # form keeps its keys (read again under the row lock).
-        from django.db import transaction
-
         with transaction.atomic():
             channel = Channel.objects.select_for_update().get(pk=self.channel.pk)
             channel.settings = {**(channel.settings or {}), "csat": config.as_json()}
