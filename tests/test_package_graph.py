@@ -56,7 +56,7 @@ LAYERS = [
     {"tickets"},
     {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
      "connectors.whatsapp", "connectors.portal", "connectors.consumidor_gov",
-     "connectors.webchat", "connectors.voice", "connectors.meta_messaging"},
+     "connectors.webchat", "connectors.voice", "connectors.meta_messaging", "csat"},
     {"workspace"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}

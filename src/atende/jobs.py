@@ -174,3 +174,10 @@ def finish_stale_calls() -> None:
     from atende.connectors.voice.calls import finish_stale_calls as finish
 
     finish()
+@db_periodic_task(crontab(minute="*"))
+def send_due_csat_invitations() -> None:
+    """Satisfaction surveys whose delay has passed and whose task was lost (a restart)
+    are sent (CORE-14)."""
+    from atende.csat.scheduling import send_due_invitations
+
+    send_due_invitations()

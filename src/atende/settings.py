@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "atende.realtime",
     "atende.workspace",
     "atende.automation",
+    "atende.csat",
 ]
 
 MIDDLEWARE = [
@@ -355,6 +356,8 @@ API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("ATENDE_API_RATE_LIMIT", "600"))
 WEBHOOK_RETRY_WINDOW_SECONDS = int(os.environ.get("ATENDE_WEBHOOK_RETRY_WINDOW", str(24 * 3600)))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ATENDE_WEBHOOK_TIMEOUT", "10"))
 # Realtime outbox rows are kept this long for Last-Event-ID replay.
+# How long the signed link of a satisfaction survey may be used (CORE-14).
+CSAT_LINK_MAX_AGE_DAYS = int(os.environ.get("ATENDE_CSAT_LINK_DAYS", "30"))
 REALTIME_RETENTION_SECONDS = int(os.environ.get("ATENDE_REALTIME_RETENTION", str(24 * 3600)))
 REALTIME_POLL_SECONDS = float(os.environ.get("ATENDE_REALTIME_POLL", "0.2"))
 # An open stream checks again this often that its key, session or agent may still read it.

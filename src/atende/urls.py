@@ -26,6 +26,7 @@ urlpatterns = [
     path("widget/", include("atende.connectors.webchat.urls")),
     path("instagram/", include("atende.connectors.meta_messaging.urls_instagram")),
     path("messenger/", include("atende.connectors.meta_messaging.urls_messenger")),
+    path("csat/", include("atende.csat.urls")),
     path("admin/", admin.site.urls),
     path("", include("atende.workspace.urls")),
 ]

@@ -168,6 +168,10 @@ class FakeDialog360(ServedFake):
                 or body.get("type") not in body:
             return 400, {"error": {"message": "(#100) Invalid parameter", "code": 100,
                                    "type": "OAuthException"}}
+        problem = _interactive_problem(body) if body["type"] == "interactive" else ""
+        if problem:
+            return 400, {"error": {"message": f"(#131009) Parameter value is not valid: "
+                                   f"{problem}", "code": 131009, "type": "OAuthException"}}
         self.sent.append(body)
         to = str(body["to"])
         wamid = f"wamid.OUT{next(_ids)}"
@@ -274,3 +278,32 @@ class FakeDialog360(ServedFake):
                 "application/json"
         return 404, {"error": {"message": f"unknown path {route}", "code": 100}}, \
             "application/json"
+
+
+def _interactive_problem(body: dict[str, Any]) -> str:
+    """Meta's documented limits of reply-button and list messages (what a real send
+    refuses): body 1,024 characters; 1-3 buttons of 20; a list button of 20, at most
+    10 rows in all, row titles of 24."""
+    interactive = body.get("interactive")
+    if not isinstance(interactive, dict):
+        return "interactive must be an object"
+    text = str((interactive.get("body") or {}).get("text") or "")
+    if not text or len(text) > 1024:
+        return "body.text is required, at most 1024 characters"
+    action = interactive.get("action") or {}
+    if interactive.get("type") == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3 or any(
+                len(str(b.get("reply", {}).get("title") or "")) > 20 for b in buttons):
+            return "1 to 3 buttons, titles of at most 20 characters"
+        return ""
+    if interactive.get("type") == "list":
+        rows = [r for section in action.get("sections") or [] for r in section.get("rows") or []]
+        if not action.get("button") or len(str(action["button"])) > 20:
+            return "action.button is required, at most 20 characters"
+        if not 1 <= len(rows) <= 10 or any(
+                not r.get("id") or not r.get("title") or len(str(r["title"])) > 24
+                for r in rows):
+            return "1 to 10 rows with an id and a title of at most 24 characters"
+        return ""
+    return f"unsupported interactive type {interactive.get('type')!r}"

@@ -43,6 +43,8 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "webchat:session": PUBLIC, "webchat:messages": PUBLIC, "webchat:typing": PUBLIC,
     "webchat:stream": PUBLIC,
     "instagram:webhook": PUBLIC, "messenger:webhook": PUBLIC,
+    # The signed link of a satisfaction survey: the token is the authorisation.
+    "csat:rate": PUBLIC,
     "workspace:login": PUBLIC, "workspace:logout": PUBLIC,
     "workspace:switch-organization": AGENT,
     "workspace:password-reset": PUBLIC, "workspace:password-reset-done": PUBLIC,
@@ -77,7 +79,7 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
         "email_signature_preview", "email_signature_images", "email_signature_image",
         "channel_oauth_connect", "channel_oauth_callback", "channel_notifications",
         "channel_meta_connect", "channel_meta_callback",
-        "channel_notifications_preview", "email_rules", "email_rule_create",
+        "channel_notifications_preview", "channel_csat", "email_rules", "email_rule_create",
         "email_rule_edit", "email_rule_move", "email_rule_toggle", "email_rule_delete",
         "webhooks", "webhook_toggle", "webhook_deliveries",
         "services", "services_create", "services_edit", "services_toggle",
@@ -139,6 +141,11 @@ OPERATIONS: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("GET", "/api/v1/contacts/{contact_id}"): (),
     ("PATCH", "/api/v1/contacts/{contact_id}"): (),
     ("POST", "/api/v1/contacts/{contact_id}/merge"): (VIEW_ALL,),
+    ("GET", "/api/v1/tickets/{ticket_id}/csat"): (VIEW_ALL,),
+    ("POST", "/api/v1/tickets/{ticket_id}/csat"): (VIEW_ALL,),
+    ("POST", "/api/v1/channels/{channel_id}/csat"): CHANNEL_KEY,
+    # Answers of every ticket, for reports.
+    ("GET", "/api/v1/csat"): (Permission.REPORTS, VIEW_ALL),
 }
 MISSING_ID = 987654321  # rows the walk has no need to create: their views answer 404
 # Subscriptions the walk creates: an event it never causes, at a name that never resolves.
@@ -158,6 +165,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/contacts"): {"name": "Walk"},
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"notes": "walked"},
     ("POST", "/api/v1/contacts/{contact_id}/merge"): {"source_id": MISSING_ID},
+    ("POST", "/api/v1/tickets/{ticket_id}/csat"): {"score": 4},
+    ("POST", "/api/v1/channels/{channel_id}/csat"): {"ticket_id": MISSING_ID, "score": 4},
 }
 
 

@@ -113,6 +113,29 @@ class SendResult:
 
 
 @dataclass(frozen=True)
+class CsatInvitation:
+    """A satisfaction survey (CORE-14) on its way to the customer of a resolved ticket.
+
+    `text` is the channel's wording in `language`, already filled; `url` is the signed link
+    to the public rating page (any channel may offer it); `scores` pairs each score with
+    its label in `language`, best first. A reply the connector recognises (a button, a
+    digit) comes back through `Connector.parse_csat_reply`."""
+
+    survey_id: int
+    organization_id: int
+    ticket_id: int
+    protocol: str
+    subject: str
+    recipient: ContactRef | None
+    language: str
+    text: str
+    url: str
+    scores: tuple[tuple[int, str], ...]
+    title: str = ""
+    thread_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TestResult:
     ok: bool
     message: str
@@ -150,3 +173,18 @@ class Connector:
         """Why nothing more can be sent on this ticket through the channel (the composer
         closes), or an empty string."""
         return ""
+    # --- optional: the satisfaction survey (CORE-14) -------------------------------------
+    # A channel that does not override these cannot invite; its customers still rate from
+    # the portal or the signed link.
+
+    def invite_csat(self, channel: Channel, invitation: CsatInvitation) -> SendResult | None:
+        """Send the survey to the customer. None: this channel cannot (the default);
+        otherwise what the provider answered (a `retryable` failure is tried again)."""
+        return None
+
+    def parse_csat_reply(self, channel: Channel, message: InboundMessage) -> int | None:
+        """The score (1-5) a customer's message gives when it answers an invitation (a
+        button, a digit), else None. Called for every inbound message of a channel whose
+        survey is on: keep it cheap; never stores anything. The kit records the score only
+        when the sender has an invitation waiting on this channel."""
+        return None

@@ -23,7 +23,7 @@ ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 
 EventName = Literal["ticket.created", "ticket.updated", "ticket.status_changed",
                     "ticket.answer_reminder", "ticket.sla_breached", "message.created",
                     "message.status_changed", "channel.updated", "agent.updated",
-                    "contact.updated", "contact.merged"]
+                    "contact.updated", "contact.merged", "csat.received"]
 
 class SubscriptionIn(Schema):
     url: str = Field(min_length=8, max_length=1000, pattern=r"^https?://")

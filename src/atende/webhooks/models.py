@@ -23,6 +23,7 @@ class EventType(models.TextChoices):
     AGENT_UPDATED = "agent.updated", "agent.updated"
     CONTACT_UPDATED = "contact.updated", "contact.updated"
     CONTACT_MERGED = "contact.merged", "contact.merged"
+    CSAT_RECEIVED = "csat.received", "csat.received"
 
 
 def new_signing_secret() -> str:

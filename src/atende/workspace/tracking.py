@@ -66,6 +66,8 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
                  "merged)") % {"protocol": after.get("protocol", "?")}
     if action == "bot_handed_off":
         return _bot_hand_off(entry.after)
+    if action in ("csat_invited", "csat_received"):
+        return _csat(action, entry.after)
     field = str(FIELD_LABELS.get(entry.field, entry.field))
     if entry.field:
         return _("changed the %(field)s from %(before)s to %(after)s") % {
@@ -74,6 +76,17 @@ def describe(entry: AuditEntry, names: dict[str, dict[int, str]]) -> str:
             "after": _value(entry.field, entry.after, names),
         }
     return action.replace("_", " ")
+
+
+def _csat(action: str, after: Any) -> str:
+    """CORE-14: the survey sent (or why not), and the customer's rating."""
+    after = after if isinstance(after, dict) else {}
+    if action == "csat_received":
+        return _("rated the service %(score)s of 5") % {"score": after.get("score", "?")}
+    if after.get("sent"):
+        return _("sent the satisfaction survey")
+    return _("could not send the satisfaction survey: %(error)s") % {
+        "error": after.get("error") or "—"}
 
 
 def _notification(after: Any) -> str:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from atende.channels.connector import (
     Capability,
     Connector,
+    CsatInvitation,
     InboundMessage,
     OutboundMessage,
     SendResult,
@@ -35,3 +36,6 @@ class ApiChannelConnector(Connector):
 
     def test_connection(self, channel: Channel) -> TestResult:
         return outbound.check_connection(channel)
+
+    def invite_csat(self, channel: Channel, invitation: CsatInvitation) -> SendResult | None:
+        return outbound.invite_csat(channel, invitation)

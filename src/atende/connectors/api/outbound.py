@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from atende.channels.connector import (
     ContactRef,
+    CsatInvitation,
     OutboundMessage,
     SendResult,
     TestResult,
@@ -30,6 +31,7 @@ from atende.contacts.models import IdentityKind
 from atende.tickets.models import Attachment, Message
 
 OUTBOUND_EVENT = "message.outbound"
+CSAT_EVENT = "csat.invitation"
 PING_EVENT = "ping"
 OUTBOUND_ID_PREFIX = "out:"
 
@@ -43,6 +45,28 @@ def send(channel: Channel, message: OutboundMessage) -> SendResult:
     if not outcome.ok:
         return SendResult(ok=False, error=outcome.error, retryable=outcome.retryable)
     return SendResult(ok=True, external_id=_external_id(channel, outcome.response))
+
+
+def invite_csat(channel: Channel, invitation: CsatInvitation) -> SendResult:
+    """The survey as an event to the external system (`csat.invitation`): the wording, the
+    scores and the signed rating link to show its user; the answer comes back through
+    `POST /api/v1/channels/{id}/csat` with the channel's key, or the link itself."""
+    body = {
+        "event": CSAT_EVENT,
+        "survey_id": invitation.survey_id,
+        "conversation_id": min(invitation.thread_keys) if invitation.thread_keys else None,
+        "ticket": {"id": invitation.ticket_id, "protocol": invitation.protocol,
+                   "subject": invitation.subject},
+        "contact": _contact(channel, invitation.recipient),
+        "language": invitation.language,
+        "text": invitation.text,
+        "scores": [{"score": score, "label": label} for score, label in invitation.scores],
+        "url": invitation.url,
+    }
+    outcome = deliver(channel, CSAT_EVENT, body, f"csat-{invitation.survey_id}")
+    if not outcome.ok:
+        return SendResult(ok=False, error=outcome.error, retryable=outcome.retryable)
+    return SendResult(ok=True)
 
 
 def check_connection(channel: Channel) -> TestResult:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from atende.channels.connector import (
     Capability,
     Connector,
+    CsatInvitation,
     InboundMessage,
     OutboundMessage,
     SendResult,
@@ -42,3 +43,8 @@ class EmailConnector(Connector):
 
     def test_connection(self, channel: Channel) -> TestResult:
         return outbound.check_connection(channel)
+
+    def invite_csat(self, channel: Channel, invitation: CsatInvitation) -> SendResult | None:
+        from atende.connectors.email import csat
+
+        return csat.invite(channel, invitation)

@@ -67,9 +67,13 @@ class TelegramClient:
 
     # --- messages -------------------------------------------------------------------------
 
-    def send_message(self, chat_id: str, text: str) -> str:
-        """Returns the sent message's id."""
-        return _message_id(self.call("sendMessage", {"chat_id": chat_id, "text": text}))
+    def send_message(self, chat_id: str, text: str,
+                     reply_markup: dict[str, Any] | None = None) -> str:
+        """Returns the sent message's id. `reply_markup`: a keyboard to answer with."""
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if reply_markup is not None:
+            params["reply_markup"] = reply_markup
+        return _message_id(self.call("sendMessage", params))
 
     def send_file(self, chat_id: str, filename: str, content: bytes, content_type: str,
                   *, caption: str = "", photo: bool = False) -> str:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from atende.channels.connector import (
     Capability,
     Connector,
+    CsatInvitation,
     InboundMessage,
     OutboundMessage,
     SendResult,
@@ -35,3 +36,13 @@ class TelegramConnector(Connector):
 
     def test_connection(self, channel: Channel) -> TestResult:
         return outbound.check_connection(channel)
+
+    def invite_csat(self, channel: Channel, invitation: CsatInvitation) -> SendResult | None:
+        from atende.connectors.telegram import csat
+
+        return csat.invite(channel, invitation)
+
+    def parse_csat_reply(self, channel: Channel, message: InboundMessage) -> int | None:
+        from atende.connectors.telegram import csat
+
+        return csat.score_of(message)

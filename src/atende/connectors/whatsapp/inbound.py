@@ -110,8 +110,19 @@ def to_inbound(channel: Channel, data: dict[str, Any], client: WhatsAppClient | 
         contact=ContactRef(IdentityKind.WHATSAPP, number, str(data.get("name") or "")),
         text=text, attachments=attachments, sent_at=provider_time(item.get("timestamp")),
         thread_keys=(thread_key(number),), thread_key=thread_key(number),
-        metadata={"type": kind, "wa_id": str(item["from"])},
+        metadata={"type": kind, "wa_id": str(item["from"]), **_reply_id(item)},
     )
+
+
+def _reply_id(item: dict[str, Any]) -> dict[str, str]:
+    """The id of the button or list row an interactive reply chose (e.g. a survey score)."""
+    body = item.get("interactive")
+    if item.get("type") != "interactive" or not isinstance(body, dict):
+        return {}
+    reply = body.get("button_reply") or body.get("list_reply")
+    if not isinstance(reply, dict) or not reply.get("id"):
+        return {}
+    return {"reply_id": str(reply["id"])[:200]}
 
 
 def thread_key(number: str) -> str:

@@ -19,7 +19,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 
 from atende import json_input
-from atende.channels import pipeline
+from atende.channels import pipeline, survey_replies
 from atende.channels.connector import InboundMessage
 from atende.channels.models import Channel, InboundEvent, InboundStatus
 from atende.channels.reasons import Unreadable, cap, reason
@@ -379,6 +379,8 @@ def process_stored(channel: Channel, events: list[InboundEvent]) -> None:
 def _prepare(event: InboundEvent, channel: Channel, attempt: int) -> InboundMessage | None:
     """The message to ingest, or None when the event is finished (kept at the bot) or
     waits for a retry (media download)."""
+    if _survey_answer(event, channel):
+        return None
     at_bot = bot.route(event, channel)
     if at_bot is not None:  # no ticket yet: the bot has the conversation
         _finish(event, InboundStatus.PROCESSED,
@@ -392,6 +394,24 @@ def _prepare(event: InboundEvent, channel: Channel, attempt: int) -> InboundMess
             return None
         logger.warning("WhatsApp media of event %s not downloaded: %s", event.pk, exc)
         return inbound.to_inbound(channel, event.payload, media_error=str(exc))
+
+
+def _survey_answer(event: InboundEvent, channel: Channel) -> bool:
+    """A reply to a satisfaction survey, recorded and finished before the bot could take
+    the digit as a menu choice; media and other types are never one (nothing fetched)."""
+    item = event.payload.get("message")
+    if not isinstance(item, dict) or item.get("type") not in ("text", "interactive"):
+        return False
+    try:
+        message = inbound.to_inbound(channel, event.payload)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, ValidationError,
+            inbound.InvalidPayload):
+        return False  # parsing proper reports it
+    with transaction.atomic():
+        if not survey_replies.take(channel, message):
+            return False
+        _finish(event, InboundStatus.PROCESSED, "satisfaction survey answer")
+    return True
 
 
 def parse(channel: Channel, event: InboundEvent) -> InboundMessage:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from atende.channels import pipeline
+from atende.channels import pipeline, survey_replies
 from atende.channels.connector import Connector, InboundMessage
 from atende.channels.models import Channel, InboundEvent
 from atende.tickets.errors import TicketError
@@ -36,6 +36,13 @@ def ingest_events(channel: Channel, pending: Sequence[tuple[InboundEvent, Inboun
             pk__in=[e.pk for e, _m in pending], status__in=pipeline.PENDING,
         ).order_by("pk").values_list("pk", flat=True))  # in id order: no deadlock
         pending = [(e, m) for e, m in pending if e.pk in still]
+    # A survey answer (a digit, a button) is the ticket's rating, not a message: it must
+    # not reopen the resolved ticket. Its event is finished here and not returned.
+    answers = [e for e, m in pending if survey_replies.take(channel, m)]
+    for event in answers:
+        pipeline.processed(event, None, note="satisfaction survey answer", save=False)
+    if answers:
+        pending = [(e, m) for e, m in pending if e not in answers]
     results: list[Outcome]
     try:
         with transaction.atomic():
@@ -55,7 +62,7 @@ def ingest_events(channel: Channel, pending: Sequence[tuple[InboundEvent, Inboun
                                save=False)
         taken.append((event, result))
     if save:
-        pipeline.save_outcomes([e for e, _r in taken])
+        pipeline.save_outcomes([*answers, *(e for e, _r in taken)])
     return taken
 
 

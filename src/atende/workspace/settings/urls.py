@@ -4,6 +4,7 @@ from django.urls import path
 
 from atende.workspace.settings import (
     agents,
+    channel_csat,
     channel_email_oauth,
     channel_log,
     channel_meta,
@@ -67,6 +68,7 @@ urlpatterns = [
          name="channel_notifications"),
     path("channels/<int:pk>/notifications/preview/", channel_notifications.notification_preview,
          name="channel_notifications_preview"),
+    path("channels/<int:pk>/csat/", channel_csat.csat_settings, name="channel_csat"),
     path("channels/<int:pk>/rules/", email_rules.rule_list, name="email_rules"),
     path("channels/<int:pk>/rules/new/", email_rules.rule_create, name="email_rule_create"),
     path("channels/<int:pk>/rules/<int:rule_pk>/", email_rules.rule_edit,

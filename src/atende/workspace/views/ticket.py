@@ -16,6 +16,7 @@ from atende.channels.models import Channel
 from atende.channels.registry import UnknownChannelKind, get_connector
 from atende.connectors.portal.channels import category_names
 from atende.connectors.voice.timeline import attach_calls
+from atende.csat.models import Survey
 from atende.stored_files import file_response
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
@@ -183,6 +184,9 @@ def screen_context(membership: Membership, ticket: Ticket,
         categories=category_names(org_id),
         seen=ticket.updated_at.isoformat(),
         composer_closed=_composer_closed(ticket),
+        # Surveys follow a resolution: an open ticket spares the query.
+        csat=Survey.objects.for_org(org_id).filter(ticket=ticket).first()
+        if ticket.status in (Status.RESOLVED, Status.CLOSED) else None,
     )
     return context
 
