@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "atende.realtime",
     "atende.workspace",
     "atende.automation",
+    "atende.fulltext",
+    "atende.kb",
 ]
 
 MIDDLEWARE = [

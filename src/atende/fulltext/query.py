@@ -1,0 +1,59 @@
+"""Full-text conditions and ranks on querysets, the same call on both profiles.
+
+`mode="all"` needs every term (a search box), `mode="any"` ranks rows by the terms they
+share with a longer text (suggestions while typing, articles for a ticket).
+
+The condition is an `id IN (SELECT ...)` of its own: it stays right when Django aliases the
+table of a queryset used as a subquery. The rank names the table, so a ranked queryset is
+evaluated as it is, never nested.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+from django.db import connections
+from django.db.models import FloatField, Model, QuerySet
+from django.db.models.expressions import RawSQL
+
+from atende.fulltext.indexes import FtsIndex
+from atende.fulltext.text import Terms
+
+Mode = Literal["all", "any"]
+M = TypeVar("M", bound=Model)
+TSQUERY = "to_tsquery('pg_catalog.portuguese'::regconfig, %s)"
+
+
+def _tsquery(terms: Terms, mode: Mode) -> str:
+    return (" & " if mode == "all" else " | ").join(terms.words)
+
+
+def _fts5_query(terms: Terms, mode: Mode) -> str:
+    return (" AND " if mode == "all" else " OR ").join(f'"{s}"' for s in terms.stems)
+
+
+def matching(qs: QuerySet[M], index: FtsIndex, terms: Terms, organization_id: int,
+             mode: Mode = "all", rank: bool = True) -> QuerySet[M]:
+    """`qs` (rows of `index.table`) narrowed to the organisation's rows matching `terms`,
+    annotated with `rank` (higher is better) unless `rank=False`. No terms, no rows."""
+    if not terms:
+        return qs.none()
+    # Table and column names come from the FtsIndex definitions, never from a request.
+    if connections[qs.db].vendor == "postgresql":
+        tsquery = _tsquery(terms, mode)
+        qs = qs.filter(pk__in=RawSQL(
+            f"SELECT id FROM {index.table} WHERE organization_id = %s "  # noqa: S608
+            f"AND {index.pg_vector(qualify=False)} @@ {TSQUERY}", [organization_id, tsquery]))
+        if rank:
+            qs = qs.annotate(rank=RawSQL(f"ts_rank({index.pg_vector()}, {TSQUERY})",
+                                         [tsquery], output_field=FloatField()))
+        return qs
+    fts, match = index.fts_table, _fts5_query(terms, mode)
+    qs = qs.filter(pk__in=RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s",  # noqa: S608
+                                 [match]))
+    if rank:
+        # bm25 is lower for better matches; the rowid keeps the lookup to the row at hand.
+        qs = qs.annotate(rank=RawSQL(
+            f"(SELECT -{index.bm25()} FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
+            f'AND rowid = "{index.table}"."id")', [match], output_field=FloatField()))
+    return qs
