@@ -23,6 +23,8 @@ urlpatterns = [
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("telegram/", include("atende.connectors.telegram.urls")),
     path("admin/", admin.site.urls),
+    # The public knowledge base, before the portal's own p/<slug>/ URLs.
+    path("p/<slug:org>/kb/", include("atende.kb.public_urls")),
     path("", include("atende.workspace.urls")),
 ]
 

@@ -51,6 +51,12 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:attachment": AGENT, "workspace:message-eml": AGENT,
     "workspace:presence": AGENT, "workspace:heartbeat": AGENT,
     "workspace:saved_replies": AGENT,
+    # Search and articles follow tickets/visibility.py; the public help centre needs no
+    # sign-in and shows only published public articles.
+    "workspace:search": AGENT, "workspace:kb-article": AGENT,
+    "workspace:ticket-articles": AGENT,
+    "kb-public:home": PUBLIC, "kb-public:suggest": PUBLIC, "kb-public:article": PUBLIC,
+    "kb-public:vote": PUBLIC,
     "workspace:contacts:list": AGENT, "workspace:contacts:detail": AGENT,
     "workspace:contacts:edit": AGENT,
     # A merge moves tickets the agent might not see.
@@ -81,6 +87,8 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
         "business_hours_toggle",
         "bots", "bots_create", "bots_edit", "bots_toggle",
         "sla_policies", "sla_policies_create", "sla_policies_edit", "sla_policies_toggle",
+        "kb_articles", "kb_article_create", "kb_article_edit",
+        "kb_categories", "kb_categories_create", "kb_categories_edit",
     )},
 }
 # Walked as API operations (OPERATIONS), or Django's admin (staff of the installation only).
@@ -122,6 +130,8 @@ OPERATIONS: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("GET", "/api/v1/contacts/{contact_id}"): (),
     ("PATCH", "/api/v1/contacts/{contact_id}"): (),
     ("POST", "/api/v1/contacts/{contact_id}/merge"): (VIEW_ALL,),
+    # Tickets found follow the issuing agent's visibility (tickets/visibility.py).
+    ("GET", "/api/v1/search"): (),
 }
 MISSING_ID = 987654321  # rows the walk has no need to create: their views answer 404
 # Subscriptions the walk creates: an event it never causes, at a name that never resolves.
@@ -200,6 +210,8 @@ class World:
     def kwargs(self, name: str, pattern: URLPattern) -> dict[str, Any]:
         short = name.rsplit(":", 1)[-1]
         values: dict[str, Any] = {}
+        if name.startswith("kb-public:"):  # the organisation is in the include's prefix
+            values["org"] = self.org.slug
         for param in pattern.pattern.converters:  # type: ignore[attr-defined]
             if param == "pk":
                 if short.startswith("agent"):
