@@ -24,7 +24,6 @@ from atende.tickets.services.actor import Actor
 from atende.tickets.services.ingest import ingest, ingest_many
 from atende.tickets.services.replies import post_message
 from tests.conftest import Tenant
-from tests.workspace.conftest import make_agent, make_ticket  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 MakeTicket = Callable[..., Ticket]

@@ -10,7 +10,7 @@ evaluated as it is, never nested.
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal, cast
 
 from django.db import connections
 from django.db.models import FloatField, Model, QuerySet
@@ -20,7 +20,6 @@ from atende.fulltext.indexes import FtsIndex
 from atende.fulltext.text import Terms
 
 Mode = Literal["all", "any"]
-M = TypeVar("M", bound=Model)
 TSQUERY = "to_tsquery('pg_catalog.portuguese'::regconfig, %s)"
 
 
@@ -32,8 +31,9 @@ def _fts5_query(terms: Terms, mode: Mode) -> str:
     return (" AND " if mode == "all" else " OR ").join(f'"{s}"' for s in terms.stems)
 
 
-def matching(qs: QuerySet[M], index: FtsIndex, terms: Terms, organization_id: int,
-             mode: Mode = "all", rank: bool = True) -> QuerySet[M]:
+def matching[M: Model](qs: QuerySet[M], index: FtsIndex, terms: Terms,
+                       organization_id: int, mode: Mode = "all",
+                       rank: bool = True) -> QuerySet[M]:
     """`qs` (rows of `index.table`) narrowed to the organisation's rows matching `terms`,
     annotated with `rank` (higher is better) unless `rank=False`. No terms, no rows."""
     if not terms:
@@ -41,19 +41,21 @@ def matching(qs: QuerySet[M], index: FtsIndex, terms: Terms, organization_id: in
     # Table and column names come from the FtsIndex definitions, never from a request.
     if connections[qs.db].vendor == "postgresql":
         tsquery = _tsquery(terms, mode)
-        qs = qs.filter(pk__in=RawSQL(
+        qs = qs.filter(pk__in=RawSQL(  # noqa: S611
             f"SELECT id FROM {index.table} WHERE organization_id = %s "  # noqa: S608
             f"AND {index.pg_vector(qualify=False)} @@ {TSQUERY}", [organization_id, tsquery]))
         if rank:
-            qs = qs.annotate(rank=RawSQL(f"ts_rank({index.pg_vector()}, {TSQUERY})",
-                                         [tsquery], output_field=FloatField()))
+            qs = cast("QuerySet[M]", qs.annotate(rank=RawSQL(  # noqa: S611
+                f"ts_rank({index.pg_vector()}, {TSQUERY})", [tsquery],
+                output_field=FloatField())))
         return qs
     fts, match = index.fts_table, _fts5_query(terms, mode)
-    qs = qs.filter(pk__in=RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s",  # noqa: S608
-                                 [match]))
+    qs = qs.filter(pk__in=RawSQL(  # noqa: S611
+        f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s",  # noqa: S608
+        [match]))
     if rank:
         # bm25 is lower for better matches; the rowid keeps the lookup to the row at hand.
-        qs = qs.annotate(rank=RawSQL(
+        qs = cast("QuerySet[M]", qs.annotate(rank=RawSQL(  # noqa: S611
             f"(SELECT -{index.bm25()} FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
-            f'AND rowid = "{index.table}"."id")', [match], output_field=FloatField()))
+            f'AND rowid = "{index.table}"."id")', [match], output_field=FloatField())))
     return qs

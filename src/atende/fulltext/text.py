@@ -30,14 +30,19 @@ RESTORE = (
 
 # Function words left out of a query (PostgreSQL also drops its own list from its queries
 # and its index, so a word here is never required on one profile and not on the other).
-STOPWORDS = frozenset("""
-a ao aos aquela aquelas aquele aqueles aquilo as ate com como da das de dela delas dele deles
-depois do dos e ela elas ele eles em entre era eram essa essas esse esses esta estao estas
-estava este estes eu foi for foram ha isso isto ja la lhe lhes mais mas me mesmo meu meus
-minha minhas muito na nas nao nem no nos nossa nossas nosso nossos num numa o os ou para
-pela pelas pelo pelos por qual quando que quem se sem ser seu seus so sua suas tambem te tem
-tinha to tu tua tuas um uma umas uns voce voces vos nao ter sao seja sou estou esta pra pro
-""".split())
+STOPWORDS = frozenset((
+    "a", "ao", "aos", "aquela", "aquelas", "aquele", "aqueles", "aquilo", "as", "ate", "com",
+    "como", "da", "das", "de", "dela", "delas", "dele", "deles", "depois", "do", "dos", "e",
+    "ela", "elas", "ele", "eles", "em", "entre", "era", "eram", "essa", "essas", "esse",
+    "esses", "esta", "estao", "estas", "estava", "este", "estes", "eu", "foi", "for", "foram",
+    "ha", "isso", "isto", "ja", "la", "lhe", "lhes", "mais", "mas", "me", "mesmo", "meu",
+    "meus", "minha", "minhas", "muito", "na", "nas", "nao", "nem", "no", "nos", "nossa",
+    "nossas", "nosso", "nossos", "num", "numa", "o", "os", "ou", "para", "pela", "pelas",
+    "pelo", "pelos", "por", "qual", "quando", "que", "quem", "se", "sem", "ser", "seu", "seus",
+    "so", "sua", "suas", "tambem", "te", "tem", "tinha", "to", "tu", "tua", "tuas", "um", "uma",
+    "umas", "uns", "voce", "voces", "vos", "nao", "ter", "sao", "seja", "sou", "estou", "esta",
+    "pra", "pro",
+))
 
 _stemmer = snowballstemmer.stemmer("portuguese")
 

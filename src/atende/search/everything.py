@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
@@ -81,7 +81,8 @@ def search_everything(membership: Membership | None, text: str, *,
 
 def _tickets(org_id: int, membership: Membership | None, text: str, terms: Terms,
              limit: int) -> list[TicketHit]:
-    visible = visible_tickets(membership) if membership else Ticket.objects.for_org(org_id)
+    visible: QuerySet[Ticket] = (visible_tickets(membership) if membership
+                                 else Ticket.objects.for_org(org_id))
     protocol = PROTOCOL.match(text)
     if protocol:
         ticket = visible.filter(number=int(protocol.group(1))).select_related("contact").first()
@@ -90,16 +91,18 @@ def _tickets(org_id: int, membership: Membership | None, text: str, terms: Terms
         return []
     best: dict[int, float] = {}
     snippet_source: dict[int, str] = {}
-    for pk, subject, description, rank in matching(
-            visible, indexes.TICKET, terms, org_id).order_by("-rank", "-pk").values_list(
+    ranked_tickets = matching(visible, indexes.TICKET, terms, org_id).order_by("-rank", "-pk")
+    for pk, subject, description, rank in ranked_tickets.values_list(  # type: ignore[misc]
             "pk", "subject", "description", "rank")[:limit]:
         best[pk], snippet_source[pk] = rank, f"{subject}\n{description}"
-    messages = Message.objects.for_org(org_id).exclude(direction=Direction.SYSTEM)
+    messages: QuerySet[Message] = Message.objects.for_org(org_id).exclude(
+        direction=Direction.SYSTEM)
     if membership:
         messages = restrict(messages, membership, prefix="ticket__")
-    for ticket_id, body, rank in matching(messages, indexes.MESSAGE, terms, org_id).order_by(
-            "-rank", "-pk").values_list("ticket_id", "text", "rank")[
-            : limit * MESSAGE_CANDIDATES]:
+    ranked_messages = matching(messages, indexes.MESSAGE, terms, org_id).order_by(
+        "-rank", "-pk")
+    for ticket_id, body, rank in ranked_messages.values_list(  # type: ignore[misc]
+            "ticket_id", "text", "rank")[: limit * MESSAGE_CANDIDATES]:
         if rank > best.get(ticket_id, float("-inf")):
             best[ticket_id], snippet_source[ticket_id] = rank, body
     order = sorted(best, key=lambda pk: (-best[pk], -pk))[:limit]

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import (
-    Exists,
     F,
     OuterRef,
     Q,
