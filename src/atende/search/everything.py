@@ -91,7 +91,9 @@ def _tickets(org_id: int, membership: Membership | None, text: str, terms: Terms
         return []
     best: dict[int, float] = {}
     snippet_source: dict[int, str] = {}
-    ranked_tickets = matching(visible, indexes.TICKET, terms, org_id).order_by("-rank", "-pk")
+    # `rank` is matching()'s annotation, which the stubs cannot see.
+    ranked_tickets = matching(visible, indexes.TICKET, terms, org_id).order_by(
+        "-rank", "-pk")  # type: ignore[misc]
     for pk, subject, description, rank in ranked_tickets.values_list(  # type: ignore[misc]
             "pk", "subject", "description", "rank")[:limit]:
         best[pk], snippet_source[pk] = rank, f"{subject}\n{description}"
@@ -100,7 +102,7 @@ def _tickets(org_id: int, membership: Membership | None, text: str, terms: Terms
     if membership:
         messages = restrict(messages, membership, prefix="ticket__")
     ranked_messages = matching(messages, indexes.MESSAGE, terms, org_id).order_by(
-        "-rank", "-pk")
+        "-rank", "-pk")  # type: ignore[misc]
     for ticket_id, body, rank in ranked_messages.values_list(  # type: ignore[misc]
             "ticket_id", "text", "rank")[: limit * MESSAGE_CANDIDATES]:
         if rank > best.get(ticket_id, float("-inf")):
