@@ -12,6 +12,7 @@ from django.utils import timezone
 from atende.channels.models import Channel, ChannelKind
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
+from atende.kb.demo_articles import add_demo_articles
 from atende.tenancy.api_keys import generate_api_key
 from atende.tenancy.models import (
     AccessProfile,
@@ -98,4 +99,5 @@ def create_demo(base_url: str) -> DemoLogin:
             contact = find_or_create_contact(org, IdentityKind.EMAIL, email, name)
             open_ticket(organization=org, contact=contact, subject=subject, description=text,
                         priority=priority, actor=actor, origin="api", service=support)
+    add_demo_articles(org.pk)  # the help centre at /p/<slug>/kb/ (idempotent)
     return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw)
