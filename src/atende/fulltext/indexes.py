@@ -52,6 +52,7 @@ def create_sql(index: FtsIndex, vendor: str) -> list[str]:
     names = ", ".join(cols)
     new = ", ".join(f"atende_stems(new.{c})" for c in cols)
     old = ", ".join(f"atende_stems(old.{c})" for c in cols)
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in cols)
     delete = f"INSERT INTO {t}({t}, rowid, {names}) VALUES ('delete', old.id, {old});"  # noqa: S608
     insert = f"INSERT INTO {t}(rowid, {names}) VALUES (new.id, {new});"  # noqa: S608
     # Names from the FtsIndex definitions above, never from input.
@@ -62,8 +63,9 @@ def create_sql(index: FtsIndex, vendor: str) -> list[str]:
         + ", ".join(f"atende_stems({c})" for c in cols) + f" FROM {index.table}",
         f"CREATE TRIGGER {t}_insert AFTER INSERT ON {index.table} BEGIN {insert} END",
         f"CREATE TRIGGER {t}_delete AFTER DELETE ON {index.table} BEGIN {delete} END",
+        # Django's save() writes every column: re-index only when the text changed.
         f"CREATE TRIGGER {t}_update AFTER UPDATE OF {names} ON {index.table} "
-        f"BEGIN {delete} {insert} END",
+        f"WHEN {changed} BEGIN {delete} {insert} END",
     ]
 
 

@@ -50,12 +50,12 @@ def matching[M: Model](qs: QuerySet[M], index: FtsIndex, terms: Terms,
                 output_field=FloatField())))
         return qs
     fts, match = index.fts_table, _fts5_query(terms, mode)
-    qs = qs.filter(pk__in=RawSQL(  # noqa: S611
+    if rank:
+        # Joined, so that FTS5 evaluates the MATCH once and hands over bm25 per row (lower
+        # is better); a subquery per row would run the MATCH again for every candidate.
+        return qs.extra(  # noqa: S610
+            tables=[fts], where=[f'{fts}.rowid = "{index.table}"."id"', f"{fts} MATCH %s"],
+            params=[match], select={"rank": f"-{index.bm25()}"})
+    return qs.filter(pk__in=RawSQL(  # noqa: S611
         f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s",  # noqa: S608
         [match]))
-    if rank:
-        # bm25 is lower for better matches; the rowid keeps the lookup to the row at hand.
-        qs = cast("QuerySet[M]", qs.annotate(rank=RawSQL(  # noqa: S611
-            f"(SELECT -{index.bm25()} FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
-            f'AND rowid = "{index.table}"."id")', [match], output_field=FloatField())))
-    return qs
