@@ -81,12 +81,12 @@ def add_demo_articles(organization_id: int) -> int:
 
     existing = set(Article.objects.for_org(organization_id).values_list("slug", flat=True))
     added = 0
-    for category, slug, title, body, audience in ARTICLES:
+    for index, slug, title, body, audience in ARTICLES:
         if slug in existing:
             continue
         article = save_article(organization_id, versions=[Version(Language.PT_BR, title, body)],
                                status=ArticleStatus.PUBLISHED, audience=audience,
-                               category=categories[category])
+                               category=categories[index])
         if article.slug != slug:
             article.slug = slug
             article.save(update_fields=["slug"])
