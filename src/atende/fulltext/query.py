@@ -21,6 +21,9 @@ from atende.fulltext.text import Terms
 
 Mode = Literal["all", "any"]
 TSQUERY = "to_tsquery('pg_catalog.portuguese'::regconfig, %s)"
+# PostgreSQL ranks at most this many matches of a query, the organisation's newest: ts_rank
+# rebuilds each row's tsvector, and a common word matches a large share of a big desk.
+RANK_CANDIDATES = 1000
 
 
 def _tsquery(terms: Terms, mode: Mode) -> str:
@@ -41,9 +44,11 @@ def matching[M: Model](qs: QuerySet[M], index: FtsIndex, terms: Terms,
     # Table and column names come from the FtsIndex definitions, never from a request.
     if connections[qs.db].vendor == "postgresql":
         tsquery = _tsquery(terms, mode)
+        newest = f" ORDER BY id DESC LIMIT {RANK_CANDIDATES}" if rank else ""
         qs = qs.filter(pk__in=RawSQL(  # noqa: S611
             f"SELECT id FROM {index.table} WHERE organization_id = %s "  # noqa: S608
-            f"AND {index.pg_vector(qualify=False)} @@ {TSQUERY}", [organization_id, tsquery]))
+            f"AND {index.pg_vector(qualify=False)} @@ {TSQUERY}{newest}",
+            [organization_id, tsquery]))
         if rank:
             qs = cast("QuerySet[M]", qs.annotate(rank=RawSQL(  # noqa: S611
                 f"ts_rank({index.pg_vector()}, {TSQUERY})", [tsquery],
