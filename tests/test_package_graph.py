@@ -52,16 +52,17 @@ SHARED_MAY_IMPORT = {"events": {"realtime", "webhooks"}}
 # see the cycle test).
 LAYERS = [
     {"tenancy"},
-    {"channels", "contacts", "automation", "realtime", "webhooks"},
-    {"tickets"},
+    {"channels", "contacts", "automation", "realtime", "webhooks", "fulltext"},
+    {"tickets", "kb"},
     {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
      "connectors.whatsapp", "connectors.portal", "connectors.consumidor_gov",
-     "connectors.webchat", "connectors.voice", "connectors.meta_messaging", "csat"},
+     "connectors.webchat", "connectors.voice", "connectors.meta_messaging", "csat",
+     "search"},
     {"workspace"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 BELOW_CONNECTORS = {"tickets", "channels", "contacts", "tenancy", "realtime", "webhooks",
-                    "automation"}
+                    "automation", "fulltext", "kb"}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from atende import api_errors, json_input
 from atende.connectors.api.views import router as channels_router
 from atende.connectors.whatsapp.api import router as whatsapp_router
 from atende.csat.api import router as csat_router
+from atende.search.api import router as search_router
 from atende.tenancy.api_auth import API_AUTH
 from atende.tickets.api import router as tickets_router
 from atende.tickets.contacts_api import router as contacts_router
@@ -45,3 +46,4 @@ api.add_router("", webhooks_router)
 api.add_router("", channels_router)
 api.add_router("", whatsapp_router)
 api.add_router("", csat_router)
+api.add_router("", search_router)

@@ -23,6 +23,7 @@ from atende.connectors.voice.demo import ensure_demo_voice
 from atende.connectors.webchat.channels import demo_widget
 from atende.contacts.models import IdentityKind
 from atende.contacts.services import find_or_create_contact
+from atende.kb.demo_articles import add_demo_articles
 from atende.tenancy.api_keys import generate_api_key
 from atende.tenancy.models import (
     AccessProfile,
@@ -133,6 +134,7 @@ def create_demo(base_url: str) -> DemoLogin:
     portal_address = base_url.rstrip("/") + portal_url(org.slug).removeprefix(
         settings.PUBLIC_URL)
     widget = demo_widget(org, support)
+    add_demo_articles(org.pk)  # the help centre at /p/<slug>/kb/ (idempotent)
     return DemoLogin(org.name, base_url, DEMO_EMAIL, password, raw, portal_address,
                      PORTAL_CUSTOMER[0], portal_password,
                      f"{base_url}/widget/test/{widget.settings['public_id']}")

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "atende.workspace",
     "atende.automation",
     "atende.csat",
+    "atende.fulltext",
+    "atende.kb",
 ]
 
 MIDDLEWARE = [

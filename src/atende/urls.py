@@ -28,6 +28,8 @@ urlpatterns = [
     path("messenger/", include("atende.connectors.meta_messaging.urls_messenger")),
     path("csat/", include("atende.csat.urls")),
     path("admin/", admin.site.urls),
+    # The public knowledge base, before the portal's own p/<slug>/ URLs.
+    path("p/<slug:org>/kb/", include("atende.kb.public_urls")),
     path("", include("atende.workspace.urls")),
 ]
 

@@ -62,6 +62,12 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:attachment": AGENT, "workspace:message-eml": AGENT,
     "workspace:presence": AGENT, "workspace:heartbeat": AGENT,
     "workspace:saved_replies": AGENT,
+    # Search and articles follow tickets/visibility.py; the public help centre needs no
+    # sign-in and shows only published public articles.
+    "workspace:search": AGENT, "workspace:kb-article": AGENT,
+    "workspace:ticket-articles": AGENT,
+    "kb-public:home": PUBLIC, "kb-public:suggest": PUBLIC, "kb-public:article": PUBLIC,
+    "kb-public:vote": PUBLIC,
     "workspace:contacts:list": AGENT, "workspace:contacts:detail": AGENT,
     "workspace:contacts:edit": AGENT,
     # A merge moves tickets the agent might not see.
@@ -95,6 +101,8 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
         "sla_policies", "sla_policies_create", "sla_policies_edit", "sla_policies_toggle",
         "portal", "ticket_categories", "ticket_categories_create", "ticket_categories_edit",
         "ticket_categories_toggle",
+        "kb_articles", "kb_article_create", "kb_article_edit",
+        "kb_categories", "kb_categories_create", "kb_categories_edit",
     )},
     # The customer portal: its own sign-in (a customer's cookie), never an agent's session.
     **{f"portal:{name}": PUBLIC for name in (
@@ -146,6 +154,8 @@ OPERATIONS: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("POST", "/api/v1/channels/{channel_id}/csat"): CHANNEL_KEY,
     # Answers of every ticket, for reports.
     ("GET", "/api/v1/csat"): (Permission.REPORTS, VIEW_ALL),
+    # Tickets found follow the issuing agent's visibility (tickets/visibility.py).
+    ("GET", "/api/v1/search"): (),
 }
 MISSING_ID = 987654321  # rows the walk has no need to create: their views answer 404
 # Subscriptions the walk creates: an event it never causes, at a name that never resolves.
@@ -228,6 +238,8 @@ class World:
         values: dict[str, Any] = {}
         if name.startswith("portal:"):  # the slug is the include's, not the pattern's
             values["slug"] = self.org.slug
+        if name.startswith("kb-public:"):  # the organisation is in the include's prefix
+            values["org"] = self.org.slug
         for param in pattern.pattern.converters:  # type: ignore[attr-defined]
             if param == "pk":
                 if short.startswith("agent"):

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import (
-    Exists,
     F,
     OuterRef,
     Q,
@@ -23,7 +22,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Left
 
-from atende.contacts.models import ContactIdentity
+from atende.contacts.models import Contact, ContactIdentity
+from atende.fulltext import indexes as fulltext
+from atende.fulltext.query import matching
+from atende.fulltext.text import Terms
 from atende.ids import parse_id
 from atende.tenancy.models import Membership
 from atende.tickets.models import (
@@ -171,17 +173,27 @@ def view_counts(membership: Membership) -> dict[str, int]:
             for v in VIEWS}
 
 
-def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    """Protocol, subject, contact name or identity, and message text (a plain scan on this
-    slice; full-text search is CORE-16)."""
+def search(qs: QuerySet[Ticket], text: str, organization_id: int) -> QuerySet[Ticket]:
+    """Protocol; or the full-text index (atende.fulltext) over subject and description,
+    message text and contact name, plus a contact identity (e-mail, phone, CPF) containing
+    the text. Every word is needed, in any accent and number ("boletos" finds "boleto")."""
     match = PROTOCOL.match(text)
     if match:
         return qs.filter(number=int(match.group(1)))
-    identities = ContactIdentity.objects.filter(contact_id=OuterRef("contact_id"),
-                                                value__icontains=text)
-    messages = Message.objects.filter(ticket_id=OuterRef("pk"), text__icontains=text)
-    return qs.filter(Q(subject__icontains=text) | Q(contact__name__icontains=text)
-                     | Exists(identities) | Exists(messages))
+    terms = Terms.parse(text)
+    identities = ContactIdentity.objects.for_org(organization_id).filter(
+        value__icontains=text).values("contact_id")
+    found = Q(contact_id__in=identities)
+    if terms:
+        tickets = matching(Ticket.objects.all(), fulltext.TICKET, terms, organization_id,
+                           rank=False)
+        messages = matching(Message.objects.all(), fulltext.MESSAGE, terms,
+                            organization_id, rank=False)
+        contacts = matching(Contact.objects.all(), fulltext.CONTACT, terms, organization_id,
+                            rank=False)
+        found |= (Q(pk__in=tickets.values("pk")) | Q(pk__in=messages.values("ticket_id"))
+                  | Q(contact_id__in=contacts.values("pk")))
+    return qs.filter(found)
 
 
 def queue_for(membership: Membership, f: QueueFilters,
@@ -208,7 +220,7 @@ def queue_for(membership: Membership, f: QueueFilters,
     if f.tag:
         qs = qs.filter(tags__name=f.tag)
     if f.q:
-        qs = search(qs, f.q)
+        qs = search(qs, f.q, membership.organization_id)
     last_text = Message.objects.filter(ticket_id=OuterRef("pk")).exclude(
         direction="note").order_by("-created_at", "-id").values(
         snippet=Left("text", LAST_MESSAGE_CHARS))[:1]

@@ -8,11 +8,18 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from atende.automation.models import BusinessCalendar, SavedReply
-from atende.connectors.portal.models import Category
+from atende.connectors.portal.models import Category as TicketCategory
 from atende.connectors.whatsapp.models import Bot
+from atende.kb.models import Category as ArticleCategory
 from atende.tenancy.models import AccessProfile, Permission, Service
 from atende.tickets.models import CustomField, FinalizationTag, SlaPolicy, Tag
-from atende.workspace.settings import automation_forms, bot_forms, forms, sla_forms
+from atende.workspace.settings import (
+    automation_forms,
+    bot_forms,
+    forms,
+    kb_articles,
+    sla_forms,
+)
 from atende.workspace.settings.crud import Column, Section
 
 
@@ -69,7 +76,7 @@ SECTIONS = [
         columns=(Column("name", _("Name")),),
     ),
     Section(
-        slug="ticket-categories", model=Category, form=forms.CategoryForm,
+        slug="ticket-categories", model=TicketCategory, form=forms.CategoryForm,
         ordering=("position", "name"),
         title=_("Ticket categories"), add_label=_("New category"),
         empty=_("No categories yet. The portal's form and the tickets choose from this "
@@ -124,5 +131,14 @@ SECTIONS = [
                  Column("channel_links", _("Channels"), _linked("channel")),
                  Column("service_links", _("Services"), _linked("service"))),
         prefetch=("calendar", "channel_links__channel", "service_links__service"),
+    ),
+    Section(
+        slug="kb-categories", model=ArticleCategory, form=kb_articles.CategoryForm, toggle=False,
+        ordering=("position", "name"),
+        title=_("Knowledge base categories"), add_label=_("New category"),
+        empty=_("No categories yet. Categories group the help centre's articles, e.g. "
+                "\"Billing\" or \"Access and passwords\"."),
+        columns=(Column("name", _("Name")), Column("name_en", _("Name in English")),
+                 Column("position", _("Position"))),
     ),
 ]

@@ -12,6 +12,7 @@ from atende.workspace.settings import (
     channels,
     email_rules,
     integrations,
+    kb_articles,
     portal,
     views,
 )
@@ -29,6 +30,9 @@ app_name = "settings"
 urlpatterns = [
     path("", views.index, name="index"),
     path("organisation/", views.organization, name="organization"),
+    path("kb/", kb_articles.article_list, name="kb_articles"),
+    path("kb/new/", kb_articles.article_create, name="kb_article_create"),
+    path("kb/<int:article_id>/", kb_articles.article_edit, name="kb_article_edit"),
     path("agents/", agents.agent_list, name="agents"),
     path("agents/new/", agents.agent_invite, name="agent_invite"),
     path("agents/<int:pk>/", agents.agent_edit, name="agent_edit"),

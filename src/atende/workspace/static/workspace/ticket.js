@@ -140,6 +140,17 @@
     select.value = "";
   });
 
+  // The article panel's "Insert link": the title and public address into the answer.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-insert-link]") : null;
+    var text = document.getElementById("composer-text");
+    if (!button || !text) return;
+    var at = text.selectionStart || text.value.length;
+    var link = button.dataset.title + ": " + button.dataset.insertLink;
+    text.value = text.value.slice(0, at) + link + text.value.slice(at);
+    text.focus();
+  });
+
   function compose(mode) {
     var radio = document.querySelector("#composer input[name=mode][value=" + mode + "]");
     if (radio) radio.checked = true;
