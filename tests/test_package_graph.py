@@ -55,7 +55,7 @@ LAYERS = [
     {"tickets"},
     {"connectors", "connectors.api", "connectors.email", "connectors.telegram",
      "connectors.whatsapp"},
-    {"workspace"},
+    {"workspace", "reports"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 BELOW_CONNECTORS = {"tickets", "channels", "contacts", "tenancy", "realtime", "webhooks",

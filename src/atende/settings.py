@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "atende.realtime",
     "atende.workspace",
     "atende.automation",
+    "atende.reports",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ urlpatterns = [
     path("whatsapp/", include("atende.connectors.whatsapp.urls")),
     path("telegram/", include("atende.connectors.telegram.urls")),
     path("admin/", admin.site.urls),
+    path("reports/", include("atende.reports.urls")),
     path("", include("atende.workspace.urls")),
 ]
 

@@ -31,6 +31,7 @@ AGENT = "agent"  # any agent of the organisation; which tickets is tickets/visib
 CHANNEL_KEY = "channel key"  # API operations for a channel's own key, no agent behind it
 
 GS, MA, AK = Permission.GENERAL_SETTINGS, Permission.MANAGE_AGENTS, Permission.API_KEYS
+RP = Permission.REPORTS
 VIEW_ALL = Permission.VIEW_ALL_TICKETS
 
 # URL name -> who may open it: PUBLIC, AGENT, or the permissions of which one is enough.
@@ -55,6 +56,10 @@ SCREENS: dict[str, str | tuple[str, ...]] = {
     "workspace:contacts:edit": AGENT,
     # A merge moves tickets the agent might not see.
     "workspace:contacts:merge": (VIEW_ALL,),
+    # Reports, dashboards and exports (RP-1..4): figures of the agent's services.
+    **{f"reports:{name}": (RP,) for name in (
+        "dashboard", "period", "agents", "sla", "exports", "export-status", "export-download",
+        "export-cancel")},
     # The settings index lists what each settings permission opens.
     "workspace:settings:index": (GS, MA, AK),
     "workspace:settings:organization": (GS,),
