@@ -252,9 +252,13 @@ def _write_tickets(export: ReportExport, membership: Membership, filters: Report
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Tickets"))
     sheet.append(_ticket_headers())
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
-        written += 1
+    try:
+        for row in rows:
+            sheet.append([_cell(v) for v in row])
+            written += 1
+    except Cancelled:
+        sheet.close()  # end the writer's open file cleanly; the caller deletes it
+        raise
     book.save(path)
     return written
 
