@@ -157,3 +157,13 @@ def test_durations_print_for_people() -> None:
     assert str(Duration(42)) == "42 s"
     assert str(Duration(16200)) == "4 h 30 min"
     assert str(Duration(3 * 86400 + 7200)) == "3 d 2 h"
+
+
+def test_the_task_started_on_commit_brings_the_figures_up_to_date(
+        tenant: Any, make_ticket: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """With tasks run at once (ATENDE_TASKS_IMMEDIATE, as the suite runs), the change's
+    commit is enough: no explicit drain."""
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket(tenant.org)
+    assert not PendingTicket.objects.filter(ticket_id=ticket.pk).exists()
+    assert DailyRollup.objects.get(organization=tenant.org, dimension="").opened == 1
