@@ -49,7 +49,7 @@ def dashboard(scope: Scope, filters: ReportFilters) -> Report:
     for (day, channel), figures in by_day_channel.items():
         for target in (per_day.setdefault(day, Figures()),
                        per_channel.setdefault(channel, Figures()), total):
-            target.add({**figures.counters, **figures.hists})
+            target.merge(figures)
     days = period.each_day()
     backlog = backlog_before(scope, filters, period.start)
     day_rows, backlog_series = [], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,8 +28,16 @@ class Figures:
             self.counters[name] += row[name]
         for name in HISTOGRAMS:
             target = self.hists[name]
-            for index, count in row[name].items():
+            for index, count in json.loads(row[name] or "{}").items():
                 target[int(index)] = target.get(int(index), 0) + count
+
+    def merge(self, other: Figures) -> None:
+        for name in COUNTERS:
+            self.counters[name] += other.counters[name]
+        for name in HISTOGRAMS:
+            target = self.hists[name]
+            for index, count in other.hists[name].items():
+                target[index] = target.get(index, 0) + count
 
     def __getattr__(self, name: str) -> int:
         counters = self.__dict__.get("counters", {})

@@ -57,9 +57,11 @@ class DailyRollup(TenantModel):
     sla_resolution_met = models.IntegerField(default=0)
     sla_resolution_breached = models.IntegerField(default=0)
     # {bucket index: count} (reports.histogram): medians and p90s without the tickets.
-    first_response_hist = models.JSONField(default=dict)
-    resolution_hist = models.JSONField(default=dict)
-    handling_hist = models.JSONField(default=dict)
+    # JSON as text: the roll-up job writes its rows with one plain UPDATE (atende.bulk_update),
+    # which leaves JSONField columns to Django's much slower CASE-per-row statement.
+    first_response_hist = models.TextField(default="{}")
+    resolution_hist = models.TextField(default="{}")
+    handling_hist = models.TextField(default="{}")
 
     class Meta:
         constraints = [

@@ -7,6 +7,7 @@ and the rebuild never interleave their read-modify-write of the cells.
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from atende.bulk_update import bulk_update
 from atende.reports.contribution import (
     Cell,
     Deltas,
@@ -108,23 +110,23 @@ def _apply(organization_id: int, diff: dict[Cell, Deltas]) -> None:
             changed.append(row)
         for name, value in deltas.items():
             if isinstance(value, dict):
-                hist = dict(getattr(row, name))
+                hist = json.loads(getattr(row, name) or "{}")
                 for index, count in value.items():
                     total = hist.get(index, 0) + count
                     if total:
                         hist[index] = total
                     else:
                         hist.pop(index, None)
-                setattr(row, name, hist)
+                setattr(row, name, json.dumps(hist, sort_keys=True, separators=(",", ":")))
             else:
                 setattr(row, name, getattr(row, name) + value)
         if row.pk and not any(getattr(row, c) for c in COUNTERS) \
-                and not any(getattr(row, h) for h in HISTOGRAMS):
+                and all(getattr(row, h) in ("", "{}") for h in HISTOGRAMS):
             emptied.append(row.pk)
     if created:
         DailyRollup.objects.bulk_create(created, batch_size=500)
     if changed:
-        DailyRollup.objects.bulk_update(changed, [*COUNTERS, *HISTOGRAMS], batch_size=500)
+        bulk_update(changed, [*COUNTERS, *HISTOGRAMS])
     if emptied:
         DailyRollup.objects.filter(pk__in=emptied).delete()
 

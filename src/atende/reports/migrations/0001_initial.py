@@ -72,9 +72,9 @@ class Migration(migrations.Migration):
                 ('sla_first_breached', models.IntegerField(default=0)),
                 ('sla_resolution_met', models.IntegerField(default=0)),
                 ('sla_resolution_breached', models.IntegerField(default=0)),
-                ('first_response_hist', models.JSONField(default=dict)),
-                ('resolution_hist', models.JSONField(default=dict)),
-                ('handling_hist', models.JSONField(default=dict)),
+                ('first_response_hist', models.TextField(default='{}')),
+                ('resolution_hist', models.TextField(default='{}')),
+                ('handling_hist', models.TextField(default='{}')),
                 ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.organization', verbose_name='organisation')),
             ],
             options={
