@@ -58,7 +58,7 @@ LAYERS = [
      "connectors.whatsapp", "connectors.portal", "connectors.consumidor_gov",
      "connectors.webchat", "connectors.voice", "connectors.meta_messaging", "csat",
      "search"},
-    {"workspace"},
+    {"workspace", "reports"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 BELOW_CONNECTORS = {"tickets", "channels", "contacts", "tenancy", "realtime", "webhooks",

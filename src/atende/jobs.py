@@ -112,6 +112,14 @@ def mark_sla_breaches() -> None:
 
 
 @db_periodic_task(crontab(minute="*"))
+def refresh_report_rollups() -> None:
+    """Report roll-ups of tickets whose task was lost are recomputed (RP-1..4)."""
+    from atende.reports.rollups import drain_all
+
+    drain_all()
+
+
+@db_periodic_task(crontab(minute="*"))
 def expire_absent_agents() -> None:
     """Agents who closed the workspace stop receiving tickets (CORE-15)."""
     from atende.tickets.services.assignment import expire_absent_agents as expire

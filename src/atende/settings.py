@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "atende.csat",
     "atende.fulltext",
     "atende.kb",
+    "atende.reports",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The public knowledge base, before the portal's own p/<slug>/ URLs.
     path("p/<slug:org>/kb/", include("atende.kb.public_urls")),
+    path("reports/", include("atende.reports.urls")),
     path("", include("atende.workspace.urls")),
 ]
 
