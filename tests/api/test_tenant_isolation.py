@@ -63,6 +63,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/api/v1/contacts/{contact_id}"): {"name": "x"},
     ("post", "/api/v1/contacts/{contact_id}/merge"): {"source_id": 1},
     ("post", "/api/v1/tickets/{ticket_id}/comments"): {"text": "x"},
+    ("post", "/api/v1/tickets/{ticket_id}/csat"): {"score": 4},
+    ("post", "/api/v1/channels/{channel_id}/csat"): {"ticket_id": 1, "score": 4},
     ("post", "/api/v1/channels/{channel_id}/messages"): {
         "message_id": "m-1", "conversation_id": "c-1", "contact": {"id": "p-1"}, "text": "oi",
     },

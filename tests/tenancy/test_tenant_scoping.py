@@ -9,6 +9,7 @@ NOT_TENANT_SCOPED = {
     "tenancy.Organization": "is the tenant",
     "tenancy.User": "a person may work in several organisations (Membership is scoped)",
     "tenancy.SignInCounter": "counts sign-in attempts before anyone is known to a tenant",
+    "reports.RollupLock": "the organisation's own lock row: its one-to-one key is the tenant",
 }
 
 

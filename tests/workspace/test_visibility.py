@@ -172,7 +172,7 @@ def test_a_restricted_queue_runs_a_constant_number_of_queries(
     with django_assert_max_num_queries(10):
         response = client.get("/")
     assert len(protocols(response)) == rows
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         assert client.get(f"/tickets/{Ticket.objects.first().pk}/").status_code == 200
 
 
