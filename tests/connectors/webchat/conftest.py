@@ -62,6 +62,19 @@ class Visitor:
         return self.client.get(self.base + "messages", **self._headers())
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """The per-address counters live in the shared cache (Redis on the scaled profile, not
+    cleared between tests, and every test client is 127.0.0.1): each test starts from none."""
+    import time
+
+    from django.core.cache import cache
+
+    window = int(time.time() // 60)
+    cache.delete_many([f"webchat:rl:{scope}:127.0.0.1:{w}" for scope in ("session-ip", "msg-ip")
+                       for w in (window - 1, window, window + 1)])
+
+
 @pytest.fixture
 def widget(tenant: Tenant) -> Channel:
     return make_widget(tenant)
