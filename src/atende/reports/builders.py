@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from atende.reports.figures import Figures, backlog_before, cells, grouped
 from atende.reports.filters import BREAKDOWNS, Period, ReportFilters, Scope
@@ -18,6 +19,11 @@ from atende.tickets.visibility import visible_tickets
 
 AT_RISK_MINUTES = 60
 AT_RISK_LIMIT = 50
+
+
+def _opened() -> str:
+    # A count of tickets ("Abertos"), not the date a ticket was opened ("Aberto em").
+    return pgettext("tickets opened, a count", "Opened")
 
 
 def no_csat() -> str:
@@ -64,7 +70,7 @@ def dashboard(scope: Scope, filters: ReportFilters) -> Report:
          "data": [by_day_channel.get((d, c), Figures()).opened for d in days]}
         for c in channels], stacked=True)
     backlog_chart = Chart("backlog", "line", _("Opened, resolved and backlog per day"), labels, [
-        {"label": _("Opened"), "data": [r[1] for r in day_rows]},
+        {"label": _opened(), "data": [r[1] for r in day_rows]},
         {"label": _("Resolved"), "data": [r[2] for r in day_rows]},
         {"label": _("Backlog"), "data": backlog_series}])
     channel_rows = [_channel_row(label(names, c), per_channel[c]) for c in channels]
@@ -80,12 +86,12 @@ def dashboard(scope: Scope, filters: ReportFilters) -> Report:
         charts=[opened_chart, backlog_chart, response_chart],
         tables=[
             Table(_("Per channel"), [
-                _("Channel"), _("Opened"), _("Resolved"), _("First response, median"),
+                _("Channel"), _opened(), _("Resolved"), _("First response, median"),
                 _("First response, p90"), _("Resolution, median"), _("Resolution, p90"),
                 _("Handling time, average"), _("CSAT")], channel_rows,
                 note=_("Handling time: the time a ticket spent open (not waiting in the "
                        "queue nor on the customer) before it was resolved.")),
-            Table(_("Per day"), [_("Day"), _("Opened"), _("Resolved"), _("Backlog")], day_rows),
+            Table(_("Per day"), [_("Day"), _opened(), _("Resolved"), _("Backlog")], day_rows),
         ],
         empty=not by_day_channel)
 
@@ -154,7 +160,7 @@ def period_report(scope: Scope, filters: ReportFilters) -> Report:
                 for g in ordered]}]),
     ]
     table = Table(_("This period against the previous one"), [
-        str(dict(BREAKDOWNS)[filters.by]), _("Opened"), _("Opened before"), _("Change"),
+        str(dict(BREAKDOWNS)[filters.by]), _opened(), _("Opened before"), _("Change"),
         _("Resolved"), _("Resolved before"), _("Change"), _("First response, median"),
         _("Before"), _("SLA first response met"), _("Before")], rows,
         note=_("Previous period: %(period)s.") % {"period": _period_label(previous)})
