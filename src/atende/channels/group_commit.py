@@ -422,6 +422,18 @@ def for_this_loop(drains: Drains, make: Callable[[], GroupCommit]) -> GroupCommi
     return found
 
 
+def webhook_commit(drains: Drains, application_name: str) -> GroupCommit:
+    """The running loop's group commit for a connector's webhook route, sized like
+    WhatsApp's (`WHATSAPP_GROUP_COMMIT_IN_FLIGHT`, `..._LINGER_MS`)."""
+    def make() -> GroupCommit:
+        in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
+        linger = float(getattr(settings, "WHATSAPP_GROUP_COMMIT_LINGER_MS", 2)) / 1000
+        return GroupCommit(conninfo(application_name), drains, pool_size=in_flight + 1,
+                           in_flight=in_flight, linger=linger, redis_url=redis_url())
+
+    return for_this_loop(drains, make)
+
+
 async def close_for_this_loop(drains: Drains) -> None:
     found = _per_loop.get(asyncio.get_running_loop(), {}).pop(drains.name, None)
     if found is not None:

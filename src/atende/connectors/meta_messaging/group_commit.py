@@ -33,14 +33,7 @@ def enabled() -> bool:
 
 
 def for_this_loop() -> kit.GroupCommit:
-    def make() -> kit.GroupCommit:
-        in_flight = int(getattr(settings, "WHATSAPP_GROUP_COMMIT_IN_FLIGHT", 1))
-        linger = float(getattr(settings, "WHATSAPP_GROUP_COMMIT_LINGER_MS", 2)) / 1000
-        return kit.GroupCommit(kit.conninfo(APPLICATION_NAME), DRAINS,
-                               pool_size=in_flight + 1, in_flight=in_flight, linger=linger,
-                               redis_url=kit.redis_url())
-
-    return kit.for_this_loop(DRAINS, make)
+    return kit.webhook_commit(DRAINS, APPLICATION_NAME)
 
 
 async def close_for_this_loop() -> None:
